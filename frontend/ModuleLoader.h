@@ -1,0 +1,21 @@
+// The module loader: parses the main file and, transitively, every file it
+// imports with `import "path.dl"` (relative to the importing file), each once.
+// Standard-library modules (`import nn`) are resolved from the embedded stdlib.
+#pragma once
+
+#include "frontend/AST.h"
+#include "frontend/Diagnostics.h"
+
+namespace dlc {
+
+/// Loads `mainPath` and its imports into `program` (dependencies first).
+/// Returns false on an unreadable main file (reported as err_cannot_open_file)
+/// or any syntax or import error.
+bool loadProgram(SourceManager &sources, const std::string &mainPath, DiagEngine &diags,
+                 ast::Program &program);
+
+/// As loadProgram, for a buffer already registered in `sources` (the REPL and tests).
+bool loadProgramFromBuffer(SourceManager &sources, uint32_t fileId, DiagEngine &diags,
+                           ast::Program &program);
+
+} // namespace dlc

@@ -1,0 +1,49 @@
+// DIR core: the op table's properties and the builders of functions and
+// modules declared in ir/IR.h. Consumed by lowering, AD, passes and codegen.
+#include "ir/IR.h"
+
+namespace dlc::ir {
+
+const char *mnemonic(Op op) {
+  switch (op) {
+#define OP(Name, Mnemonic)                                                                         \
+  case Op::Name:                                                                                   \
+    return Mnemonic;
+#include "ir/IROps.def"
+  }
+  return "<invalid op>";
+}
+
+bool isTerminator(Op op) {
+  return op == Op::Br || op == Op::CondBr || op == Op::Ret || op == Op::Unreachable;
+}
+
+bool hasNoResult(Op op) {
+  return isTerminator(op) || op == Op::Print || op == Op::Assert || op == Op::Exit;
+}
+
+ValueId Function::addValue(const Type *type, std::string name) {
+  values.push_back(ValueInfo{type, std::move(name)});
+  return ValueId{uint32_t(values.size() - 1)};
+}
+
+BlockId Function::addBlock(std::string name) {
+  Block b;
+  b.name = std::move(name);
+  blocks.push_back(std::move(b));
+  return BlockId{uint32_t(blocks.size() - 1)};
+}
+
+FuncId Module::addFunction(Function f) {
+  functions.push_back(std::move(f));
+  return FuncId{uint32_t(functions.size() - 1)};
+}
+
+FuncId Module::lookup(const std::string &name) const {
+  for (size_t i = 0; i < functions.size(); ++i)
+    if (functions[i].name == name)
+      return FuncId{uint32_t(i)};
+  return FuncId{};
+}
+
+} // namespace dlc::ir

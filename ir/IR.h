@@ -1,0 +1,124 @@
+// DIR: the typed SSA IR shared by lowering (ir/Lower*.cpp), automatic
+// differentiation (ad/), optimization and code generation (codegen/).
+// Functions are lists of basic blocks with block arguments (no phi nodes);
+// values are typed with sema::Type. All values are immutable: aggregates and
+// arrays are updated functionally (StructSet, ArraySet), and `inout`
+// parameters are passed in and returned out (see Note [Inout lowering]).
+#pragma once
+
+#include "frontend/SourceManager.h"
+#include "sema/Type.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dlc::ir {
+
+using sema::Type;
+
+enum class Op : uint8_t {
+#define OP(Name, Mnemonic) Name,
+#include "ir/IROps.def"
+};
+
+const char *mnemonic(Op op);
+bool isTerminator(Op op);
+/// True for instructions that produce no value (Print, Assert, Exit, terminators).
+bool hasNoResult(Op op);
+
+/// Index of a value within its Function (Function::values).
+struct ValueId {
+  uint32_t index = UINT32_MAX;
+  bool isValid() const { return index != UINT32_MAX; }
+  friend bool operator==(ValueId a, ValueId b) { return a.index == b.index; }
+  friend bool operator!=(ValueId a, ValueId b) { return a.index != b.index; }
+  friend bool operator<(ValueId a, ValueId b) { return a.index < b.index; }
+};
+
+/// Index of a block within its Function (Function::blocks).
+struct BlockId {
+  uint32_t index = UINT32_MAX;
+  bool isValid() const { return index != UINT32_MAX; }
+  friend bool operator==(BlockId a, BlockId b) { return a.index == b.index; }
+  friend bool operator!=(BlockId a, BlockId b) { return a.index != b.index; }
+};
+
+/// Index of a function within its Module (Module::functions).
+struct FuncId {
+  uint32_t index = UINT32_MAX;
+  bool isValid() const { return index != UINT32_MAX; }
+  friend bool operator==(FuncId a, FuncId b) { return a.index == b.index; }
+};
+
+struct ValueInfo {
+  const Type *type = nullptr;
+  std::string name; // a hint for the printer (source variable name); may be empty
+};
+
+/// A branch target: the block and the values passed to its arguments.
+struct Target {
+  BlockId block;
+  std::vector<ValueId> args;
+};
+
+struct Instr {
+  Op op;
+  ValueId result; // invalid for instructions without a result
+  std::vector<ValueId> operands;
+  std::vector<Target> targets; // Br: 1, CondBr: 2, others: 0
+  int64_t imm = 0;             // ConstInt, ConstBool, field/element index
+  double fimm = 0;             // ConstFloat
+  std::string str;             // ConstString
+  FuncId callee;               // Call, MakeClosure
+  SourceLoc loc;               // for runtime errors and debugging
+};
+
+struct Block {
+  std::vector<ValueId> args;
+  std::vector<Instr> instrs; // the last one is the terminator
+  std::string name;          // a hint for the printer ("entry", "loop", "exit")
+};
+
+struct Function {
+  std::string name;                   // unique in the module: "square", "Point.norm", "main.lambda0"
+  const sema::FunctionType *type = nullptr; // parameters -> result
+  std::vector<Block> blocks;          // blocks[0] is the entry; its args are the parameters
+  std::vector<ValueInfo> values;
+  bool isExtern = false;              // a C function: no blocks, called by `externSymbol`
+  std::string externSymbol;
+  bool isEntry = false;               // the program's `fn main()`
+  SourceLoc loc;
+
+  ValueId addValue(const Type *type, std::string name = {});
+  BlockId addBlock(std::string name = {});
+  const Type *typeOf(ValueId v) const { return values[v.index].type; }
+  Block &block(BlockId b) { return blocks[b.index]; }
+  const Block &block(BlockId b) const { return blocks[b.index]; }
+};
+
+struct Module {
+  std::vector<Function> functions;
+  sema::TypeContext *types = nullptr;
+  const SourceManager *sources = nullptr; // for locations in runtime errors
+
+  FuncId addFunction(Function f);
+  Function &function(FuncId f) { return functions[f.index]; }
+  const Function &function(FuncId f) const { return functions[f.index]; }
+  /// The function named `name`, or an invalid id.
+  FuncId lookup(const std::string &name) const;
+};
+
+/// Prints the module in DIR's textual form (`dlc build --emit ir`).
+std::string print(const Module &module);
+std::string print(const Module &module, const Function &function);
+
+} // namespace dlc::ir
+
+// Note [Inout lowering]
+// A function with `inout` parameters (including the receiver of a `mutating`
+// method) returns the tuple `(result, inout0, inout1, ...)`: its declared
+// result (the unit value `()` when it returns nothing) followed by the final
+// value of each inout parameter in order. Its FunctionType's result is that
+// tuple. Callers write the returned values back to the argument lvalues. This
+// keeps DIR free of memory operations, which keeps AD and the verifier simple.

@@ -1,0 +1,80 @@
+/* DL's arrays: a 32-byte header (refcount, count, capacity, elemSize)
+ * followed by the elements, 16-byte aligned. Creation zero-fills, cloning
+ * copies the elements' bytes (the compiler retains any references inside),
+ * and repeat fills from one element. */
+#include "runtime/dlrt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+_Static_assert(sizeof(DlArray) == DLRT_ARRAY_HEADER_SIZE, "DlArray header layout");
+_Static_assert(DLRT_ARRAY_HEADER_SIZE % 16 == 0, "elements must stay 16-byte aligned");
+
+static void *elements(DlArray *a) { return (char *)a + DLRT_ARRAY_HEADER_SIZE; }
+static const void *constElements(const DlArray *a) {
+  return (const char *)a + DLRT_ARRAY_HEADER_SIZE;
+}
+
+/* A zeroed array with `count` elements and room for `capacity`. */
+static DlArray *allocArray(int64_t elemSize, int64_t count, int64_t capacity) {
+  if (elemSize < 0 || count < 0 || capacity < count)
+    dlrt_fail("<runtime>", "out of memory");
+  int64_t limit = INT64_MAX - DLRT_ARRAY_HEADER_SIZE - 16;
+  if (elemSize > 0 && capacity > limit / elemSize)
+    dlrt_fail("<runtime>", "out of memory");
+  DlArray *a = dlrt_alloc(DLRT_ARRAY_HEADER_SIZE + capacity * elemSize);
+  a->refcount = 1;
+  a->count = count;
+  a->capacity = capacity;
+  a->elemSize = elemSize;
+  return a;
+}
+
+DlArray *dlrt_array_new(int64_t elemSize, int64_t count) {
+  return allocArray(elemSize, count, count);
+}
+
+DlArray *dlrt_array_clone(const DlArray *a, int64_t extra) {
+  int64_t count = a->count;
+  if (extra < 0)
+    extra = 0;
+  if (extra > INT64_MAX - count)
+    dlrt_fail("<runtime>", "out of memory");
+  int64_t capacity = count + extra;
+  /* Growing for an append doubles (at least 4), so a loop of appends that
+   * each clone when full costs amortized O(1) per element. */
+  if (extra > 0) {
+    int64_t doubled = count > INT64_MAX / 2 ? INT64_MAX : 2 * count;
+    if (capacity < doubled)
+      capacity = doubled;
+    if (capacity < 4)
+      capacity = 4;
+  }
+  DlArray *copy = allocArray(a->elemSize, count, capacity);
+  if (count > 0 && a->elemSize > 0)
+    memcpy(elements(copy), constElements(a), (size_t)(count * a->elemSize));
+  return copy;
+}
+
+DlArray *dlrt_array_repeat(const void *elem, int64_t elemSize, int64_t count, const char *loc) {
+  if (count < 0) {
+    char message[96];
+    snprintf(message, sizeof message,
+             "cannot repeat an element a negative number of times (%lld)", (long long)count);
+    dlrt_fail(loc, message);
+  }
+  DlArray *a = allocArray(elemSize, count, count);
+  if (count == 0 || elemSize == 0)
+    return a;
+  /* Copy the element once, then double the filled prefix. */
+  char *data = elements(a);
+  size_t total = (size_t)(count * elemSize);
+  size_t filled = (size_t)elemSize;
+  memcpy(data, elem, filled);
+  while (filled < total) {
+    size_t chunk = filled < total - filled ? filled : total - filled;
+    memcpy(data + filled, data, chunk);
+    filled += chunk;
+  }
+  return a;
+}
