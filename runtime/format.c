@@ -41,16 +41,77 @@ static void integerMantissaText(bool negative, const Decimal *d, char *text, siz
   snprintf(text, size, "%s%se%d", negative ? "-" : "", d->digits, d->exponent - (d->count - 1));
 }
 
-static bool roundTripsDouble(double v, const Decimal *d) {
+static bool roundTrips(double v, bool isFloat, const Decimal *d) {
   char text[64];
   integerMantissaText(signbit(v), d, text, sizeof text);
+  if (isFloat)
+    return strtof(text, NULL) == (float)v;
   return strtod(text, NULL) == v;
 }
 
-static bool roundTripsFloat(float v, const Decimal *d) {
-  char text[64];
-  integerMantissaText(signbit(v), d, text, sizeof text);
-  return strtof(text, NULL) == v;
+/* Steps the digits by one unit in the last place, up or down, keeping
+ * `count` significant digits (999 -> 1000 becomes 100 with exponent + 1;
+ * 100 - 1 becomes 999 with exponent - 1). */
+static void stepLastDigit(Decimal *d, int direction) {
+  if (direction > 0) {
+    int i = d->count - 1;
+    for (; i >= 0 && d->digits[i] == '9'; --i)
+      d->digits[i] = '0';
+    if (i >= 0) {
+      ++d->digits[i];
+      return;
+    }
+    d->digits[0] = '1';
+    ++d->exponent;
+    return;
+  }
+  int i = d->count - 1;
+  for (; i >= 0 && d->digits[i] == '0'; --i)
+    d->digits[i] = '9';
+  --d->digits[i]; /* digits[0] >= '1', so some digit can borrow. */
+  if (d->digits[0] != '0')
+    return;
+  memset(d->digits, '9', (size_t)d->count);
+  --d->exponent;
+}
+
+/* Whether some decimal with `precision` significant digits reads back as v;
+ * if so, stores the closest such decimal in *out. */
+static bool shortestAt(double v, bool isFloat, int precision, Decimal *out) {
+  Decimal nearest;
+  roundToDigits(v, precision, &nearest);
+  if (roundTrips(v, isFloat, &nearest)) {
+    *out = nearest;
+    return true;
+  }
+  for (int direction = -1; direction <= 1; direction += 2) {
+    Decimal neighbour = nearest;
+    stepLastDigit(&neighbour, direction);
+    if (roundTrips(v, isFloat, &neighbour)) {
+      *out = neighbour;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The fewest digits that read back as v, by bisection over the precision
+ * (Note [Shortest digits]); `maxDigits` digits always suffice. */
+static void shortestDigits(double v, bool isFloat, int maxDigits, Decimal *out) {
+  int lo = 1;
+  int hi = maxDigits;
+  bool haveHi = false; /* whether *out holds the digits for `hi` */
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (shortestAt(v, isFloat, mid, out)) {
+      hi = mid;
+      haveHi = true;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  if (!haveHi)
+    shortestAt(v, isFloat, maxDigits, out); /* always succeeds */
 }
 
 /* Lays out sign, digits and exponent; returns the length written to buf. */
@@ -115,11 +176,7 @@ int dlrt_format_double(double v, char *buf) {
   if (special >= 0)
     return special;
   Decimal d;
-  for (int precision = 1; precision <= MaxDigits; ++precision) {
-    roundToDigits(v, precision, &d);
-    if (roundTripsDouble(v, &d))
-      break;
-  }
+  shortestDigits(v, false, MaxDigits, &d);
   return layout(signbit(v), &d, buf);
 }
 
@@ -128,20 +185,21 @@ int dlrt_format_float(float v, char *buf) {
   if (special >= 0)
     return special;
   Decimal d;
-  /* Nine significant digits always identify a float. */
-  for (int precision = 1; precision <= 9; ++precision) {
-    roundToDigits((double)v, precision, &d);
-    if (roundTripsFloat(v, &d))
-      break;
-  }
+  /* Rounding the float's exact double value, then checking with strtof,
+   * finds the shortest text in float precision. */
+  shortestDigits((double)v, true, 9, &d);
   return layout(signbit(v), &d, buf);
 }
 
 /* Note [Shortest digits]
- * For each precision p from 1 up, the candidate is |v| correctly rounded to p
- * significant digits; the first candidate that reads back as v wins. 17
- * digits always round-trip a double and 9 a float, so the loop always ends
- * with a match. The winner never ends in 0: if it did, it would also be the
- * value rounded to p-1 digits and would have won one step earlier. The
- * longest result is "-1.2345678901234567e-308" (24 characters), within the
- * 31 that dlrt.h promises. */
+ * Let I be the interval of reals that round to v. Some p-digit decimal lies
+ * in I exactly when the p-digit decimal nearest v does, or, if that one falls
+ * just outside (I is lopsided at powers of two, and printf rounds exact ties
+ * to even), its neighbour one unit away on the other side of v; nothing
+ * further out can be in I when a nearer one is not. A p-digit decimal is also
+ * a (p+1)-digit one, so "some p-digit decimal reads back as v" is monotone in
+ * p and bisection finds the least p in at most five probes; 17 digits always
+ * suffice for a double and 9 for a float. The winner is the closest p-digit
+ * decimal in I, the same digits as Ryu or C++ std::to_chars, and it never
+ * ends in 0 (p-1 digits would have done). The longest result is
+ * "-2.2250738585072014e-308" (24 characters), within the 31 dlrt.h allows. */

@@ -1,0 +1,217 @@
+// Private to ir/Lower*.cpp: the lowering state. One FunctionLowerer per
+// function (and per lambda) walks the structured AST, keeping each variable's
+// current SSA value in an environment; joins and loops pass mutable variables
+// as block arguments, which simplifyBlockArgs then prunes.
+#pragma once
+
+#include "ir/Lower.h"
+
+#include "frontend/Assert.h"
+#include "sema/Builtins.h"
+
+#include <map>
+#include <unordered_map>
+
+namespace dlc::ir::lowering {
+
+using namespace dlc::ast;
+using sema::Builtin;
+using sema::TypeKind;
+
+/// The module-wide state: which DIR function each declaration became.
+struct ModuleLowerer {
+  const sema::CheckedProgram &program;
+  Module &module;
+  std::unordered_map<const FuncDecl *, FuncId> functionIds;
+  unsigned lambdaCounter = 0;
+
+  ModuleLowerer(const sema::CheckedProgram &p, Module &m) : program(p), module(m) {}
+  sema::TypeContext &types() { return *module.types; }
+
+  /// The DIR signature of a function declaration: receiver (methods), then
+  /// parameters; the result, or (result, inout...) when it has inouts.
+  const sema::FunctionType *signature(const FuncDecl *f);
+  void declareAll();
+  void run();
+};
+
+/// A variable environment: each declaration's current value, in the order
+/// declarations were bound (so block arguments come out deterministic).
+struct Env {
+  std::vector<std::pair<const Decl *, ValueId>> vars;
+
+  ValueId get(const Decl *d) const {
+    for (auto it = vars.rbegin(); it != vars.rend(); ++it)
+      if (it->first == d)
+        return it->second;
+    return ValueId{};
+  }
+  void set(const Decl *d, ValueId v) {
+    for (auto it = vars.rbegin(); it != vars.rend(); ++it)
+      if (it->first == d) {
+        it->second = v;
+        return;
+      }
+    vars.push_back({d, v});
+  }
+};
+
+/// A path to a mutable place: a root variable and field/element/index steps
+/// whose indices are already evaluated.
+struct LValue {
+  const Decl *root = nullptr;
+  struct Step {
+    enum class Kind { Field, Tuple, Index } kind;
+    unsigned index = 0;
+    ValueId indexValue;
+    SourceLoc loc;
+  };
+  std::vector<Step> steps;
+};
+
+struct LoopTargets {
+  BlockId continueBlock;
+  BlockId breakBlock;
+  std::vector<const Decl *> carried; // the mutables both targets take as arguments
+};
+
+class FunctionLowerer {
+public:
+  FunctionLowerer(ModuleLowerer &m, Function &f) : m(m), f(f) {}
+
+  void lowerFunction(const FuncDecl *decl);
+  void lowerLambda(const LambdaExpr *lambda);
+
+private:
+  sema::TypeContext &types() { return m.types(); }
+
+  // --- Emission helpers ---
+  ValueId emit(Op op, const Type *type, std::vector<ValueId> operands, SourceLoc loc = {},
+               int64_t imm = 0) {
+    Instr in;
+    in.op = op;
+    if (!hasNoResult(op))
+      in.result = f.addValue(type);
+    in.operands = std::move(operands);
+    in.imm = imm;
+    in.loc = loc;
+    f.block(cur).instrs.push_back(std::move(in));
+    return f.block(cur).instrs.back().result;
+  }
+  Instr &lastInstr() { return f.block(cur).instrs.back(); }
+  ValueId constInt(int64_t v) { return emit(Op::ConstInt, types().intType(), {}, {}, v); }
+  ValueId constBool(bool v) { return emit(Op::ConstBool, types().boolType(), {}, {}, v); }
+  ValueId unitValue() { return emit(Op::Tuple, types().unitType(), {}); }
+  bool terminated() const {
+    const Block &b = f.block(cur);
+    return !b.instrs.empty() && isTerminator(b.instrs.back().op);
+  }
+  void branch(BlockId target, std::vector<ValueId> args) {
+    Instr in;
+    in.op = Op::Br;
+    in.targets.push_back(Target{target, std::move(args)});
+    f.block(cur).instrs.push_back(std::move(in));
+  }
+  void condBranch(ValueId cond, BlockId t, std::vector<ValueId> targs, BlockId e,
+                  std::vector<ValueId> eargs) {
+    Instr in;
+    in.op = Op::CondBr;
+    in.operands = {cond};
+    in.targets.push_back(Target{t, std::move(targs)});
+    in.targets.push_back(Target{e, std::move(eargs)});
+    f.block(cur).instrs.push_back(std::move(in));
+  }
+  void ret(ValueId v) {
+    Instr in;
+    in.op = Op::Ret;
+    in.operands = {v};
+    f.block(cur).instrs.push_back(std::move(in));
+  }
+  void unreachable() {
+    Instr in;
+    in.op = Op::Unreachable;
+    f.block(cur).instrs.push_back(std::move(in));
+  }
+  /// Continues lowering in a fresh block no branch reaches (after return,
+  /// break, continue or exit); simplifyBlockArgs drops it.
+  void startDeadBlock() { cur = f.addBlock("dead"); }
+
+  // --- Mutable variables across control flow ---
+  bool isMutable(const Decl *d) const {
+    if (auto *v = dynCast<VarDecl>(d))
+      return v->isMutable;
+    if (auto *p = dynCast<ParamDecl>(d))
+      return p->isInout;
+    return false;
+  }
+  std::vector<const Decl *> mutables() const {
+    std::vector<const Decl *> out;
+    for (auto &[d, v] : env.vars)
+      if (isMutable(d))
+        out.push_back(d);
+    return out;
+  }
+  std::vector<ValueId> valuesOf(const std::vector<const Decl *> &decls) const {
+    std::vector<ValueId> out;
+    for (const Decl *d : decls)
+      out.push_back(env.get(d));
+    return out;
+  }
+  /// Gives `block` one argument per decl and binds the decls to them.
+  void bindBlockArgs(BlockId block, const std::vector<const Decl *> &decls) {
+    for (const Decl *d : decls) {
+      ValueId arg = f.addValue(f.typeOf(env.get(d)), d->name);
+      f.block(block).args.push_back(arg);
+      env.set(d, arg);
+    }
+  }
+
+  // --- Statements ---
+  void lowerBlock(const BlockStmt *block);
+  void lowerStmt(const Stmt *stmt);
+  void lowerLet(const LetStmt *let);
+  void bindPattern(const Pattern *p, ValueId v);
+  void lowerAssign(const AssignStmt *a);
+  void lowerIf(const IfStmt *s);
+  void lowerWhile(const WhileStmt *s);
+  void lowerFor(const ForInStmt *s);
+  void lowerReturn(const ReturnStmt *s);
+  ValueId packResult(ValueId result);
+
+  // --- Expressions ---
+  ValueId lowerExpr(const Expr *e);
+  ValueId lowerLiteralFloat(double v, const Type *t, SourceLoc loc) {
+    ValueId r = emit(Op::ConstFloat, t, {}, loc);
+    lastInstr().fimm = v;
+    return r;
+  }
+  ValueId lowerBinary(const BinaryExpr *b);
+  ValueId lowerShortCircuit(const BinaryExpr *b);
+  ValueId lowerTernary(const TernaryExpr *t);
+  ValueId lowerCall(const CallExpr *c);
+  ValueId lowerBuiltin(const CallExpr *c);
+  ValueId lowerLambdaValue(const LambdaExpr *lambda);
+  ValueId lowerFunctionValue(const FuncDecl *fn);
+  /// Calls `callee` with the receiver (if any) and arguments, writing inout
+  /// results back. Returns the call's declared result.
+  ValueId emitCall(FuncId callee, const CallExpr *c, const Expr *receiver, bool implicitSelf,
+                   bool mutatingReceiver);
+
+  // --- Places ---
+  LValue lvalueOf(const Expr *e);
+  ValueId readLValue(const LValue &lv);
+  void writeLValue(const LValue &lv, ValueId v);
+  const Decl *selfDecl() const { return self; }
+
+  ModuleLowerer &m;
+  Function &f;
+  BlockId cur;
+  Env env;
+  std::vector<LoopTargets> loops;
+  const Decl *self = nullptr;         // the receiver parameter of a method or init
+  std::vector<const Decl *> inouts;   // inout parameters in order (self first when mutating)
+  const Type *declaredResult = nullptr;
+  bool isInit = false;
+};
+
+} // namespace dlc::ir::lowering

@@ -1,0 +1,45 @@
+/* Program lifetime and the services DL programs reach through the prelude:
+ * dlrt_init records argv, args() hands argv[1..] back as DL strings, clock()
+ * reads a monotonic clock, and finish/exit flush stdout before leaving. */
+#define _POSIX_C_SOURCE 200809L
+#include "runtime/dlrt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int savedArgc;
+static char **savedArgv;
+
+void dlrt_init(int argc, char **argv) {
+  savedArgc = argc;
+  savedArgv = argv;
+}
+
+int dlrt_finish(int64_t code) {
+  fflush(stdout);
+  return (int)code;
+}
+
+void dlrt_exit(int64_t code) {
+  fflush(stdout);
+  exit((int)code);
+}
+
+DlArray *dlrt_args(void) {
+  int64_t count = savedArgc > 1 && savedArgv ? savedArgc - 1 : 0;
+  DlArray *a = dlrt_array_new((int64_t)sizeof(DlString *), count);
+  DlString **items = (DlString **)((char *)a + DLRT_ARRAY_HEADER_SIZE);
+  for (int64_t i = 0; i < count; ++i) {
+    const char *arg = savedArgv[i + 1] ? savedArgv[i + 1] : "";
+    items[i] = dlrt_string_new(arg, (int64_t)strlen(arg));
+  }
+  return a;
+}
+
+double dlrt_clock(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

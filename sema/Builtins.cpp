@@ -1,0 +1,70 @@
+// The built-in function table.
+#include "sema/Builtins.h"
+
+#include <cstring>
+
+namespace dlc::sema {
+
+namespace {
+const char *const kNames[] = {
+#define BUILTIN(Id, Name) Name,
+#include "sema/Builtins.def"
+};
+constexpr int kCount = int(sizeof(kNames) / sizeof(kNames[0]));
+
+bool isTypeNamed(Builtin b) {
+  switch (b) {
+  case Builtin::ToInt:
+  case Builtin::ToFloat:
+  case Builtin::ToDouble:
+  case Builtin::ArrayRepeating:
+  case Builtin::ArrayAppend:
+  case Builtin::ArrayCount:
+    return true;
+  default:
+    return false;
+  }
+}
+
+// Names of LANGUAGE.md §5–§7 that later issues implement.
+const char *const kReserved[] = {
+    "grad", "valueAndGrad", "vjp", "jvp", "stopGradient", "Tensor", "zeros", "ones", "full",
+    "arange", "randn", "rand", "glorotUniform", "seed", "matmul", "transpose", "reshape",
+    "flatten", "squeeze", "unsqueeze", "concat", "stack", "slice", "gather", "oneHot",
+    "softmax", "logSoftmax", "conv2d", "maxPool2d", "avgPool2d", "dropout", "batchNorm",
+    "layerNorm", "embedding", "sum", "mean", "logSumExp", "argmax", "variance", "where",
+    "clip", "leakyRelu", "elu", "gelu", "softplus", "rsqrt", "zerosLike",
+};
+} // namespace
+
+const char *builtinName(Builtin b) { return kNames[int(b)]; }
+
+int lookupFreeBuiltin(const std::string &name) {
+  for (int i = 0; i < kCount; ++i)
+    if (name == kNames[i] && !isTypeNamed(Builtin(i)))
+      return i;
+  return -1;
+}
+
+bool isMath1(Builtin b) {
+  switch (b) {
+#define MATH1(Id, Name) case Builtin::Id:
+#define BUILTIN(Id, Name)
+#define MATH2(Id, Name)
+#include "sema/Builtins.def"
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool isMath2(Builtin b) { return b == Builtin::Pow || b == Builtin::Min || b == Builtin::Max; }
+
+bool isReservedForLater(const std::string &name) {
+  for (const char *r : kReserved)
+    if (name == r)
+      return true;
+  return false;
+}
+
+} // namespace dlc::sema

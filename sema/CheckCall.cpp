@@ -1,0 +1,620 @@
+// Call checking: what a call names (function, method, init, closure value,
+// callable struct, builtin, conversion), overload resolution over types and
+// labels with literal-aware costs, inout arguments and mutating receivers.
+#include "sema/SemaImpl.h"
+
+#include <algorithm>
+#include <set>
+
+namespace dlc::sema {
+
+namespace {
+std::string plural(size_t n) { return n == 1 ? "" : "s"; }
+} // namespace
+
+Candidate Sema::candidateFor(FuncDecl *f) {
+  Candidate c;
+  c.fn = f;
+  c.name = f->name;
+  if (f->parent)
+    c.name = f->parent->name + "." + (f->funcKind == FuncDecl::Kind::Init ? "init" : f->name);
+  for (ParamDecl *p : f->params) {
+    c.params.push_back(p->type ? p->type : types.errorType());
+    c.labels.push_back(p->label.empty() ? p->name : p->label);
+    c.inout.push_back(p->isInout);
+  }
+  c.result = f->resultType ? f->resultType : types.errorType();
+  return c;
+}
+
+std::vector<FuncDecl *> Sema::methodsNamed(StructDecl *s, const std::string &name,
+                                           bool wantStatic) {
+  std::vector<FuncDecl *> found;
+  for (FuncDecl *m : s->methods)
+    if (m->name == name && m->isStatic == wantStatic && m->type)
+      found.push_back(m);
+  return found;
+}
+
+std::vector<ArgInfo> Sema::preCheckArgs(CallExpr *call) {
+  std::vector<ArgInfo> infos;
+  for (Argument &arg : call->args) {
+    ArgInfo info;
+    Expr *e = arg.value;
+    if (auto *io = dynCast<InOutExpr>(e)) {
+      info.isInout = true;
+      info.type = checkLValue(io->operand, LValueUse::Inout, "");
+      io->type = info.type;
+    } else if (isLiteralLike(e)) {
+      // Decide Int- or Float-literal by the literals inside.
+      std::vector<const Expr *> stack{e};
+      bool hasFloat = false;
+      while (!stack.empty()) {
+        const Expr *x = stack.back();
+        stack.pop_back();
+        if (isa<FloatLitExpr>(x))
+          hasFloat = true;
+        else if (auto *p = dynCast<ParenExpr>(x))
+          stack.push_back(p->inner);
+        else if (auto *u = dynCast<UnaryExpr>(x))
+          stack.push_back(u->operand);
+        else if (auto *b = dynCast<BinaryExpr>(x)) {
+          stack.push_back(b->lhs);
+          stack.push_back(b->rhs);
+        }
+      }
+      info.kind = hasFloat ? ArgInfo::Kind::FloatLiteral : ArgInfo::Kind::IntLiteral;
+    } else if (auto *lambda = dynCast<LambdaExpr>(e);
+               lambda && std::any_of(lambda->params.begin(), lambda->params.end(),
+                                     [](ParamDecl *p) { return !p->typeRepr; })) {
+      info.kind = ArgInfo::Kind::UntypedLambda;
+      info.lambdaArity = unsigned(lambda->params.size());
+    } else {
+      info.type = checkExpr(e, nullptr);
+    }
+    infos.push_back(info);
+  }
+  return infos;
+}
+
+int Sema::argCost(const ArgInfo &arg, const Type *param) const {
+  if (param->isError())
+    return 0;
+  switch (arg.kind) {
+  case ArgInfo::Kind::Typed:
+    return arg.type->isError() || arg.type == param ? 0 : -1;
+  case ArgInfo::Kind::IntLiteral:
+    return param->kind == TypeKind::Int      ? 0
+           : param->kind == TypeKind::Float  ? 1
+           : param->kind == TypeKind::Double ? 2
+                                             : -1;
+  case ArgInfo::Kind::FloatLiteral:
+    return param->kind == TypeKind::Float ? 0 : param->kind == TypeKind::Double ? 1 : -1;
+  case ArgInfo::Kind::UntypedLambda: {
+    auto *ft = asFunction(param);
+    return ft && ft->params.size() == arg.lambdaArity ? 0 : -1;
+  }
+  }
+  return -1;
+}
+
+void Sema::finishArgs(CallExpr *call, const Candidate &chosen, const std::vector<ArgInfo> &infos) {
+  std::set<std::string> inoutRoots;
+  for (size_t i = 0; i < call->args.size(); ++i) {
+    Expr *e = call->args[i].value;
+    const ArgInfo &info = infos[i];
+    const Type *param = i < chosen.params.size() ? chosen.params[i] : types.errorType();
+    bool paramInout = i < chosen.inout.size() && chosen.inout[i];
+    if (info.kind != ArgInfo::Kind::Typed)
+      checkExprAs(e, param);
+    else if (argCost(info, param) < 0 && i < chosen.params.size()) {
+      std::string pname = chosen.fn && i < chosen.fn->params.size() ? chosen.fn->params[i]->name
+                                                                    : chosen.labels[i];
+      diags.report(DiagId::err_arg_type, e->loc, {info.type->str(), pname, param->str()});
+    }
+    if (paramInout && !info.isInout && !info.type->isError() && i < chosen.params.size())
+      diags.report(DiagId::err_inout_needs_ampersand, e->loc, {param->str()});
+    if (!paramInout && info.isInout)
+      diags.report(DiagId::err_ampersand_not_inout, e->loc);
+    if (info.isInout) {
+      std::string root = lvalueRootName(cast<InOutExpr>(e)->operand);
+      if (!root.empty() && !inoutRoots.insert(root).second)
+        diags.report(DiagId::err_overlapping_inout, e->loc, {root});
+    }
+  }
+}
+
+const Type *Sema::checkOverloaded(CallExpr *call, const std::string &name,
+                                  std::vector<Candidate> candidates, bool isInit) {
+  std::vector<ArgInfo> infos = preCheckArgs(call);
+  size_t n = call->args.size();
+  auto labelsMatch = [&](const Candidate &c, size_t i) {
+    const std::string &written = call->args[i].label;
+    if (written.empty())
+      return true;
+    const std::string &want = c.labels[i];
+    return want != "_" && written == want;
+  };
+  auto finishUntyped = [&]() {
+    // Give literal and lambda arguments a type for later phases.
+    for (size_t i = 0; i < n; ++i)
+      if (infos[i].kind != ArgInfo::Kind::Typed)
+        checkExpr(call->args[i].value, nullptr);
+  };
+  if (candidates.size() == 1) {
+    const Candidate &c = candidates.front();
+    if (c.params.size() != n) {
+      diags.report(DiagId::err_arg_count, call->loc,
+                   {name, std::to_string(c.params.size()), plural(c.params.size()),
+                    std::to_string(n), n == 1 ? "was" : "were"});
+      finishUntyped();
+      return c.result;
+    }
+    for (size_t i = 0; i < n; ++i)
+      if (!labelsMatch(c, i)) {
+        const std::string &want = c.labels[i];
+        diags.report(DiagId::err_wrong_label, call->args[i].labelLoc,
+                     {call->args[i].label, want == "_" ? "_" : want, name});
+      }
+    finishArgs(call, c, infos);
+    call->target = c.fn;
+    return c.result;
+  }
+  // Several candidates: keep those that accept the arguments; prefer the
+  // cheapest (exact types over literal conversions).
+  std::vector<std::pair<int, size_t>> viable;
+  for (size_t ci = 0; ci < candidates.size(); ++ci) {
+    const Candidate &c = candidates[ci];
+    if (c.params.size() != n)
+      continue;
+    int total = 0;
+    for (size_t i = 0; i < n && total >= 0; ++i) {
+      int cost = labelsMatch(c, i) ? argCost(infos[i], c.params[i]) : -1;
+      total = cost < 0 ? -1 : total + cost;
+    }
+    if (total >= 0)
+      viable.push_back({total, ci});
+  }
+  if (viable.empty()) {
+    std::string argTypes;
+    for (size_t i = 0; i < n; ++i) {
+      if (i)
+        argTypes += ", ";
+      if (!call->args[i].label.empty())
+        argTypes += call->args[i].label + ": ";
+      switch (infos[i].kind) {
+      case ArgInfo::Kind::Typed:
+        argTypes += infos[i].type->str();
+        break;
+      case ArgInfo::Kind::IntLiteral:
+        argTypes += "Int";
+        break;
+      case ArgInfo::Kind::FloatLiteral:
+        argTypes += "Float";
+        break;
+      case ArgInfo::Kind::UntypedLambda:
+        argTypes += "closure";
+        break;
+      }
+    }
+    auto diag = diags.report(DiagId::err_no_matching_overload, call->loc, {name, argTypes});
+    for (const Candidate &c : candidates)
+      diag.note(DiagId::note_candidate, c.fn ? c.fn->nameLoc : SourceLoc{}, {c.describe()});
+    finishUntyped();
+    return types.errorType();
+  }
+  std::sort(viable.begin(), viable.end());
+  if (viable.size() > 1 && viable[0].first == viable[1].first) {
+    auto diag = diags.report(DiagId::err_ambiguous_call, call->loc, {name});
+    for (auto &[cost, ci] : viable)
+      if (cost == viable[0].first)
+        diag.note(DiagId::note_candidate, candidates[ci].fn ? candidates[ci].fn->nameLoc : SourceLoc{},
+                  {candidates[ci].describe()});
+    finishUntyped();
+    return types.errorType();
+  }
+  const Candidate &best = candidates[viable[0].second];
+  finishArgs(call, best, infos);
+  call->target = best.fn;
+  (void)isInit;
+  return best.result;
+}
+
+const Type *Sema::checkClosureCall(CallExpr *call, const FunctionType *fnType) {
+  call->callKind = CallExpr::Kind::Closure;
+  for (Argument &a : call->args)
+    if (!a.label.empty()) {
+      diags.report(DiagId::err_wrong_label, a.labelLoc, {a.label, "_", "function value"});
+      break;
+    }
+  Candidate c;
+  c.name = "function value";
+  c.params = fnType->params;
+  c.labels.assign(c.params.size(), "");
+  c.inout.assign(c.params.size(), false);
+  c.result = fnType->result;
+  for (Argument &a : call->args)
+    a.label.clear();
+  return checkOverloaded(call, "function value", {c}, false);
+}
+
+const Type *Sema::checkCall(CallExpr *call, const Type *expected) {
+  Expr *callee = call->callee;
+  auto initCall = [&](StructDecl *s) -> const Type * {
+    if (!s->type || !s->genericParams.empty()) {
+      for (Argument &a : call->args)
+        checkExpr(a.value, nullptr);
+      return types.errorType();
+    }
+    if (!s->inits.empty()) {
+      std::vector<Candidate> cands;
+      for (FuncDecl *init : s->inits)
+        if (init->type)
+          cands.push_back(candidateFor(init));
+      call->callKind = CallExpr::Kind::Init;
+      checkOverloaded(call, s->name, cands, true);
+      return s->type;
+    }
+    Candidate c;
+    c.name = s->name;
+    auto *st = asStruct(s->type);
+    for (auto &f : st->fields) {
+      c.params.push_back(f.type);
+      c.labels.push_back(f.name);
+      c.inout.push_back(false);
+    }
+    c.result = s->type;
+    call->callKind = CallExpr::Kind::MemberwiseInit;
+    checkOverloaded(call, s->name, {c}, true);
+    return s->type;
+  };
+  auto methodCall = [&](StructDecl *s, const std::string &name, Expr *receiver,
+                        SourceLoc loc) -> const Type * {
+    std::vector<FuncDecl *> methods = methodsNamed(s, name, false);
+    std::vector<FuncDecl *> statics = methodsNamed(s, name, true);
+    bool implicitSelf = receiver == nullptr;
+    if (methods.empty() && implicitSelf)
+      methods = statics;
+    if (methods.empty())
+      return nullptr;
+    bool isStatic = methods.front()->isStatic;
+    std::vector<Candidate> cands;
+    for (FuncDecl *m : methods)
+      cands.push_back(candidateFor(m));
+    call->callKind = isStatic ? CallExpr::Kind::StaticMethod : CallExpr::Kind::Method;
+    call->receiver = receiver;
+    if (!isStatic) {
+      bool mutating = std::any_of(methods.begin(), methods.end(),
+                                  [](FuncDecl *m) { return m->isMutating; });
+      if (receiver) {
+        if (mutating)
+          checkLValue(receiver, LValueUse::MutatingCall, name);
+        else
+          checkExpr(receiver, nullptr);
+      } else {
+        bool captured;
+        Decl *self = lookupLocal("self", captured);
+        if (!self)
+          diags.report(DiagId::err_static_self, loc);
+        else if (mutating && (!fn().isMutating || captured))
+          diags.report(DiagId::err_mutating_in_nonmutating, loc, {name});
+      }
+    }
+    return checkOverloaded(call, s->name + "." + name, cands, false);
+  };
+
+  if (auto *n = dynCast<NameExpr>(callee)) {
+    bool captured;
+    Decl *local = lookupLocal(n->name, captured);
+    if (!local) {
+      if (StructDecl *s = currentStruct()) {
+        bool isField = std::any_of(s->fields.begin(), s->fields.end(),
+                                   [&](VarDecl *f) { return f->name == n->name; });
+        if (!isField)
+          if (const Type *t = methodCall(s, n->name, nullptr, n->loc))
+            return t;
+      }
+      std::vector<Decl *> found = lookupGlobal(n->name);
+      std::vector<FuncDecl *> fns;
+      std::vector<StructDecl *> structs;
+      for (Decl *d : found) {
+        if (auto *f = dynCast<FuncDecl>(d))
+          fns.push_back(f);
+        else if (auto *s = dynCast<StructDecl>(d))
+          structs.push_back(s);
+      }
+      if (structs.size() > 1) {
+        auto diag = diags.report(DiagId::err_ambiguous_name, n->loc, {n->name});
+        for (StructDecl *s : structs)
+          diag.note(DiagId::note_defined_here, s->nameLoc, {n->name});
+        for (Argument &a : call->args)
+          checkExpr(a.value, nullptr);
+        return types.errorType();
+      }
+      if (structs.size() == 1 && fns.empty())
+        return initCall(structs.front());
+      if (!fns.empty()) {
+        std::vector<Candidate> cands;
+        for (FuncDecl *f : fns)
+          if (f->type)
+            cands.push_back(candidateFor(f));
+        call->callKind = CallExpr::Kind::Function;
+        if (cands.empty()) {
+          for (Argument &a : call->args)
+            checkExpr(a.value, nullptr);
+          return types.errorType();
+        }
+        return checkOverloaded(call, n->name, cands, false);
+      }
+      if (n->name == "Int")
+        return checkConversion(call, Builtin::ToInt);
+      if (n->name == "Float")
+        return checkConversion(call, Builtin::ToFloat);
+      if (n->name == "Double")
+        return checkConversion(call, Builtin::ToDouble);
+      if (n->name == "Array")
+        return checkBuiltinCall(call, Builtin::ArrayRepeating, expected);
+      if (n->name == "Bool" || n->name == "String") {
+        diags.report(DiagId::err_not_supported, n->loc, {"conversion to '" + n->name + "'"});
+        for (Argument &a : call->args)
+          checkExpr(a.value, nullptr);
+        return types.errorType();
+      }
+      int b = lookupFreeBuiltin(n->name);
+      if (b >= 0)
+        return checkBuiltinCall(call, Builtin(b), expected);
+    }
+  }
+
+  if (auto *m = dynCast<MemberExpr>(callee)) {
+    // S.staticMethod(...)
+    if (auto *n = dynCast<NameExpr>(m->base)) {
+      bool captured;
+      bool isValue = lookupLocal(n->name, captured) != nullptr;
+      if (!isValue && currentStruct())
+        for (VarDecl *f : currentStruct()->fields)
+          isValue |= f->name == n->name;
+      if (!isValue)
+        if (auto *st = asStruct(lookupTypeName(n->name, n->loc, false))) {
+          std::vector<FuncDecl *> statics = methodsNamed(st->decl, m->member, true);
+          if (statics.empty()) {
+            diags.report(DiagId::err_no_static_member, m->memberLoc, {n->name, m->member});
+            for (Argument &a : call->args)
+              checkExpr(a.value, nullptr);
+            return types.errorType();
+          }
+          std::vector<Candidate> cands;
+          for (FuncDecl *f : statics)
+            cands.push_back(candidateFor(f));
+          call->callKind = CallExpr::Kind::StaticMethod;
+          n->ref = NameExpr::Ref::Type;
+          n->type = st;
+          return checkOverloaded(call, n->name + "." + m->member, cands, false);
+        }
+    }
+    const Type *base = checkExpr(m->base, nullptr);
+    if (base->isError()) {
+      for (Argument &a : call->args)
+        checkExpr(a.value, nullptr);
+      return base;
+    }
+    if (auto *st = asStruct(base); st && st->decl) {
+      // Re-checking the receiver as an lvalue must not report twice: only
+      // methodCall checks it, so check through a fresh walk is avoided by
+      // passing the already-typed base.
+      std::vector<FuncDecl *> methods = methodsNamed(st->decl, m->member, false);
+      if (!methods.empty()) {
+        bool mutating = std::any_of(methods.begin(), methods.end(),
+                                    [](FuncDecl *f) { return f->isMutating; });
+        if (mutating)
+          checkLValue(m->base, LValueUse::MutatingCall, m->member);
+        std::vector<Candidate> cands;
+        for (FuncDecl *f : methods)
+          cands.push_back(candidateFor(f));
+        call->callKind = CallExpr::Kind::Method;
+        call->receiver = m->base;
+        return checkOverloaded(call, st->name + "." + m->member, cands, false);
+      }
+      int fi = st->fieldIndex(m->member);
+      if (fi >= 0)
+        if (auto *ft = asFunction(st->fields[fi].type)) {
+          m->memberKind = MemberExpr::Kind::Field;
+          m->index = unsigned(fi);
+          m->type = ft;
+          return checkClosureCall(call, ft);
+        }
+      if (!methodsNamed(st->decl, m->member, true).empty()) {
+        diags.report(DiagId::err_not_supported, m->memberLoc,
+                     {"calling the static method '" + m->member + "' on a value"});
+        return types.errorType();
+      }
+    }
+    if (base->kind == TypeKind::Array && m->member == "append") {
+      call->receiver = m->base;
+      checkLValue(m->base, LValueUse::MutatingCall, "append");
+      return checkBuiltinCall(call, Builtin::ArrayAppend, expected);
+    }
+    if (auto *tt = asTuple(base); tt && std::all_of(m->member.begin(), m->member.end(), ::isdigit)) {
+      const Type *t = checkMember(m);
+      if (auto *ft = asFunction(t))
+        return checkClosureCall(call, ft);
+    }
+    diags.report(DiagId::err_no_member, m->memberLoc, {base->str(), m->member});
+    for (Argument &a : call->args)
+      checkExpr(a.value, nullptr);
+    return types.errorType();
+  }
+
+  // A function value, or a struct value with a `call` method.
+  const Type *t = checkExpr(callee, nullptr);
+  if (t->isError()) {
+    for (Argument &a : call->args)
+      checkExpr(a.value, nullptr);
+    return t;
+  }
+  if (auto *ft = asFunction(t))
+    return checkClosureCall(call, ft);
+  if (auto *st = asStruct(t); st && st->decl) {
+    std::vector<FuncDecl *> calls = methodsNamed(st->decl, "call", false);
+    if (!calls.empty()) {
+      std::vector<Candidate> cands;
+      for (FuncDecl *f : calls)
+        cands.push_back(candidateFor(f));
+      call->callKind = CallExpr::Kind::CallMethod;
+      call->receiver = callee;
+      if (calls.front()->isMutating)
+        checkLValue(callee, LValueUse::MutatingCall, "call");
+      return checkOverloaded(call, st->name + ".call", cands, false);
+    }
+  }
+  diags.report(DiagId::err_not_callable, callee->loc, {t->str()});
+  for (Argument &a : call->args)
+    checkExpr(a.value, nullptr);
+  return types.errorType();
+}
+
+const Type *Sema::checkConversion(CallExpr *call, Builtin b) {
+  call->callKind = CallExpr::Kind::Builtin;
+  call->builtin = int(b);
+  const Type *target = b == Builtin::ToInt     ? types.intType()
+                       : b == Builtin::ToFloat ? types.floatType()
+                                               : types.doubleType();
+  const char *name = builtinName(b);
+  if (call->args.size() != 1) {
+    diags.report(DiagId::err_arg_count, call->loc,
+                 {name, "1", "", std::to_string(call->args.size()),
+                  call->args.size() == 1 ? "was" : "were"});
+    for (Argument &a : call->args)
+      checkExpr(a.value, nullptr);
+    return target;
+  }
+  Expr *arg = call->args.front().value;
+  if (!call->args.front().label.empty())
+    diags.report(DiagId::err_wrong_label, call->args.front().labelLoc,
+                 {call->args.front().label, "_", name});
+  const Type *t = isLiteralLike(arg) && target->isFloatingPoint() ? checkExpr(arg, target)
+                                                                   : checkExpr(arg, nullptr);
+  bool ok = t->isError() || t->isNumeric() || (b == Builtin::ToInt && t->kind == TypeKind::Bool);
+  if (!ok)
+    diags.report(DiagId::err_conversion, arg->loc, {t->str(), name});
+  return target;
+}
+
+const Type *Sema::checkBuiltinCall(CallExpr *call, Builtin b, const Type *expected) {
+  call->callKind = CallExpr::Kind::Builtin;
+  call->builtin = int(b);
+  const std::string name = builtinName(b);
+  size_t n = call->args.size();
+  auto checkAll = [&]() {
+    for (Argument &a : call->args)
+      if (!a.value->type)
+        checkExpr(a.value, nullptr);
+  };
+  auto arity = [&](size_t lo, size_t hi) {
+    if (n >= lo && n <= hi)
+      return true;
+    size_t want = n < lo ? lo : hi;
+    diags.report(DiagId::err_arg_count, call->loc,
+                 {name, std::to_string(want), plural(want), std::to_string(n), n == 1 ? "was" : "were"});
+    checkAll();
+    return false;
+  };
+  auto noLabels = [&]() {
+    for (Argument &a : call->args)
+      if (!a.label.empty()) {
+        diags.report(DiagId::err_wrong_label, a.labelLoc, {a.label, "_", name});
+        return;
+      }
+  };
+  auto expectType = [&](Expr *e, const Type *t) { checkExprAs(e, t); };
+
+  if (isMath1(b) || isMath2(b)) {
+    noLabels();
+    size_t want = isMath1(b) ? 1 : 2;
+    if (!arity(want, want))
+      return types.errorType();
+    bool intOk = b == Builtin::Abs || b == Builtin::Sign || b == Builtin::Min || b == Builtin::Max;
+    // The operand type: the first non-literal argument's, else the expected
+    // type, else Float (math on literals is Float math).
+    const Type *t = nullptr;
+    for (Argument &a : call->args)
+      if (!isLiteralLike(a.value)) {
+        t = checkExpr(a.value, expected && expected->isNumeric() ? expected : nullptr);
+        break;
+      }
+    if (!t)
+      t = expected && (expected->isFloatingPoint() || (intOk && expected->kind == TypeKind::Int))
+              ? expected
+              : types.floatType();
+    for (Argument &a : call->args)
+      if (!a.value->type || isLiteralLike(a.value))
+        checkExprAs(a.value, t);
+      else if (a.value->type != t && !a.value->type->isError() && !t->isError())
+        diags.report(DiagId::err_arg_type, a.value->loc, {a.value->type->str(), "x", t->str()});
+    if (t->isError())
+      return t;
+    if (!(t->isFloatingPoint() || (intOk && t->kind == TypeKind::Int))) {
+      diags.report(DiagId::err_no_matching_overload, call->loc, {name, t->str()});
+      return types.errorType();
+    }
+    return t;
+  }
+  switch (b) {
+  case Builtin::Print:
+    noLabels();
+    for (Argument &a : call->args) {
+      const Type *t = checkExpr(a.value, nullptr);
+      if (t->kind == TypeKind::Tensor)
+        diags.report(DiagId::err_not_printable, a.value->loc, {t->str()});
+    }
+    return types.unitType();
+  case Builtin::Assert:
+    noLabels();
+    if (!arity(1, 2))
+      return types.unitType();
+    expectType(call->args[0].value, types.boolType());
+    if (n == 2)
+      expectType(call->args[1].value, types.stringType());
+    return types.unitType();
+  case Builtin::Exit:
+    noLabels();
+    if (arity(1, 1))
+      expectType(call->args[0].value, types.intType());
+    return types.unitType();
+  case Builtin::Args:
+    noLabels();
+    arity(0, 0);
+    return types.arrayType(types.stringType());
+  case Builtin::Clock:
+    noLabels();
+    arity(0, 0);
+    return types.doubleType();
+  case Builtin::ArrayRepeating: {
+    if (!arity(2, 2))
+      return types.errorType();
+    if (call->args[0].label != "repeating" || call->args[1].label != "count") {
+      auto &bad = call->args[0].label != "repeating" ? call->args[0] : call->args[1];
+      diags.report(DiagId::err_wrong_label, bad.labelLoc.isValid() ? bad.labelLoc : bad.value->loc,
+                   {bad.label, &bad == &call->args[0] ? "repeating" : "count", "Array"});
+    }
+    auto *at = asArray(expected);
+    const Type *elem = checkExpr(call->args[0].value, at ? at->element : nullptr);
+    expectType(call->args[1].value, types.intType());
+    return elem->isError() ? elem : types.arrayType(elem);
+  }
+  case Builtin::ArrayAppend: {
+    noLabels();
+    auto *at = asArray(call->receiver->type);
+    if (!arity(1, 1) || !at)
+      return types.unitType();
+    expectType(call->args[0].value, at->element);
+    return types.unitType();
+  }
+  default:
+    checkAll();
+    diags.report(DiagId::err_not_supported, call->loc, {"'" + name + "'"});
+    return types.errorType();
+  }
+}
+
+} // namespace dlc::sema

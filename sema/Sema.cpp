@@ -1,0 +1,465 @@
+// Sema's entry point and declarations: collects global names, resolves
+// written types, struct fields and function signatures, then checks every
+// body (CheckStmt.cpp / CheckExpr.cpp / CheckCall.cpp).
+#include "sema/SemaImpl.h"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include "frontend/Assert.h"
+
+namespace dlc::sema {
+
+bool check(Program &program, TypeContext &types, DiagEngine &diags, CheckedProgram &out) {
+  unsigned before = diags.errorCount();
+  Sema sema(program, types, diags, out);
+  sema.run();
+  return diags.errorCount() == before;
+}
+
+std::string Candidate::describe() const {
+  std::string s = name + "(";
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (i)
+      s += ", ";
+    if (!labels[i].empty() && labels[i] != "_")
+      s += labels[i] + ": ";
+    if (inout[i])
+      s += "inout ";
+    s += params[i]->str();
+  }
+  s += ")";
+  if (result && !result->isUnit())
+    s += " -> " + result->str();
+  return s;
+}
+
+namespace {
+
+size_t editDistance(const std::string &a, const std::string &b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+bool isPrimitiveTypeName(const std::string &name) {
+  return name == "Int" || name == "Float" || name == "Double" || name == "Bool" ||
+         name == "String";
+}
+
+} // namespace
+
+bool Sema::run() {
+  collectGlobals();
+  for (auto &[decl, type] : structTypes)
+    resolveStruct(decl);
+  // Recursive struct check: a struct may not contain itself by value.
+  for (auto &[decl, type] : structTypes) {
+    std::set<const StructType *> seen;
+    std::function<bool(const Type *)> contains = [&](const Type *t) -> bool {
+      if (auto *st = asStruct(t)) {
+        if (st == type)
+          return true;
+        if (!seen.insert(st).second)
+          return false;
+        for (auto &f : st->fields)
+          if (contains(f.type))
+            return true;
+      } else if (auto *tt = asTuple(t)) {
+        for (auto *e : tt->elements)
+          if (contains(e))
+            return true;
+      }
+      return false;
+    };
+    for (auto &f : type->fields) {
+      seen.clear();
+      if (contains(f.type)) {
+        diags.report(DiagId::err_recursive_struct, decl->nameLoc, {decl->name});
+        break;
+      }
+    }
+  }
+  for (auto &file : program.files)
+    for (Decl *d : file->decls) {
+      if (auto *f = dynCast<FuncDecl>(d))
+        resolveSignature(f);
+      else if (auto *s = dynCast<StructDecl>(d)) {
+        if (!s->genericParams.empty())
+          continue;
+        for (FuncDecl *m : s->inits)
+          resolveSignature(m);
+        for (FuncDecl *m : s->methods)
+          resolveSignature(m);
+      }
+    }
+  for (auto &file : program.files) {
+    for (Stmt *s : file->topLevelStmts)
+      diags.report(DiagId::err_top_level_statement, s->loc);
+    for (Decl *d : file->decls) {
+      if (auto *f = dynCast<FuncDecl>(d)) {
+        if (f->type)
+          checkFunctionBody(f);
+      } else if (auto *s = dynCast<StructDecl>(d)) {
+        if (!s->genericParams.empty())
+          continue;
+        for (FuncDecl *m : s->inits)
+          if (m->type)
+            checkFunctionBody(m);
+        for (FuncDecl *m : s->methods)
+          if (m->type)
+            checkFunctionBody(m);
+      }
+    }
+  }
+  // `fn main()` of the main file.
+  if (program.mainFile)
+    for (Decl *d : program.mainFile->decls)
+      if (auto *f = dynCast<FuncDecl>(d); f && f->name == "main" && f->type) {
+        auto *ft = asFunction(f->type);
+        bool okResult = ft->result->isUnit() || ft->result->kind == TypeKind::Int;
+        if (!ft->params.empty() || !okResult || f->funcKind != FuncDecl::Kind::Function) {
+          diags.report(DiagId::err_main_signature, f->nameLoc);
+          continue;
+        }
+        out.main = f;
+      }
+  return !diags.hasErrors();
+}
+
+void Sema::collectGlobals() {
+  for (auto &file : program.files) {
+    for (Decl *d : file->decls) {
+      if (isa<ImportDecl>(d))
+        continue;
+      if (auto *t = dynCast<TraitDecl>(d)) {
+        diags.report(DiagId::err_not_supported, t->loc, {"'trait'"});
+        continue;
+      }
+      if (auto *s = dynCast<StructDecl>(d)) {
+        if (isPrimitiveTypeName(s->name) || s->name == "Array" || s->name == "Tensor") {
+          diags.report(DiagId::err_redefinition, s->nameLoc, {s->name});
+          continue;
+        }
+        // Two structs of one name in the same file: a redeclaration.
+        bool duplicate = false;
+        for (Decl *other : globals[s->name])
+          if (other->loc.file == s->loc.file) {
+            diags.report(DiagId::err_redefinition, s->nameLoc, {s->name})
+                .note(DiagId::note_previous_definition, other->nameLoc, {s->name});
+            duplicate = true;
+            break;
+          }
+        if (duplicate)
+          continue;
+        if (!s->genericParams.empty())
+          diags.report(DiagId::err_not_supported, s->genericParams.front()->loc,
+                       {"a generic struct"});
+        StructType *st = types.createStruct(s->name, s);
+        s->type = st;
+        structTypes[s] = st;
+        out.structs.push_back(s);
+      }
+      globals[d->name].push_back(d);
+    }
+  }
+}
+
+std::vector<Decl *> Sema::lookupGlobal(const std::string &name) const {
+  auto it = globals.find(name);
+  return it == globals.end() ? std::vector<Decl *>{} : it->second;
+}
+
+void Sema::resolveStruct(StructDecl *s) {
+  StructType *st = structTypes[s];
+  if (!s->genericParams.empty()) {
+    st->complete = true;
+    return;
+  }
+  for (TypeRepr *c : s->conformances)
+    diags.report(DiagId::err_not_supported, c->loc,
+                 {"conformance to '" +
+                  (isa<NamedTypeRepr>(c) ? cast<NamedTypeRepr>(c)->components.front().name
+                                         : std::string("?")) +
+                  "'"});
+  std::set<std::string> names;
+  unsigned index = 0;
+  for (VarDecl *field : s->fields) {
+    const Type *t = field->typeRepr ? resolveType(field->typeRepr, s) : types.errorType();
+    field->type = t;
+    field->fieldIndex = index++;
+    if (!names.insert(field->name).second)
+      diags.report(DiagId::err_duplicate_field, field->nameLoc, {s->name, field->name});
+    if (field->init)
+      diags.report(DiagId::err_not_supported, field->init->loc, {"a default value for a field"});
+    st->fields.push_back({field->name, t, field->hasAttribute("noDerivative")});
+  }
+  st->complete = true;
+}
+
+void Sema::resolveSignature(FuncDecl *f) {
+  StructDecl *owner = f->parent;
+  if (f->isGeneric()) {
+    diags.report(DiagId::err_not_supported, f->genericParams.front()->loc,
+                 {"a generic function"});
+    return;
+  }
+  for (const Attribute &a : f->attributes)
+    if (a.name == "differentiable" || a.name == "vjp" || a.name == "jvp")
+      diags.report(DiagId::err_not_supported, a.loc, {"'@" + a.name + "'"});
+    else if (a.name == "noDerivative")
+      diags.report(DiagId::err_not_supported, a.loc, {"'@noDerivative' on a function"});
+  std::vector<const Type *> params;
+  bool ok = true;
+  for (ParamDecl *p : f->params) {
+    p->type = p->typeRepr ? resolveType(p->typeRepr, owner) : types.errorType();
+    if (!p->typeRepr) {
+      diags.report(DiagId::err_cannot_infer, p->loc, {"parameter '" + p->name + "'"});
+      ok = false;
+    }
+    params.push_back(p->type);
+  }
+  f->resultType = f->resultRepr ? resolveType(f->resultRepr, owner) : types.unitType();
+  if (f->funcKind == FuncDecl::Kind::Init)
+    f->resultType = owner ? owner->type : types.errorType();
+  if (f->funcKind == FuncDecl::Kind::Extern) {
+    auto cType = [](const Type *t, bool isResult) {
+      return t->isScalar() || t->isError() || (!isResult && t->kind == TypeKind::String) ||
+             (isResult && t->isUnit());
+    };
+    for (ParamDecl *p : f->params)
+      if (!cType(p->type, false))
+        diags.report(DiagId::err_extern_type, p->loc, {p->type->str()});
+    if (!cType(f->resultType, true))
+      diags.report(DiagId::err_extern_type, f->resultRepr ? f->resultRepr->loc : f->loc,
+                   {f->resultType->str()});
+    if (f->body)
+      diags.report(DiagId::err_extern_body, f->body->loc);
+  } else if (!f->body && f->funcKind != FuncDecl::Kind::Requirement) {
+    diags.report(DiagId::err_missing_body, f->nameLoc, {f->name});
+    ok = false;
+  }
+  // Methods and inits receive `self`; make the implicit receiver explicit.
+  if (owner && !f->isStatic && !f->selfParam) {
+    auto *self = program.context.make<ParamDecl>(f->loc);
+    self->name = "self";
+    self->label = "_";
+    self->isSelf = true;
+    f->selfParam = self;
+  }
+  if (f->selfParam) {
+    if (f->isStatic)
+      diags.report(DiagId::err_static_self, f->selfParam->loc);
+    f->selfParam->type = owner ? owner->type : types.errorType();
+    f->selfParam->isInout = f->isMutating || f->funcKind == FuncDecl::Kind::Init;
+  }
+  f->type = types.functionType(params, f->resultType);
+  (void)ok;
+  out.functions.push_back(f);
+}
+
+void Sema::checkFunctionBody(FuncDecl *f) {
+  if (!f->body)
+    return;
+  FuncContext ctx;
+  ctx.decl = f;
+  ctx.resultType = f->funcKind == FuncDecl::Kind::Init ? types.unitType() : f->resultType;
+  ctx.owner = f->parent;
+  ctx.isInit = f->funcKind == FuncDecl::Kind::Init;
+  ctx.isMutating = f->isMutating || ctx.isInit;
+  ctx.isStatic = f->isStatic;
+  ctx.scopeBase = scopes.size();
+  funcs.push_back(ctx);
+  pushScope();
+  if (f->selfParam)
+    scopes.back()["self"] = f->selfParam;
+  for (ParamDecl *p : f->params)
+    declareLocal(p);
+  if (!ctx.resultType->isUnit())
+    makeImplicitReturn(f->body);
+  checkBlock(f->body);
+  if (!ctx.resultType->isUnit() && !ctx.resultType->isError() && !blockAlwaysExits(f->body))
+    diags.report(DiagId::err_missing_return, f->body->endLoc.isValid() ? f->body->endLoc : f->loc,
+                 {ctx.resultType->str()});
+  popScope();
+  funcs.pop_back();
+  checkDefiniteInit(f);
+}
+
+StructDecl *Sema::currentStruct() const {
+  for (auto it = funcs.rbegin(); it != funcs.rend(); ++it)
+    if (it->owner)
+      return it->owner;
+  return nullptr;
+}
+
+const Type *Sema::lookupTypeName(const std::string &name, SourceLoc loc, bool report) {
+  if (name == "Int")
+    return types.intType();
+  if (name == "Float")
+    return types.floatType();
+  if (name == "Double")
+    return types.doubleType();
+  if (name == "Bool")
+    return types.boolType();
+  if (name == "String")
+    return types.stringType();
+  std::vector<StructDecl *> found;
+  for (Decl *d : lookupGlobal(name))
+    if (auto *s = dynCast<StructDecl>(d))
+      found.push_back(s);
+  if (found.size() == 1)
+    return found.front()->type;
+  if (!report)
+    return nullptr;
+  if (found.size() > 1) {
+    auto diag = diags.report(DiagId::err_ambiguous_name, loc, {name});
+    for (StructDecl *s : found)
+      diag.note(DiagId::note_defined_here, s->nameLoc, {name});
+    return types.errorType();
+  }
+  if (name == "Tensor" || name == "Differentiable" || name == "Layer") {
+    diags.report(DiagId::err_not_supported, loc, {"type '" + name + "'"});
+    return types.errorType();
+  }
+  auto diag = diags.report(DiagId::err_unknown_type, loc, {name});
+  noteSimilarNames(diag, name, true);
+  return types.errorType();
+}
+
+const Type *Sema::resolveType(TypeRepr *repr, StructDecl *selfStruct) {
+  const Type *result = types.errorType();
+  switch (repr->kind) {
+  case NodeKind::NamedTypeRepr: {
+    auto *named = cast<NamedTypeRepr>(repr);
+    const auto &first = named->components.front();
+    if (named->components.size() > 1) {
+      diags.report(DiagId::err_not_supported, named->components[1].loc,
+                   {"the member type '" + first.name + "." + named->components[1].name + "'"});
+      break;
+    }
+    if (!first.genericArgs.empty()) {
+      diags.report(DiagId::err_not_supported, first.loc,
+                   {"the generic type '" + first.name + "<...>'"});
+      break;
+    }
+    if (first.name == "Self") {
+      if (selfStruct)
+        result = selfStruct->type;
+      else
+        diags.report(DiagId::err_unknown_type, first.loc, {"Self"});
+      break;
+    }
+    result = lookupTypeName(first.name, first.loc, true);
+    break;
+  }
+  case NodeKind::TupleTypeRepr: {
+    std::vector<const Type *> elems;
+    for (TypeRepr *e : cast<TupleTypeRepr>(repr)->elements)
+      elems.push_back(resolveType(e, selfStruct));
+    result = elems.size() == 1 ? elems.front() : types.tupleType(elems);
+    break;
+  }
+  case NodeKind::ArrayTypeRepr:
+    result = types.arrayType(resolveType(cast<ArrayTypeRepr>(repr)->element, selfStruct));
+    break;
+  case NodeKind::FunctionTypeRepr: {
+    auto *fnRepr = cast<FunctionTypeRepr>(repr);
+    std::vector<const Type *> params;
+    for (size_t i = 0; i < fnRepr->params.size(); ++i) {
+      params.push_back(resolveType(fnRepr->params[i], selfStruct));
+      if (i < fnRepr->paramInout.size() && fnRepr->paramInout[i])
+        diags.report(DiagId::err_function_type_inout, fnRepr->params[i]->loc);
+    }
+    const Type *res = fnRepr->result ? resolveType(fnRepr->result, selfStruct) : types.unitType();
+    result = types.functionType(params, res);
+    break;
+  }
+  case NodeKind::ShapedTypeRepr:
+    diags.report(DiagId::err_not_supported, repr->loc, {"a shaped tensor type"});
+    break;
+  default:
+    DLC_UNREACHABLE("not a type repr");
+  }
+  repr->resolved = result;
+  return result;
+}
+
+void Sema::noteSimilarNames(DiagBuilder &diag, const std::string &name, bool typesOnly) {
+  std::vector<std::string> names;
+  if (typesOnly) {
+    for (const char *p : {"Int", "Float", "Double", "Bool", "String"})
+      names.push_back(p);
+  } else {
+    for (auto &scope : scopes)
+      for (auto &[n, d] : scope)
+        names.push_back(n);
+    if (StructDecl *s = currentStruct()) {
+      for (VarDecl *f : s->fields)
+        names.push_back(f->name);
+      for (FuncDecl *m : s->methods)
+        names.push_back(m->name);
+    }
+    for (int i = 0; i < 64; ++i) {
+      if (i > int(Builtin::ToInt) - 1)
+        break;
+      names.push_back(builtinName(Builtin(i)));
+    }
+  }
+  for (auto &[n, ds] : globals) {
+    bool isType = !ds.empty() && isa<StructDecl>(ds.front());
+    if (!typesOnly || isType)
+      names.push_back(n);
+  }
+  std::string best;
+  size_t bestDist = std::max<size_t>(1, name.size() / 3) + 1;
+  for (const std::string &n : names) {
+    if (n == name)
+      continue;
+    size_t d = editDistance(name, n);
+    if (d < bestDist || (d == bestDist && !best.empty() && n < best && d < bestDist)) {
+      bestDist = d;
+      best = n;
+    }
+  }
+  if (!best.empty())
+    diag.note(DiagId::note_did_you_mean, SourceLoc{}, {best});
+}
+
+void Sema::declareLocal(Decl *decl) {
+  if (decl->name.empty() || decl->name == "_")
+    return;
+  scopes.back()[decl->name] = decl;
+}
+
+Decl *Sema::lookupLocal(const std::string &name, bool &captured) {
+  captured = false;
+  for (size_t i = scopes.size(); i-- > 0;) {
+    auto it = scopes[i].find(name);
+    if (it == scopes[i].end())
+      continue;
+    if (inFunction() && i < fn().scopeBase) {
+      // Declared in an enclosing function: every lambda between captures it.
+      // Only lambdas have enclosing scopes (top-level functions start fresh).
+      captured = true;
+      for (auto &ctx : funcs)
+        if (ctx.lambda && ctx.scopeBase > i) {
+          auto &caps = ctx.lambda->captures;
+          if (std::find(caps.begin(), caps.end(), it->second) == caps.end())
+            caps.push_back(it->second);
+        }
+    }
+    return it->second;
+  }
+  return nullptr;
+}
+
+} // namespace dlc::sema

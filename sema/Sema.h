@@ -1,0 +1,26 @@
+// Semantic analysis: name resolution, type checking and inference, overload
+// resolution, mutability and definite-initialization checks. Annotates the
+// AST in place (types, resolved names, call targets) for lowering.
+#pragma once
+
+#include "frontend/AST.h"
+#include "frontend/Diagnostics.h"
+#include "sema/Type.h"
+
+#include <vector>
+
+namespace dlc::sema {
+
+/// What lowering needs besides the annotated AST.
+struct CheckedProgram {
+  /// Every function to compile: top-level functions, methods, inits and
+  /// extern declarations, in source order.
+  std::vector<ast::FuncDecl *> functions;
+  std::vector<ast::StructDecl *> structs;
+  ast::FuncDecl *main = nullptr; // null when the program has no `fn main()`
+};
+
+/// Checks `program`. Returns false when any error was reported.
+bool check(ast::Program &program, TypeContext &types, DiagEngine &diags, CheckedProgram &out);
+
+} // namespace dlc::sema

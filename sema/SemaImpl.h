@@ -1,0 +1,144 @@
+// Private to sema/: the checker's state, shared by Sema.cpp (declarations),
+// CheckStmt.cpp, CheckExpr.cpp and CheckCall.cpp.
+#pragma once
+
+#include "sema/Builtins.h"
+#include "sema/Sema.h"
+
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace dlc::sema {
+
+using namespace dlc::ast;
+
+/// One callable signature considered by overload resolution.
+struct Candidate {
+  FuncDecl *fn = nullptr; // null for a memberwise init
+  std::string name;       // for messages: "f", "Point.init", "Point.norm"
+  std::vector<const Type *> params;
+  std::vector<std::string> labels; // "_" or empty: no label may be written
+  std::vector<bool> inout;
+  const Type *result = nullptr;
+  std::string describe() const;
+};
+
+/// How an argument looked before overload resolution.
+struct ArgInfo {
+  enum class Kind { Typed, IntLiteral, FloatLiteral, UntypedLambda };
+  Kind kind = Kind::Typed;
+  const Type *type = nullptr; // Typed
+  unsigned lambdaArity = 0;   // UntypedLambda
+  bool isInout = false;       // written with '&'
+};
+
+/// The function (or lambda) whose body is being checked.
+struct FuncContext {
+  FuncDecl *decl = nullptr;       // null inside a lambda
+  LambdaExpr *lambda = nullptr;
+  const Type *resultType = nullptr;
+  StructDecl *owner = nullptr;    // the struct of a method or init
+  bool isInit = false;
+  bool isMutating = false;        // self is inout (mutating method or init)
+  bool isStatic = false;
+  size_t scopeBase = 0;           // scopes below this index belong to enclosing functions
+  unsigned loopDepth = 0;
+};
+
+class Sema {
+public:
+  Sema(Program &program, TypeContext &types, DiagEngine &diags, CheckedProgram &out)
+      : program(program), types(types), diags(diags), out(out) {}
+
+  bool run();
+
+  // --- Declarations (Sema.cpp) ---
+  void collectGlobals();
+  void resolveStruct(StructDecl *s);
+  void resolveSignature(FuncDecl *f);
+  void checkFunctionBody(FuncDecl *f);
+  const Type *resolveType(TypeRepr *repr, StructDecl *selfStruct);
+  const Type *lookupTypeName(const std::string &name, SourceLoc loc, bool report);
+  std::vector<Decl *> lookupGlobal(const std::string &name) const;
+  void noteSimilarNames(DiagBuilder &diag, const std::string &name, bool typesOnly);
+
+  // --- Statements (CheckStmt.cpp) ---
+  void checkBlock(BlockStmt *block);
+  void checkStmt(Stmt *stmt);
+  void checkLet(LetStmt *let);
+  void bindPattern(Pattern *pattern, const Type *type, bool isMutable, SourceLoc loc);
+  void checkAssign(AssignStmt *assign);
+  void checkFor(ForInStmt *loop);
+  void checkReturn(ReturnStmt *ret);
+  bool blockAlwaysExits(const BlockStmt *block) const;
+  bool stmtAlwaysExits(const Stmt *stmt) const;
+  void makeImplicitReturn(BlockStmt *body);
+
+  // --- Definite initialization (DefiniteInit.cpp) ---
+  void checkDefiniteInit(FuncDecl *f);
+
+  // --- Expressions (CheckExpr.cpp) ---
+  const Type *checkExpr(Expr *expr, const Type *expected = nullptr);
+  const Type *checkExprImpl(Expr *expr, const Type *expected);
+  const Type *checkIntLit(IntLitExpr *lit, const Type *expected, bool negated);
+  const Type *checkName(NameExpr *name, const Type *expected);
+  const Type *checkMember(MemberExpr *member);
+  const Type *checkIndex(IndexExpr *index);
+  const Type *checkUnary(UnaryExpr *unary, const Type *expected);
+  const Type *checkBinary(BinaryExpr *binary, const Type *expected);
+  const Type *checkTernary(TernaryExpr *ternary, const Type *expected);
+  const Type *checkArrayLit(ArrayLitExpr *array, const Type *expected);
+  const Type *checkLambda(LambdaExpr *lambda, const Type *expected);
+  /// Checks `expr` against `expected`, reporting a mismatch. Returns the type.
+  const Type *checkExprAs(Expr *expr, const Type *expected);
+  /// How an lvalue is used, for messages.
+  enum class LValueUse { Assign, MutatingCall, Inout };
+  /// Checks `expr` as the target of an assignment, inout argument or
+  /// mutating receiver (`methodName` names the method). Returns its type.
+  const Type *checkLValue(Expr *expr, LValueUse use, const std::string &methodName);
+  /// The variable at the root of an lvalue path (for messages), or "".
+  std::string lvalueRootName(Expr *expr) const;
+  bool isLiteralLike(const Expr *expr) const;
+  void requireValue(Expr *expr, const Type *type);
+
+  // --- Calls (CheckCall.cpp) ---
+  const Type *checkCall(CallExpr *call, const Type *expected);
+  const Type *checkBuiltinCall(CallExpr *call, Builtin b, const Type *expected);
+  const Type *checkConversion(CallExpr *call, Builtin b);
+  const Type *checkOverloaded(CallExpr *call, const std::string &name,
+                              std::vector<Candidate> candidates, bool isInit);
+  const Type *checkClosureCall(CallExpr *call, const FunctionType *fnType);
+  std::vector<ArgInfo> preCheckArgs(CallExpr *call);
+  /// Cost of passing `arg` to a parameter of type `param`, or -1.
+  int argCost(const ArgInfo &arg, const Type *param) const;
+  void finishArgs(CallExpr *call, const Candidate &chosen, const std::vector<ArgInfo> &infos);
+  Candidate candidateFor(FuncDecl *fn);
+  std::vector<FuncDecl *> methodsNamed(StructDecl *s, const std::string &name, bool wantStatic);
+
+  // --- Scopes ---
+  void pushScope() { scopes.emplace_back(); }
+  void popScope() { scopes.pop_back(); }
+  void declareLocal(Decl *decl);
+  /// Finds a local or parameter; sets `captured` when it belongs to an
+  /// enclosing function of the current lambda.
+  Decl *lookupLocal(const std::string &name, bool &captured);
+  FuncContext &fn() { return funcs.back(); }
+  bool inFunction() const { return !funcs.empty(); }
+  StructDecl *currentStruct() const;
+
+  Program &program;
+  TypeContext &types;
+  DiagEngine &diags;
+  CheckedProgram &out;
+
+  std::unordered_map<std::string, std::vector<Decl *>> globals;
+  std::map<StructDecl *, StructType *> structTypes;
+  std::vector<std::unordered_map<std::string, Decl *>> scopes;
+  std::vector<size_t> scopeOwner; // parallel to scopes: index into funcs
+  std::vector<FuncContext> funcs;
+  std::vector<ParamDecl *> syntheticSelf; // owned by the AST arena
+};
+
+} // namespace dlc::sema
