@@ -110,6 +110,8 @@ void Sema::finishArgs(CallExpr *call, const Candidate &chosen, const std::vector
     else if (argCost(info, param) < 0 && i < chosen.params.size()) {
       std::string pname = chosen.fn && i < chosen.fn->params.size() ? chosen.fn->params[i]->name
                                                                     : chosen.labels[i];
+      if (pname.empty() || pname == "_")
+        pname = "#" + std::to_string(i + 1);
       diags.report(DiagId::err_arg_type, e->loc, {info.type->str(), pname, param->str()});
     }
     if (paramInout && !info.isInout && !info.type->isError() && i < chosen.params.size())

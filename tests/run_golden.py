@@ -257,9 +257,13 @@ def check_diagnostics(spec, diags, cwd):
             failures.append("unexpected diagnostic: " + fmt_diag(d))
 
     notes_expected = [e for e in spec.expects if e[0] == "note"]
+    # A note without a location of its own stands at its diagnostic's location.
     notes = [d for d in diags if d.get("severity") == "note"]
     for d in diags:
-        notes += [n for n in d.get("notes", []) or [] if isinstance(n, dict)]
+        for n in d.get("notes", []) or []:
+            if isinstance(n, dict) and not n.get("line"):
+                n = dict(n, file=d.get("file"), line=d.get("line"), col=d.get("col"))
+            notes.append(n)
     matched = max_matching(notes_expected, notes, fits)
     for i, e in enumerate(notes_expected):
         if i not in matched:
