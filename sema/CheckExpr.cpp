@@ -424,6 +424,7 @@ const Type *Sema::checkTernary(TernaryExpr *ternary, const Type *expected) {
 
 const Type *Sema::checkArrayLit(ArrayLitExpr *array, const Type *expected) {
   const Type *element = nullptr;
+  Expr *decider = nullptr; // the element whose type decided the array's
   if (auto *at = asArray(expected))
     element = at->element;
   if (!element) {
@@ -432,6 +433,7 @@ const Type *Sema::checkArrayLit(ArrayLitExpr *array, const Type *expected) {
       int k = literalKind(e);
       if (!k) {
         element = checkExpr(e, nullptr);
+        decider = e;
         break;
       }
       kind = std::max(kind, k);
@@ -446,7 +448,12 @@ const Type *Sema::checkArrayLit(ArrayLitExpr *array, const Type *expected) {
   for (Expr *e : array->elements) {
     const Type *t = e->type && !isLiteralLike(e) ? e->type : checkExpr(e, element);
     if (t != element && !t->isError() && !element->isError()) {
-      diags.report(DiagId::err_array_literal_mixed, e->loc, {element->str(), t->str()});
+      // Name the types in source order.
+      bool before = decider && e->loc.line * 100000 + e->loc.col <
+                                   decider->loc.line * 100000 + decider->loc.col;
+      diags.report(DiagId::err_array_literal_mixed, e->loc,
+                   before ? std::vector<std::string>{t->str(), element->str()}
+                          : std::vector<std::string>{element->str(), t->str()});
       return types.errorType();
     }
   }

@@ -21,8 +21,23 @@ void Sema::makeImplicitReturn(BlockStmt *body) {
 
 void Sema::checkBlock(BlockStmt *block) {
   pushScope();
-  for (Stmt *s : block->stmts)
+  const char *exitedBy = nullptr;
+  bool warned = false;
+  for (Stmt *s : block->stmts) {
+    if (exitedBy && !warned) {
+      diags.report(DiagId::warn_unreachable_code, s->loc, {exitedBy});
+      warned = true;
+    }
     checkStmt(s);
+    if (exitedBy)
+      continue;
+    if (isa<ReturnStmt>(s) && !cast<ReturnStmt>(s)->implicit)
+      exitedBy = "return";
+    else if (isa<BreakStmt>(s))
+      exitedBy = "break";
+    else if (isa<ContinueStmt>(s))
+      exitedBy = "continue";
+  }
   popScope();
 }
 
@@ -36,7 +51,16 @@ void Sema::checkStmt(Stmt *stmt) {
     return;
   case NodeKind::ExprStmt: {
     auto *es = cast<ExprStmt>(stmt);
-    checkExpr(es->expr, nullptr);
+    const Type *t = checkExpr(es->expr, nullptr);
+    auto *call = dynCast<CallExpr>(es->expr);
+    if (call && !t->isUnit() && !t->isError() && call->callKind != CallExpr::Kind::Builtin) {
+      std::string name = "call";
+      if (auto *n = dynCast<NameExpr>(call->callee))
+        name = n->name;
+      else if (auto *m = dynCast<MemberExpr>(call->callee))
+        name = m->member;
+      diags.report(DiagId::warn_unused_result, es->loc, {name});
+    }
     return;
   }
   case NodeKind::AssignStmt:
@@ -175,6 +199,14 @@ void Sema::checkFor(ForInStmt *loop) {
 
 void Sema::checkReturn(ReturnStmt *ret) {
   const Type *expected = fn().resultType;
+  if (!expected) {
+    // A lambda without a written or expected result type: the first return decides.
+    const Type *t = ret->value ? checkExpr(ret->value, nullptr) : types.unitType();
+    if (ret->value)
+      requireValue(ret->value, t);
+    fn().resultType = t;
+    return;
+  }
   if (!ret->value) {
     if (!expected->isUnit() && !expected->isError())
       diags.report(DiagId::err_return_missing_value, ret->loc, {expected->str()});

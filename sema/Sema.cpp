@@ -101,6 +101,21 @@ bool Sema::run() {
           resolveSignature(m);
       }
     }
+  // Two functions of one name and one signature in the same file (or in one
+  // struct) are a redeclaration; across files the clash shows at the call.
+  for (size_t i = 0; i < out.functions.size(); ++i)
+    for (size_t j = 0; j < i; ++j) {
+      FuncDecl *a = out.functions[j], *b = out.functions[i];
+      if (a->name != b->name || a->parent != b->parent || a->loc.file != b->loc.file ||
+          a->type != b->type || a->isStatic != b->isStatic)
+        continue;
+      Candidate ca = candidateFor(a), cb = candidateFor(b);
+      if (ca.labels != cb.labels)
+        continue;
+      diags.report(DiagId::err_redefinition, b->nameLoc, {b->name})
+          .note(DiagId::note_previous_definition, a->nameLoc, {a->name});
+      break;
+    }
   for (auto &file : program.files) {
     for (Stmt *s : file->topLevelStmts)
       diags.report(DiagId::err_top_level_statement, s->loc);
@@ -437,7 +452,14 @@ void Sema::noteSimilarNames(DiagBuilder &diag, const std::string &name, bool typ
 void Sema::declareLocal(Decl *decl) {
   if (decl->name.empty() || decl->name == "_")
     return;
-  scopes.back()[decl->name] = decl;
+  auto [it, inserted] = scopes.back().emplace(decl->name, decl);
+  if (!inserted && it->second != decl) {
+    SourceLoc at = decl->nameLoc.isValid() ? decl->nameLoc : decl->loc;
+    SourceLoc prev = it->second->nameLoc.isValid() ? it->second->nameLoc : it->second->loc;
+    diags.report(DiagId::err_redefinition, at, {decl->name})
+        .note(DiagId::note_previous_definition, prev, {decl->name});
+    it->second = decl;
+  }
 }
 
 Decl *Sema::lookupLocal(const std::string &name, bool &captured) {
