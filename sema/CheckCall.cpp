@@ -64,6 +64,8 @@ std::vector<ArgInfo> Sema::preCheckArgs(CallExpr *call) {
         }
       }
       info.kind = hasFloat ? ArgInfo::Kind::FloatLiteral : ArgInfo::Kind::IntLiteral;
+    } else if (auto *arr = dynCast<ArrayLitExpr>(e); arr && arr->elements.empty()) {
+      info.kind = ArgInfo::Kind::EmptyArray; // typed by the parameter it meets
     } else if (auto *lambda = dynCast<LambdaExpr>(e);
                lambda && std::any_of(lambda->params.begin(), lambda->params.end(),
                                      [](ParamDecl *p) { return !p->typeRepr; })) {
@@ -94,6 +96,8 @@ int Sema::argCost(const ArgInfo &arg, const Type *param) const {
     auto *ft = asFunction(param);
     return ft && ft->params.size() == arg.lambdaArity ? 0 : -1;
   }
+  case ArgInfo::Kind::EmptyArray:
+    return param->kind == TypeKind::Array ? 0 : -1;
   }
   return -1;
 }
@@ -196,6 +200,9 @@ const Type *Sema::checkOverloaded(CallExpr *call, const std::string &name,
         break;
       case ArgInfo::Kind::UntypedLambda:
         argTypes += "closure";
+        break;
+      case ArgInfo::Kind::EmptyArray:
+        argTypes += "[]";
         break;
       }
     }

@@ -27,7 +27,7 @@ struct Candidate {
 
 /// How an argument looked before overload resolution.
 struct ArgInfo {
-  enum class Kind { Typed, IntLiteral, FloatLiteral, UntypedLambda };
+  enum class Kind { Typed, IntLiteral, FloatLiteral, UntypedLambda, EmptyArray };
   Kind kind = Kind::Typed;
   const Type *type = nullptr; // Typed
   unsigned lambdaArity = 0;   // UntypedLambda
