@@ -11,21 +11,16 @@ namespace dlc::ast {
 const char *kindName(NodeKind kind) {
   switch (kind) {
 #define DECL(Name)                                                                                 \
-  case NodeKind::Name##Decl:                                                                       \
-    return #Name "Decl";
-#define STMT(Name)                                                                                 \
-  case NodeKind::Name##Stmt:                                                                       \
-    return #Name "Stmt";
-#define EXPR(Name)                                                                                 \
-  case NodeKind::Name##Expr:                                                                       \
-    return #Name "Expr";
-#define PATTERN(Name)                                                                              \
-  case NodeKind::Name##Pattern:                                                                    \
-    return #Name "Pattern";
-#define TYPEREPR(Name)                                                                             \
-  case NodeKind::Name##TypeRepr:                                                                   \
-    return #Name "TypeRepr";
-#include "frontend/ASTNodes.def"
+  case NodeKind::Name##Decl: return #Name "Decl";                                                  \
+      #define STMT(Name)                                                                           \
+  case NodeKind::Name##Stmt: return #Name "Stmt";                                                  \
+      #define EXPR(Name)                                                                           \
+  case NodeKind::Name##Expr: return #Name "Expr";                                                  \
+      #define PATTERN(Name)                                                                        \
+  case NodeKind::Name##Pattern: return #Name "Pattern";                                            \
+      #define TYPEREPR(Name)                                                                       \
+  case NodeKind::Name##TypeRepr: return #Name "TypeRepr";                                          \
+      #include "frontend/ASTNodes.def"
   }
   return "<invalid node kind>";
 }
@@ -91,10 +86,8 @@ std::string typeString(const TypeRepr *type) {
     }
     return out;
   }
-  case NodeKind::TupleTypeRepr:
-    return "(" + joinTypes(cast<TupleTypeRepr>(type)->elements) + ")";
-  case NodeKind::ArrayTypeRepr:
-    return "[" + typeString(cast<ArrayTypeRepr>(type)->element) + "]";
+  case NodeKind::TupleTypeRepr: return "(" + joinTypes(cast<TupleTypeRepr>(type)->elements) + ")";
+  case NodeKind::ArrayTypeRepr: return "[" + typeString(cast<ArrayTypeRepr>(type)->element) + "]";
   case NodeKind::FunctionTypeRepr: {
     const auto *fn = cast<FunctionTypeRepr>(type);
     std::string out = "(";
@@ -128,7 +121,7 @@ std::string typeString(const TypeRepr *type) {
 #define EXPR(Name) case NodeKind::Name##Expr:
 #define PATTERN(Name) case NodeKind::Name##Pattern:
 #include "frontend/ASTNodes.def"
-    break;
+  break;
   }
   return "<not a type>";
 }
@@ -200,8 +193,7 @@ public:
       out += attributesString(d->attributes) + "\n";
       return;
     }
-    case NodeKind::FuncDecl:
-      return func(cast<FuncDecl>(n), indent);
+    case NodeKind::FuncDecl: return func(cast<FuncDecl>(n), indent);
     case NodeKind::ParamDecl: {
       const auto *p = cast<ParamDecl>(n);
       out += " '" + p->name + "'";
@@ -323,9 +315,7 @@ public:
       return;
     }
     case NodeKind::BreakStmt:
-    case NodeKind::ContinueStmt:
-      out += "\n";
-      return;
+    case NodeKind::ContinueStmt: out += "\n"; return;
     case NodeKind::IntLitExpr: {
       const auto *e = cast<IntLitExpr>(n);
       out += " " + std::to_string(e->value);
@@ -341,12 +331,8 @@ public:
       out += " " + e->text + " (" + buf + ")\n";
       return;
     }
-    case NodeKind::BoolLitExpr:
-      out += cast<BoolLitExpr>(n)->value ? " true\n" : " false\n";
-      return;
-    case NodeKind::StringLitExpr:
-      out += " " + quoted(cast<StringLitExpr>(n)->value) + "\n";
-      return;
+    case NodeKind::BoolLitExpr: out += cast<BoolLitExpr>(n)->value ? " true\n" : " false\n"; return;
+    case NodeKind::StringLitExpr: out += " " + quoted(cast<StringLitExpr>(n)->value) + "\n"; return;
     case NodeKind::NameExpr: {
       const auto *e = cast<NameExpr>(n);
       out += " '" + e->name + "'";
@@ -355,9 +341,7 @@ public:
       out += "\n";
       return;
     }
-    case NodeKind::SelfExpr:
-      out += "\n";
-      return;
+    case NodeKind::SelfExpr: out += "\n"; return;
     case NodeKind::ParenExpr:
       out += "\n";
       node(cast<ParenExpr>(n)->inner, indent + 1);
@@ -444,16 +428,12 @@ public:
       for (const Pattern *p : cast<TuplePattern>(n)->elements)
         node(p, indent + 1);
       return;
-    case NodeKind::WildcardPattern:
-      out += "\n";
-      return;
+    case NodeKind::WildcardPattern: out += "\n"; return;
     case NodeKind::NamedTypeRepr:
     case NodeKind::TupleTypeRepr:
     case NodeKind::ArrayTypeRepr:
     case NodeKind::FunctionTypeRepr:
-    case NodeKind::ShapedTypeRepr:
-      out += " " + typeString(cast<TypeRepr>(n)) + "\n";
-      return;
+    case NodeKind::ShapedTypeRepr: out += " " + typeString(cast<TypeRepr>(n)) + "\n"; return;
     }
   }
 

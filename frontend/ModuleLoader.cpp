@@ -68,7 +68,9 @@ public:
     return loadFile(fileId, fs::path(path).parent_path());
   }
 
-  void markLoaded(const std::string &path, uint32_t fileId) { visited[canonicalKey(path)] = fileId; }
+  void markLoaded(const std::string &path, uint32_t fileId) {
+    visited[canonicalKey(path)] = fileId;
+  }
 
   /// Parses an already registered buffer, then its imports, then appends it.
   bool loadFile(uint32_t fileId, const fs::path &directory) {

@@ -257,8 +257,8 @@ private:
   void buildParams(DlParser::ParamListContext *list, FuncDecl *fn) {
     if (list == nullptr)
       return;
-    bool isMember = fn->funcKind == FuncDecl::Kind::Method ||
-                    fn->funcKind == FuncDecl::Kind::Requirement;
+    bool isMember =
+        fn->funcKind == FuncDecl::Kind::Method || fn->funcKind == FuncDecl::Kind::Requirement;
     bool first = true;
     for (DlParser::ParamContext *p : list->param()) {
       bool wasFirst = first;
@@ -380,8 +380,8 @@ private:
       DlParser::RequirementDeclContext *req = member->requirementDecl();
       if (req == nullptr)
         continue;
-      FuncDecl *fn = buildFunc(req->funcSignature(), req->block(), FuncDecl::Kind::Requirement,
-                               nullptr, decl);
+      FuncDecl *fn =
+          buildFunc(req->funcSignature(), req->block(), FuncDecl::Kind::Requirement, nullptr, decl);
       if (fn == nullptr)
         continue;
       fn->attributes = std::move(attrs);
@@ -461,7 +461,8 @@ private:
         return nullptr;
       component.name = textOf(name);
       component.loc = loc(name);
-      if (c->genericArgs() != nullptr && !buildTypes(c->genericArgs()->type(), component.genericArgs))
+      if (c->genericArgs() != nullptr &&
+          !buildTypes(c->genericArgs()->type(), component.genericArgs))
         return nullptr;
       named->components.push_back(std::move(component));
     }
@@ -943,7 +944,8 @@ private:
   /// checks the range of the literal's type).
   uint64_t parseInt(antlr4::tree::TerminalNode *node) {
     std::string spelling = textOf(node);
-    bool hex = spelling.size() > 2 && spelling[0] == '0' && (spelling[1] == 'x' || spelling[1] == 'X');
+    bool hex =
+        spelling.size() > 2 && spelling[0] == '0' && (spelling[1] == 'x' || spelling[1] == 'X');
     unsigned base = hex ? 16 : 10;
     uint64_t value = 0;
     bool sawDigit = false;
@@ -1008,9 +1010,7 @@ private:
       case '\\': out += '\\'; break;
       case '"': out += '"'; break;
       case '\'': out += '\''; break;
-      default:
-        error(DiagId::err_bad_escape, loc(node), {std::string(1, spelling[i])});
-        break;
+      default: error(DiagId::err_bad_escape, loc(node), {std::string(1, spelling[i])}); break;
       }
     }
     return out;

@@ -67,7 +67,8 @@ public:
   void enterRule(antlr4::ParserRuleContext *localctx, size_t state, size_t ruleIndex) override {
     uintptr_t here = uintptr_t(__builtin_frame_address(0));
     if (stackBase > here && stackBase - here > kParserStackBudget)
-      throw NestingTooDeep{getCurrentToken()->getLine(), getCurrentToken()->getCharPositionInLine()};
+      throw NestingTooDeep{getCurrentToken()->getLine(),
+                           getCurrentToken()->getCharPositionInLine()};
     DlParser::enterRule(localctx, state, ruleIndex);
   }
 
@@ -101,33 +102,54 @@ std::string tokenDisplay(std::string_view text, const antlr4::Token *token) {
   return "'" + s + "'";
 }
 
-/// Reports syntax errors for one file as err_syntax, skipping duplicates at one
-/// location and stopping the parse after kMaxSyntaxErrors.
+/// Collects the lexical and syntax errors of one file and emits them in source
+/// order (the lexer runs to the end before the parser starts), skipping
+/// duplicates at one location and stopping the parse after kMaxSyntaxErrors.
 class SyntaxErrorSink {
 public:
-  SyntaxErrorSink(DiagEngine &diags, uint32_t fileId) : diags(diags), fileId(fileId) {}
+  explicit SyntaxErrorSink(DiagEngine &diags) : diags(diags) {}
 
-  void report(SourceLoc loc, const std::string &message, bool atEof) {
+  /// A lexical error: never capped (the lexer has finished by then).
+  void lexical(DiagId id, SourceLoc loc, std::vector<std::string> args = {}) {
+    pending.push_back({id, loc, std::move(args)});
+  }
+
+  void syntax(SourceLoc loc, const std::string &message, bool atEof) {
     // After an unterminated comment the file ends early; complaints about the
     // missing tail (`expected '}'` at end of file) would only repeat it.
     if (atEof && truncated)
       return;
-    if (count > 0 && loc == lastLoc)
+    if (syntaxCount > 0 && loc == lastLoc)
       return;
     lastLoc = loc;
-    ++count;
-    diags.report(DiagId::err_syntax, loc, {message});
-    if (count >= kMaxSyntaxErrors)
+    ++syntaxCount;
+    pending.push_back({DiagId::err_syntax, loc, {message}});
+    if (syntaxCount >= kMaxSyntaxErrors)
       throw TooManyErrors{};
   }
 
-  unsigned errorCount() const { return count; }
+  /// Emits everything collected, ordered by position.
+  void flush() {
+    std::stable_sort(pending.begin(), pending.end(), [](const Pending &a, const Pending &b) {
+      return a.loc.line != b.loc.line ? a.loc.line < b.loc.line : a.loc.col < b.loc.col;
+    });
+    for (Pending &p : pending)
+      diags.report(p.id, p.loc, std::move(p.args));
+    pending.clear();
+  }
+
+  bool empty() const { return pending.empty(); }
   void setTruncated() { truncated = true; }
 
 private:
+  struct Pending {
+    DiagId id;
+    SourceLoc loc;
+    std::vector<std::string> args;
+  };
   DiagEngine &diags;
-  uint32_t fileId;
-  unsigned count = 0;
+  std::vector<Pending> pending;
+  unsigned syntaxCount = 0;
   SourceLoc lastLoc;
   bool truncated = false;
 };
@@ -142,7 +164,7 @@ public:
                    const std::string &msg, std::exception_ptr) override {
     SourceLoc loc{fileId, uint32_t(line), uint32_t(col + 1)};
     bool atEof = offending != nullptr && offending->getType() == antlr4::Token::EOF;
-    sink.report(loc, msg, atEof);
+    sink.syntax(loc, msg, atEof);
   }
 
 private:
@@ -166,8 +188,9 @@ protected:
       return report(parser, offending, e.getExpectedTokens(), /*missing=*/false);
     if (e.getStartToken() != offending) {
       bool wantsExpr = inExpression(e.getCtx()) && followsOperator(parser, offending);
-      notify(parser, offending, wantsExpr ? "expected expression, found " + display(offending)
-                                          : "unexpected " + display(offending));
+      notify(parser, offending,
+             wantsExpr ? "expected expression, found " + display(offending)
+                       : "unexpected " + display(offending));
       return;
     }
     report(parser, offending, e.getExpectedTokens(), /*missing=*/false);
@@ -230,15 +253,18 @@ private:
     std::vector<const char *> open;
     for (size_t i = 0; i < tokens->size(); ++i) {
       switch (tokens->get(i)->getType()) {
-      case DlParser::LPAREN: case DlParser::LPAREN_NL: open.push_back(")"); break;
-      case DlParser::LBRACK: case DlParser::LBRACK_NL: open.push_back("]"); break;
+      case DlParser::LPAREN:
+      case DlParser::LPAREN_NL: open.push_back(")"); break;
+      case DlParser::LBRACK:
+      case DlParser::LBRACK_NL: open.push_back("]"); break;
       case DlParser::LBRACE: open.push_back("}"); break;
-      case DlParser::RPAREN: case DlParser::RBRACK: case DlParser::RBRACE:
+      case DlParser::RPAREN:
+      case DlParser::RBRACK:
+      case DlParser::RBRACE:
         if (!open.empty())
           open.pop_back();
         break;
-      default:
-        break;
+      default: break;
       }
     }
     return open.empty() ? nullptr : open.back();
@@ -249,14 +275,21 @@ private:
     if (ctx == nullptr)
       return false;
     switch (ctx->getRuleIndex()) {
-    case DlParser::RuleExpr: case DlParser::RuleTernaryExpr: case DlParser::RuleOrExpr:
-    case DlParser::RuleAndExpr: case DlParser::RuleCmpExpr: case DlParser::RuleRangeExpr:
-    case DlParser::RuleAddExpr: case DlParser::RuleMulExpr: case DlParser::RuleMatExpr:
-    case DlParser::RuleUnaryExpr: case DlParser::RulePostfixExpr: case DlParser::RulePostfixOp:
-    case DlParser::RuleArg: case DlParser::RulePrimary:
-      return true;
-    default:
-      return false;
+    case DlParser::RuleExpr:
+    case DlParser::RuleTernaryExpr:
+    case DlParser::RuleOrExpr:
+    case DlParser::RuleAndExpr:
+    case DlParser::RuleCmpExpr:
+    case DlParser::RuleRangeExpr:
+    case DlParser::RuleAddExpr:
+    case DlParser::RuleMulExpr:
+    case DlParser::RuleMatExpr:
+    case DlParser::RuleUnaryExpr:
+    case DlParser::RulePostfixExpr:
+    case DlParser::RulePostfixOp:
+    case DlParser::RuleArg:
+    case DlParser::RulePrimary: return true;
+    default: return false;
     }
   }
 
@@ -266,17 +299,37 @@ private:
     if (index == 0 || index == INVALID_INDEX)
       return false;
     switch (parser->getTokenStream()->get(index - 1)->getType()) {
-    case DlParser::PLUS: case DlParser::MINUS: case DlParser::STAR: case DlParser::SLASH:
-    case DlParser::PERCENT: case DlParser::AT: case DlParser::EQEQ: case DlParser::NE:
-    case DlParser::LT: case DlParser::LE: case DlParser::GT: case DlParser::GE:
-    case DlParser::ANDAND: case DlParser::OROR: case DlParser::HALFOPEN: case DlParser::CLOSED:
-    case DlParser::EQ: case DlParser::PLUSEQ: case DlParser::MINUSEQ: case DlParser::STAREQ:
-    case DlParser::SLASHEQ: case DlParser::QUESTION: case DlParser::BANG: case DlParser::AMP:
-    case DlParser::LPAREN: case DlParser::LBRACK: case DlParser::COMMA:
-    case DlParser::LPAREN_NL: case DlParser::LBRACK_NL: case DlParser::RETURN_VALUE:
-      return true;
-    default:
-      return false;
+    case DlParser::PLUS:
+    case DlParser::MINUS:
+    case DlParser::STAR:
+    case DlParser::SLASH:
+    case DlParser::PERCENT:
+    case DlParser::AT:
+    case DlParser::EQEQ:
+    case DlParser::NE:
+    case DlParser::LT:
+    case DlParser::LE:
+    case DlParser::GT:
+    case DlParser::GE:
+    case DlParser::ANDAND:
+    case DlParser::OROR:
+    case DlParser::HALFOPEN:
+    case DlParser::CLOSED:
+    case DlParser::EQ:
+    case DlParser::PLUSEQ:
+    case DlParser::MINUSEQ:
+    case DlParser::STAREQ:
+    case DlParser::SLASHEQ:
+    case DlParser::QUESTION:
+    case DlParser::BANG:
+    case DlParser::AMP:
+    case DlParser::LPAREN:
+    case DlParser::LBRACK:
+    case DlParser::COMMA:
+    case DlParser::LPAREN_NL:
+    case DlParser::LBRACK_NL:
+    case DlParser::RETURN_VALUE: return true;
+    default: return false;
     }
   }
 
@@ -286,7 +339,8 @@ private:
 
   /// "expected ')'", "expected identifier or '('", "expected expression", or ""
   /// when the set is too large to say anything useful.
-  static std::string describeExpected(antlr4::Parser *parser, const antlr4::misc::IntervalSet &set) {
+  static std::string describeExpected(antlr4::Parser *parser,
+                                      const antlr4::misc::IntervalSet &set) {
     if (set.contains(size_t(DlParser::INT)) && set.contains(size_t(DlParser::IDENT)) &&
         set.contains(size_t(DlParser::LPAREN)))
       return "expected expression";
@@ -312,31 +366,19 @@ private:
 
   static std::string tokenTypeName(antlr4::Parser *parser, size_t type) {
     switch (type) {
-    case antlr4::Token::EOF:
-      return "end of file";
-    case DlParser::IDENT:
-      return "identifier";
-    case DlParser::INT:
-      return "integer literal";
-    case DlParser::FLOAT:
-      return "float literal";
-    case DlParser::STRING:
-      return "string literal";
+    case antlr4::Token::EOF: return "end of file";
+    case DlParser::IDENT: return "identifier";
+    case DlParser::INT: return "integer literal";
+    case DlParser::FLOAT: return "float literal";
+    case DlParser::STRING: return "string literal";
     // Retyped tokens (see classifyTokens) read as what they are written as.
-    case DlParser::LPAREN_NL:
-      return "'('";
-    case DlParser::LBRACK_NL:
-      return "'['";
-    case DlParser::ATTR_AT:
-      return "'@'";
-    case DlParser::RETURN_VALUE:
-      return "'return'";
-    case DlParser::GENERIC_LT:
-      return "'<'";
-    case DlParser::GENERIC_GT:
-      return "'>'";
-    default:
-      break;
+    case DlParser::LPAREN_NL: return "'('";
+    case DlParser::LBRACK_NL: return "'['";
+    case DlParser::ATTR_AT: return "'@'";
+    case DlParser::RETURN_VALUE: return "'return'";
+    case DlParser::GENERIC_LT: return "'<'";
+    case DlParser::GENERIC_GT: return "'>'";
+    default: break;
     }
     std::string literal = parser->getVocabulary().getLiteralName(type);
     return literal.empty() ? parser->getVocabulary().getDisplayName(type) : literal;
@@ -389,38 +431,32 @@ bool checkCommentNesting(std::string_view text, uint32_t fileId, DiagEngine &dia
   return true;
 }
 
-/// The result of lexing: the tokens the parser should see (error tokens
-/// reported and removed).
-struct LexResult {
-  std::vector<std::unique_ptr<antlr4::Token>> tokens;
-  bool ok = true;
-  bool truncated = false; // an unterminated comment ended the file early
-};
+using TokenList = std::vector<std::unique_ptr<antlr4::Token>>;
 
-/// Runs the lexer to the end, reporting stray characters, unterminated strings
-/// and an unterminated comment (which ends the token stream).
-LexResult lexAll(DlLexer &lexer, std::string_view text, uint32_t fileId, DiagEngine &diags) {
-  LexResult result;
+/// Runs the lexer to the end and returns the tokens the parser should see,
+/// reporting (and dropping) stray characters, unterminated strings and an
+/// unterminated comment (which ends the token stream).
+TokenList lexAll(DlLexer &lexer, std::string_view text, uint32_t fileId, SyntaxErrorSink &sink) {
+  TokenList tokens;
   size_t lastBadStop = INVALID_INDEX;
   for (;;) {
     std::unique_ptr<antlr4::Token> token = lexer.nextToken();
     size_t type = token->getType();
     if (type == antlr4::Token::EOF) {
-      result.tokens.push_back(std::move(token));
-      return result;
+      tokens.push_back(std::move(token));
+      return tokens;
     }
     if (type == DlLexer::COMMENT_OPEN) {
-      diags.report(DiagId::err_unterminated_comment, tokenLoc(fileId, token.get()));
-      result.ok = false;
-      result.truncated = true;
+      sink.lexical(DiagId::err_unterminated_comment, tokenLoc(fileId, token.get()));
+      sink.setTruncated();
       // The file ends here: the comment swallows the rest.
       auto eof = std::make_unique<antlr4::CommonToken>(antlr4::Token::EOF);
       eof->setLine(token->getLine());
       eof->setCharPositionInLine(token->getCharPositionInLine());
       eof->setStartIndex(token->getStartIndex());
       eof->setStopIndex(token->getStartIndex() - 1);
-      result.tokens.push_back(std::move(eof));
-      return result;
+      tokens.push_back(std::move(eof));
+      return tokens;
     }
     if (type == DlLexer::ERRCHAR) {
       // One report per run of adjacent stray bytes (a UTF-8 character is several).
@@ -439,45 +475,50 @@ LexResult lexAll(DlLexer &lexer, std::string_view text, uint32_t fileId, DiagEng
         std::snprintf(buf, sizeof buf, "\\x%02X", (unsigned char)shown[0]);
         shown = buf;
       }
-      diags.report(DiagId::err_syntax, tokenLoc(fileId, token.get()),
+      sink.lexical(DiagId::err_syntax, tokenLoc(fileId, token.get()),
                    {"unexpected character '" + shown + "'"});
-      result.ok = false;
       continue;
     }
     if (type == DlLexer::UNTERMINATED_STRING) {
-      diags.report(DiagId::err_syntax, tokenLoc(fileId, token.get()),
+      sink.lexical(DiagId::err_syntax, tokenLoc(fileId, token.get()),
                    {"unterminated string literal"});
-      result.ok = false;
       // Parse on as if the string were closed; the builder decodes up to the end.
       if (auto *common = dynamic_cast<antlr4::CommonToken *>(token.get()))
         common->setType(DlLexer::STRING);
     }
-    result.tokens.push_back(std::move(token));
+    tokens.push_back(std::move(token));
   }
 }
 
 bool canStartExpression(size_t type) {
   switch (type) {
-  case DlLexer::INT: case DlLexer::FLOAT: case DlLexer::STRING: case DlLexer::TRUE:
-  case DlLexer::FALSE: case DlLexer::SELF: case DlLexer::SELF_TYPE: case DlLexer::IDENT:
-  case DlLexer::LPAREN: case DlLexer::LBRACK: case DlLexer::MINUS: case DlLexer::BANG:
-  case DlLexer::AMP: case DlLexer::PIPE: case DlLexer::OROR:
-    return true;
-  default:
-    return false;
+  case DlLexer::INT:
+  case DlLexer::FLOAT:
+  case DlLexer::STRING:
+  case DlLexer::TRUE:
+  case DlLexer::FALSE:
+  case DlLexer::SELF:
+  case DlLexer::SELF_TYPE:
+  case DlLexer::IDENT:
+  case DlLexer::LPAREN:
+  case DlLexer::LBRACK:
+  case DlLexer::MINUS:
+  case DlLexer::BANG:
+  case DlLexer::AMP:
+  case DlLexer::PIPE:
+  case DlLexer::OROR: return true;
+  default: return false;
   }
 }
 
 /// If tokens[lt] is a `<` opening explicit generic arguments (the tokens up to
 /// the matching `>` can form types and the `>` is followed by `(` or `.`),
 /// returns the index of that `>`; else 0.
-size_t genericArgsEnd(const std::vector<std::unique_ptr<antlr4::Token>> &tokens, size_t lt) {
+size_t genericArgsEnd(const TokenList &tokens, size_t lt) {
   int depth = 0;
   for (size_t i = lt; i < tokens.size() && i < lt + 256; ++i) {
     switch (tokens[i]->getType()) {
-    case DlLexer::LT:
-      ++depth;
-      break;
+    case DlLexer::LT: ++depth; break;
     case DlLexer::GT:
       if (--depth > 0)
         break;
@@ -485,12 +526,18 @@ size_t genericArgsEnd(const std::vector<std::unique_ptr<antlr4::Token>> &tokens,
           (tokens[i + 1]->getType() == DlLexer::LPAREN || tokens[i + 1]->getType() == DlLexer::DOT))
         return i;
       return 0;
-    case DlLexer::IDENT: case DlLexer::SELF_TYPE: case DlLexer::COMMA: case DlLexer::DOT:
-    case DlLexer::LBRACK: case DlLexer::RBRACK: case DlLexer::LPAREN: case DlLexer::RPAREN:
-    case DlLexer::ARROW: case DlLexer::INT: case DlLexer::INOUT:
-      break;
-    default:
-      return 0;
+    case DlLexer::IDENT:
+    case DlLexer::SELF_TYPE:
+    case DlLexer::COMMA:
+    case DlLexer::DOT:
+    case DlLexer::LBRACK:
+    case DlLexer::RBRACK:
+    case DlLexer::LPAREN:
+    case DlLexer::RPAREN:
+    case DlLexer::ARROW:
+    case DlLexer::INT:
+    case DlLexer::INOUT: break;
+    default: return 0;
     }
   }
   return 0;
@@ -504,7 +551,7 @@ void retype(antlr4::Token *token, size_t type) {
 /// Gives tokens whose meaning depends on line breaks or on their neighbours
 /// the token kinds the grammar expects for them (see the `tokens` block in
 /// grammar/Dl.g4). Doing this here keeps the grammar free of predicates.
-void classifyTokens(std::vector<std::unique_ptr<antlr4::Token>> &tokens, std::string_view text) {
+void classifyTokens(TokenList &tokens) {
   for (size_t i = 0; i < tokens.size(); ++i) {
     antlr4::Token *token = tokens[i].get();
     antlr4::Token *prev = i > 0 ? tokens[i - 1].get() : nullptr;
@@ -539,11 +586,9 @@ void classifyTokens(std::vector<std::unique_ptr<antlr4::Token>> &tokens, std::st
         retype(tokens[gt].get(), DlParser::GENERIC_GT);
       }
       break;
-    default:
-      break;
+    default: break;
     }
   }
-  (void)text;
 }
 
 } // namespace
@@ -557,20 +602,17 @@ bool parseSourceFile(const SourceManager &sources, uint32_t fileId, ast::ASTCont
   if (!checkCommentNesting(text, fileId, diags))
     return false;
 
+  SyntaxErrorSink sink(diags);
   try {
     ByteInputStream input(text);
     DlLexer lexer(&input);
     lexer.removeErrorListeners(); // ERRCHAR makes every input lexable
-    LexResult lexed = lexAll(lexer, text, fileId, diags);
-    bool ok = lexed.ok;
-    classifyTokens(lexed.tokens, text);
+    TokenList lexed = lexAll(lexer, text, fileId, sink);
+    classifyTokens(lexed);
 
-    antlr4::ListTokenSource source(std::move(lexed.tokens));
+    antlr4::ListTokenSource source(std::move(lexed));
     antlr4::CommonTokenStream tokens(&source);
     GuardedParser parser(&tokens);
-    SyntaxErrorSink sink(diags, fileId);
-    if (lexed.truncated)
-      sink.setTruncated();
     SyntaxErrorListener listener(sink, fileId);
 
     // Stage 1: SLL prediction, bailing at the first error. Almost every valid
@@ -598,23 +640,24 @@ bool parseSourceFile(const SourceManager &sources, uint32_t fileId, ast::ASTCont
       tree = parser.sourceFile();
     }
 
-    bool syntaxOk = sink.errorCount() == 0;
-    ok = ok && syntaxOk;
-    // With syntax errors, only items whose subtrees are free of errors are built.
-    if (!buildAST(tree, text, fileId, context, diags, out, /*cleanItemsOnly=*/!syntaxOk))
+    bool ok = sink.empty();
+    sink.flush();
+    // With errors, only items whose subtrees are free of them are built.
+    if (!buildAST(tree, text, fileId, context, diags, out, /*cleanItemsOnly=*/!ok))
       ok = false;
     return ok;
   } catch (NestingTooDeep &e) {
-    diags.report(DiagId::err_syntax, SourceLoc{fileId, uint32_t(e.line), uint32_t(e.col + 1)},
+    sink.lexical(DiagId::err_syntax, SourceLoc{fileId, uint32_t(e.line), uint32_t(e.col + 1)},
                  {"expression or block is nested too deeply"});
   } catch (TooManyErrors &) {
-    // Already reported; the parse tree is incomplete, so nothing is built.
+    // Already collected; the parse tree is incomplete, so nothing is built.
   } catch (std::exception &e) {
-    diags.report(DiagId::err_syntax, SourceLoc{fileId, 1, 1},
+    sink.lexical(DiagId::err_syntax, SourceLoc{fileId, 1, 1},
                  {std::string("cannot parse this file: ") + e.what()});
   } catch (...) {
-    diags.report(DiagId::err_syntax, SourceLoc{fileId, 1, 1}, {"cannot parse this file"});
+    sink.lexical(DiagId::err_syntax, SourceLoc{fileId, 1, 1}, {"cannot parse this file"});
   }
+  sink.flush();
   return false;
 }
 

@@ -301,7 +301,6 @@ void FunctionLowerer::lowerWhile(const WhileStmt *s) {
   bindBlockArgs(header, carried);
   ValueId cond = lowerExpr(s->cond);
   condBranch(cond, body, {}, exit, valuesOf(carried));
-  Env atHeader = env;
   cur = body;
   loops.push_back({header, exit, carried});
   lowerBlock(s->body);
@@ -311,7 +310,6 @@ void FunctionLowerer::lowerWhile(const WhileStmt *s) {
   env = outer;
   cur = exit;
   bindBlockArgs(exit, carried);
-  (void)atHeader;
 }
 
 void FunctionLowerer::lowerFor(const ForInStmt *s) {
@@ -444,8 +442,6 @@ void FunctionLowerer::writeLValue(const LValue &lv, ValueId value) {
   // Read each enclosing aggregate, then rebuild from the innermost outwards.
   std::vector<ValueId> chain{env.get(lv.root)};
   for (size_t i = 0; i + 1 < lv.steps.size(); ++i) {
-    LValue prefix{lv.root, {lv.steps.begin(), lv.steps.begin() + long(i) + 1}};
-    (void)prefix;
     const LValue::Step &step = lv.steps[i];
     ValueId base = chain.back();
     const Type *t = f.typeOf(base);

@@ -233,12 +233,10 @@ void Sema::resolveSignature(FuncDecl *f) {
     else if (a.name == "noDerivative")
       diags.report(DiagId::err_not_supported, a.loc, {"'@noDerivative' on a function"});
   std::vector<const Type *> params;
-  bool ok = true;
   for (ParamDecl *p : f->params) {
     p->type = p->typeRepr ? resolveType(p->typeRepr, owner) : types.errorType();
     if (!p->typeRepr) {
       diags.report(DiagId::err_cannot_infer, p->loc, {"parameter '" + p->name + "'"});
-      ok = false;
     }
     params.push_back(p->type);
   }
@@ -260,7 +258,6 @@ void Sema::resolveSignature(FuncDecl *f) {
       diags.report(DiagId::err_extern_body, f->body->loc);
   } else if (!f->body && f->funcKind != FuncDecl::Kind::Requirement) {
     diags.report(DiagId::err_missing_body, f->nameLoc, {f->name});
-    ok = false;
   }
   // Methods and inits receive `self`; make the implicit receiver explicit.
   if (owner && !f->isStatic && !f->selfParam) {
@@ -277,7 +274,6 @@ void Sema::resolveSignature(FuncDecl *f) {
     f->selfParam->isInout = f->isMutating || f->funcKind == FuncDecl::Kind::Init;
   }
   f->type = types.functionType(params, f->resultType);
-  (void)ok;
   out.functions.push_back(f);
 }
 
