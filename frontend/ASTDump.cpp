@@ -9,19 +9,16 @@
 namespace dlc::ast {
 
 const char *kindName(NodeKind kind) {
+  // clang-format off
   switch (kind) {
-#define DECL(Name)                                                                                 \
-  case NodeKind::Name##Decl: return #Name "Decl";                                                  \
-      #define STMT(Name)                                                                           \
-  case NodeKind::Name##Stmt: return #Name "Stmt";                                                  \
-      #define EXPR(Name)                                                                           \
-  case NodeKind::Name##Expr: return #Name "Expr";                                                  \
-      #define PATTERN(Name)                                                                        \
-  case NodeKind::Name##Pattern: return #Name "Pattern";                                            \
-      #define TYPEREPR(Name)                                                                       \
-  case NodeKind::Name##TypeRepr: return #Name "TypeRepr";                                          \
-      #include "frontend/ASTNodes.def"
+#define DECL(Name) case NodeKind::Name##Decl: return #Name "Decl";
+#define STMT(Name) case NodeKind::Name##Stmt: return #Name "Stmt";
+#define EXPR(Name) case NodeKind::Name##Expr: return #Name "Expr";
+#define PATTERN(Name) case NodeKind::Name##Pattern: return #Name "Pattern";
+#define TYPEREPR(Name) case NodeKind::Name##TypeRepr: return #Name "TypeRepr";
+#include "frontend/ASTNodes.def"
   }
+  // clang-format on
   return "<invalid node kind>";
 }
 
@@ -115,13 +112,15 @@ std::string typeString(const TypeRepr *type) {
     }
     return out + "]";
   }
+  // clang-format off
 #define TYPEREPR(Name)
 #define DECL(Name) case NodeKind::Name##Decl:
 #define STMT(Name) case NodeKind::Name##Stmt:
 #define EXPR(Name) case NodeKind::Name##Expr:
 #define PATTERN(Name) case NodeKind::Name##Pattern:
 #include "frontend/ASTNodes.def"
-  break;
+    break;
+    // clang-format on
   }
   return "<not a type>";
 }

@@ -577,16 +577,20 @@ void classifyTokens(TokenList &tokens) {
           canStartExpression(next->getType()))
         retype(token, DlParser::RETURN_VALUE);
       break;
-    case DlLexer::LT:
-      if (prev == nullptr ||
-          (prev->getType() != DlLexer::IDENT && prev->getType() != DlLexer::SELF_TYPE))
-        break;
-      if (size_t gt = genericArgsEnd(tokens, i)) {
-        retype(token, DlParser::GENERIC_LT);
-        retype(tokens[gt].get(), DlParser::GENERIC_GT);
-      }
+    default:
       break;
-    default: break;
+    }
+  }
+  // After the line-based pass, so `Adam<MLP>` followed by a `(` on the next
+  // line is not taken as the start of a call.
+  for (size_t i = 1; i < tokens.size(); ++i) {
+    size_t prev = tokens[i - 1]->getType();
+    if (tokens[i]->getType() != DlLexer::LT ||
+        (prev != DlLexer::IDENT && prev != DlLexer::SELF_TYPE))
+      continue;
+    if (size_t gt = genericArgsEnd(tokens, i)) {
+      retype(tokens[i].get(), DlParser::GENERIC_LT);
+      retype(tokens[gt].get(), DlParser::GENERIC_GT);
     }
   }
 }

@@ -36,7 +36,7 @@ declaration
 
 importDecl : IMPORT (IDENT | STRING) ;
 
-attribute : (AT | ATTR_AT) IDENT (lparen (attrArg (COMMA attrArg)* COMMA?)? RPAREN)? ;
+attribute : (AT | ATTR_AT) IDENT (LPAREN (attrArg (COMMA attrArg)* COMMA?)? RPAREN)? ;
 attrArg   : (anyName COLON)? attrValue ;
 attrValue : anyName (DOT anyName)* | INT | FLOAT | STRING ;
 
