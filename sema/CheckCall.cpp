@@ -408,9 +408,6 @@ const Type *Sema::checkCall(CallExpr *call, const Type *expected) {
       return base;
     }
     if (auto *st = asStruct(base); st && st->decl) {
-      // Re-checking the receiver as an lvalue must not report twice: only
-      // methodCall checks it, so check through a fresh walk is avoided by
-      // passing the already-typed base.
       std::vector<FuncDecl *> methods = methodsNamed(st->decl, m->member, false);
       if (!methods.empty()) {
         bool mutating = std::any_of(methods.begin(), methods.end(),

@@ -524,7 +524,9 @@ std::string Sema::lvalueRootName(Expr *expr) const {
 }
 
 const Type *Sema::checkLValue(Expr *expr, LValueUse use, const std::string &methodName) {
-  const Type *type = checkExpr(expr, nullptr);
+  // A receiver may already be checked as a value (to find its methods);
+  // checking it again would report its errors twice.
+  const Type *type = expr->type ? expr->type : checkExpr(expr, nullptr);
   if (type->isError())
     return type;
   auto immutable = [&](const std::string &name) {

@@ -16,6 +16,10 @@ import sys
 import tempfile
 import threading
 
+# The golden runner owns the rules for which files are tests.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run_golden  # noqa: E402
+
 TIMEOUT_S = 10
 MAX_FAILURES_PER_FILE = 5
 SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -73,26 +77,9 @@ def tokenize(text):
     return tokens
 
 
-def is_helper(path):
-    parts = os.path.normpath(path).split(os.sep)
-    return "inputs" in parts[:-1] or parts[-1].startswith("lib_")
-
-
 def collect(paths):
-    tests = []
-    for p in paths:
-        if os.path.isdir(p):
-            for root, dirs, files in os.walk(p):
-                dirs.sort()
-                for name in sorted(files):
-                    full = os.path.join(root, name)
-                    if name.endswith(".dl") and not is_helper(os.path.relpath(full, p)):
-                        tests.append(full)
-        elif os.path.isfile(p):
-            tests.append(p)
-        else:
-            sys.stderr.write("truncation.py: no such file or directory: %s\n" % p)
-            sys.exit(2)
+    """The golden programs named by `paths`, less those marked SKIP-TRUNCATION."""
+    tests = run_golden.collect(paths)
     result = []
     for t in tests:
         with open(t, encoding="utf-8") as f:
