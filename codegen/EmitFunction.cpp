@@ -588,6 +588,13 @@ void FunctionEmitter::emit(const ir::Instr &in) {
   case Op::Max:
     return define(emitMath(in));
 
+  case Op::Select:
+    return define(b.CreateSelect(operand(0), operand(1), operand(2)));
+  case Op::StopGradient:
+    return define(operand(0));
+  case Op::Derivative:
+    return internal("'derivative' must be removed by differentiation before code generation");
+
   case Op::Tuple:
   case Op::StructMake: {
     llvm::Value *agg = llvm::PoisonValue::get(resultLLVMType());
@@ -638,6 +645,34 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     llvm::Value *copy = b.CreateCall(l.runtime(RtFn::ArrayClone), {array, b.getInt64(0)});
     b.CreateStore(v, l.arrayElementPtr(b, copy, index, v->getType()));
     return define(copy);
+  }
+  case Op::StackPush: {
+    llvm::Value *v = operand(1);
+    llvm::Value *array = b.CreateCall(l.runtime(RtFn::ArrayReserve1), {operand(0)});
+    llvm::Value *countPtr = l.bytePtr(b, array, kArrayCountOffset);
+    llvm::Value *count = b.CreateLoad(l.i64(), countPtr, "count");
+    b.CreateStore(v, l.arrayElementPtr(b, array, count, v->getType()));
+    b.CreateStore(b.CreateAdd(count, b.getInt64(1), "", true, true), countPtr);
+    return define(array);
+  }
+  case Op::ArrayAccum: {
+    llvm::Value *array =
+        b.CreateCall(l.runtime(RtFn::ArrayMaterialize), {operand(0), operand(3)});
+    llvm::Value *index = operand(1), *v = operand(2);
+    boundsChecked(array, index);
+    llvm::Value *ptr = l.arrayElementPtr(b, array, index, v->getType());
+    b.CreateStore(b.CreateFAdd(b.CreateLoad(v->getType(), ptr), v), ptr);
+    return define(array);
+  }
+  case Op::ArrayMaterialize:
+    return define(b.CreateCall(l.runtime(RtFn::ArrayMaterialize), {operand(0), operand(1)}));
+  case Op::ArrayTruncate: {
+    llvm::Value *array = operand(0), *n = operand(1);
+    llvm::Value *countPtr = l.bytePtr(b, array, kArrayCountOffset);
+    llvm::Value *count = b.CreateLoad(l.i64(), countPtr, "count");
+    llvm::Value *shorter = b.CreateICmpSLT(n, count);
+    b.CreateStore(b.CreateSelect(shorter, n, count), countPtr);
+    return define(array);
   }
   case Op::ArrayAppend: {
     llvm::Value *v = operand(1);

@@ -44,6 +44,8 @@ enum class RtFn {
   ArrayNew,
   ArrayClone,
   ArrayRepeat,
+  ArrayReserve1,
+  ArrayMaterialize,
   Alloc,
   Args,
   Clock,

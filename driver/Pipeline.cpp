@@ -2,6 +2,7 @@
 // each, with the verifier between IR passes and optional per-phase timing.
 #include "driver/Pipeline.h"
 
+#include "ad/AD.h"
 #include "codegen/Codegen.h"
 #include "frontend/Diagnostics.h"
 #include "frontend/ModuleLoader.h"
@@ -115,9 +116,8 @@ int runPipeline(const Options &opts) {
   sema::CheckedProgram checked;
   if (!timer.time("sema", [&] { return sema::check(program, types, diags, checked); }))
     return 1;
-  if (opts.command == Command::Check)
-    return 0;
-  bool needsMain = opts.command == Command::Run || opts.emit == Emit::Exe;
+  bool needsMain = opts.command == Command::Run ||
+                   (opts.command == Command::Build && opts.emit == Emit::Exe);
   if (needsMain && !checked.main) {
     diags.report(DiagId::err_no_main, SourceLoc{program.mainFile->fileId, 1, 1});
     return 1;
@@ -139,7 +139,14 @@ int runPipeline(const Options &opts) {
   });
   if (!timer.time("verify", [&] { return verifyOrReport(module, "lowering"); }))
     return 1;
-  // Automatic differentiation (ad::differentiate) runs here once it exists.
+  // `dlc check` goes as far as differentiation: its reports (§5.5) are
+  // compile-time diagnostics too.
+  if (!timer.time("differentiate", [&] { return ad::differentiate(module, diags); }))
+    return 1;
+  if (!timer.time("verify", [&] { return verifyOrReport(module, "differentiation"); }))
+    return 1;
+  if (opts.command == Command::Check)
+    return diags.errorCount() > 0 ? 1 : 0;
 
   if (opts.emit == Emit::Ir && opts.command == Command::Build)
     return writeText(ir::print(module), opts.output, diags) ? 0 : 1;

@@ -317,6 +317,19 @@ ValueId FunctionLowerer::lowerBuiltin(const CallExpr *c) {
     return emit(mathOp(b), c->type, args, c->loc);
   }
   switch (b) {
+  case Builtin::Jvp:
+  case Builtin::Vjp:
+  case Builtin::Grad:
+  case Builtin::ValueAndGrad: {
+    // Kinds in the order of ad::DerivKind; ad::differentiate replaces the
+    // instruction with a closure over a generated derivative function.
+    int64_t kind = b == Builtin::Jvp ? 0 : b == Builtin::Vjp ? 1 : b == Builtin::Grad ? 2 : 3;
+    lowerArgs();
+    return emit(Op::Derivative, c->type, args, c->loc, kind);
+  }
+  case Builtin::StopGradient:
+    lowerArgs();
+    return emit(Op::StopGradient, c->type, args, c->loc);
   case Builtin::Print:
     lowerArgs();
     emit(Op::Print, nullptr, args, c->loc);

@@ -250,6 +250,11 @@ private:
     case Op::Call:
     case Op::MakeClosure:
       return callee(in.callee) + "(" + valueList(in.operands) + ")";
+    case Op::Derivative: {
+      static const char *const kinds[] = {"jvp", "vjp", "grad", "valueAndGrad"};
+      std::string k = in.imm >= 0 && in.imm < 4 ? kinds[in.imm] : "?";
+      return k + " " + valueList(in.operands);
+    }
     case Op::CallClosure:
       if (in.operands.empty())
         return "%?()";
@@ -295,6 +300,12 @@ private:
     case Op::Pow:
     case Op::Min:
     case Op::Max:
+    case Op::Select:
+    case Op::StopGradient:
+    case Op::StackPush:
+    case Op::ArrayAccum:
+    case Op::ArrayMaterialize:
+    case Op::ArrayTruncate:
     case Op::Tuple:
     case Op::StructMake:
     case Op::ArrayMake:

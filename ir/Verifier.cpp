@@ -550,6 +550,57 @@ private:
     case Op::Max:
       uniform(2, numeric, "Int, Float or Double");
       return;
+    case Op::Select:
+      if (!arity(3))
+        return;
+      expectOperandKind(0, TypeKind::Bool, "Bool");
+      expectOperand(2, operandType(1), "the false value");
+      expectResult(operandType(1));
+      return;
+    case Op::StopGradient:
+      if (arity(1))
+        expectResult(operandType(0));
+      return;
+    case Op::Derivative:
+      if (!arity(1))
+        return;
+      if (!sema::asFunction(operandType(0)))
+        fail("operand 0 has type " + operandType(0)->str() + ", expected a function value");
+      if (in.imm < 0 || in.imm > 3)
+        fail("derivative kind " + std::to_string(in.imm) + " is not 0..3");
+      if (resultType() && !sema::asFunction(resultType()))
+        fail("result has type " + resultType()->str() + ", expected a function type");
+      return;
+    case Op::ArrayMaterialize:
+    case Op::ArrayTruncate: {
+      if (!arity(2))
+        return;
+      auto *at = sema::asArray(operandType(0));
+      if (!at) {
+        fail("operand 0 has type " + operandType(0)->str() + ", expected an array");
+        return;
+      }
+      if (in.op == Op::ArrayMaterialize && at->element->isManaged())
+        fail("'array.materialize' needs elements that are not managed, not " +
+             at->element->str());
+      expectOperandKind(1, TypeKind::Int, "Int");
+      expectResult(at);
+      return;
+    }
+    case Op::ArrayAccum: {
+      if (!arity(4))
+        return;
+      auto *at = sema::asArray(operandType(0));
+      if (!at || !at->element->isFloatingPoint()) {
+        fail("operand 0 has type " + operandType(0)->str() + ", expected [Float] or [Double]");
+        return;
+      }
+      expectOperandKind(1, TypeKind::Int, "Int");
+      expectOperand(2, at->element, "the addend");
+      expectOperandKind(3, TypeKind::Int, "Int");
+      expectResult(at);
+      return;
+    }
 
     case Op::Tuple: {
       const Type *rt = resultType();
@@ -660,7 +711,8 @@ private:
       return;
     case Op::ArrayGet:
     case Op::ArraySet:
-    case Op::ArrayAppend: {
+    case Op::ArrayAppend:
+    case Op::StackPush: {
       size_t n = in.op == Op::ArrayGet ? 2 : in.op == Op::ArraySet ? 3 : 2;
       if (!arity(n))
         return;
@@ -669,7 +721,7 @@ private:
         fail("operand 0 has type " + operandType(0)->str() + ", expected an array");
         return;
       }
-      if (in.op != Op::ArrayAppend)
+      if (in.op != Op::ArrayAppend && in.op != Op::StackPush)
         expectOperandKind(1, TypeKind::Int, "Int");
       if (in.op == Op::ArrayGet) {
         expectResult(at->element);

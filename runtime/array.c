@@ -56,6 +56,18 @@ DlArray *dlrt_array_clone(const DlArray *a, int64_t extra) {
   return copy;
 }
 
+DlArray *dlrt_array_reserve1(DlArray *a) {
+  if (a->count < a->capacity)
+    return a;
+  return dlrt_array_clone(a, 1);
+}
+
+DlArray *dlrt_array_materialize(DlArray *a, int64_t count) {
+  if (a->count != 0 || count <= 0)
+    return a;
+  return dlrt_array_new(a->elemSize, count);
+}
+
 DlArray *dlrt_array_repeat(const void *elem, int64_t elemSize, int64_t count, const char *loc) {
   if (count < 0) {
     char message[96];

@@ -78,6 +78,14 @@ DlArray *dlrt_array_clone(const DlArray *a, int64_t extra);
 /* `count` copies of the element at `elem`; traps at `loc` if count < 0. */
 DlArray *dlrt_array_repeat(const void *elem, int64_t elemSize, int64_t count, const char *loc);
 
+/* In-place forms used by code that automatic differentiation generates, on
+ * arrays nobody else sees. */
+/* `a` with room for one more element: `a` itself when it has capacity, else a
+ * grown copy (capacity doubles). */
+DlArray *dlrt_array_reserve1(DlArray *a);
+/* `a`, or `count` zero-filled elements (of a's element size) when `a` is empty. */
+DlArray *dlrt_array_materialize(DlArray *a, int64_t count);
+
 /* --- Memory ------------------------------------------------------------------- */
 /* Heap memory for closure environments (16-byte aligned; never NULL). */
 void *dlrt_alloc(int64_t size);

@@ -28,7 +28,7 @@ bool isTypeNamed(Builtin b) {
 
 // Names of LANGUAGE.md §5–§7 that later issues implement.
 const char *const kReserved[] = {
-    "grad", "valueAndGrad", "vjp", "jvp", "stopGradient", "Tensor", "zeros", "ones", "full",
+    "Tensor", "zeros", "ones", "full",
     "arange", "randn", "rand", "glorotUniform", "seed", "matmul", "transpose", "reshape",
     "flatten", "squeeze", "unsqueeze", "concat", "stack", "slice", "gather", "oneHot",
     "softmax", "logSoftmax", "conv2d", "maxPool2d", "avgPool2d", "dropout", "batchNorm",

@@ -3,6 +3,8 @@
 // labels with literal-aware costs, inout arguments and mutating receivers.
 #include "sema/SemaImpl.h"
 
+#include "frontend/Assert.h"
+
 #include <algorithm>
 #include <set>
 
@@ -595,6 +597,19 @@ const Type *Sema::checkBuiltinCall(CallExpr *call, Builtin b, const Type *expect
     noLabels();
     arity(0, 0);
     return types.doubleType();
+  case Builtin::Grad:
+  case Builtin::ValueAndGrad:
+  case Builtin::Vjp:
+  case Builtin::Jvp:
+    noLabels();
+    if (!arity(1, 1))
+      return types.errorType();
+    return checkADOperator(call, b);
+  case Builtin::StopGradient:
+    noLabels();
+    if (!arity(1, 1))
+      return types.errorType();
+    return checkExpr(call->args[0].value, expected);
   case Builtin::ArrayRepeating: {
     if (!arity(2, 2))
       return types.errorType();
@@ -620,6 +635,91 @@ const Type *Sema::checkBuiltinCall(CallExpr *call, Builtin b, const Type *expect
     checkAll();
     diags.report(DiagId::err_not_supported, call->loc, {"'" + name + "'"});
     return types.errorType();
+  }
+}
+
+bool Sema::isStaticFunction(const Expr *e) const {
+  if (auto *p = dynCast<ParenExpr>(e))
+    return isStaticFunction(p->inner);
+  if (isa<LambdaExpr>(e))
+    return true;
+  if (auto *n = dynCast<NameExpr>(e))
+    return n->ref == NameExpr::Ref::Function ||
+           (n->ref == NameExpr::Ref::Local && staticFunctionLets.count(n->decl));
+  if (auto *c = dynCast<CallExpr>(e))
+    return c->callKind == CallExpr::Kind::Builtin &&
+           (c->builtin == int(Builtin::Grad) || c->builtin == int(Builtin::ValueAndGrad) ||
+            c->builtin == int(Builtin::Vjp) || c->builtin == int(Builtin::Jvp));
+  return false;
+}
+
+const Type *Sema::checkADOperator(CallExpr *call, Builtin b) {
+  const std::string op = builtinName(b);
+  Expr *arg = call->args[0].value;
+  const Type *t = checkExpr(arg, nullptr);
+  if (t->isError())
+    return t;
+  auto *fnType = asFunction(t);
+  if (!fnType) {
+    diags.report(DiagId::err_ad_not_function, arg->loc, {op, t->str()});
+    return types.errorType();
+  }
+  if (!isStaticFunction(arg)) {
+    diags.report(DiagId::err_ad_unknown_function, arg->loc)
+        .note(DiagId::note_ad_static_forms, arg->loc);
+    return types.errorType();
+  }
+  // How messages name the function: 'f', or "the lambda".
+  std::string what = "the function";
+  const Expr *inner = arg;
+  while (auto *p = dynCast<ParenExpr>(inner))
+    inner = p->inner;
+  if (auto *n = dynCast<NameExpr>(inner))
+    what = "'" + n->name + "'";
+  else if (isa<LambdaExpr>(inner))
+    what = "the lambda";
+
+  std::vector<const Type *> tangents; // of the differentiable parameters, in order
+  for (const Type *p : fnType->params)
+    if (types.isDifferentiable(p))
+      tangents.push_back(types.tangentType(p));
+  if (tangents.empty()) {
+    auto diag = diags.report(DiagId::err_ad_no_diff_params, arg->loc, {what});
+    if (auto *n = dynCast<NameExpr>(inner))
+      if (auto *fd = dynCast<FuncDecl>(n->decl))
+        for (ParamDecl *p : fd->params)
+          if (p->type)
+            diag.note(DiagId::note_ad_param_not_diff, p->nameLoc, {p->name, p->type->str()});
+    return types.errorType();
+  }
+  const Type *result = fnType->result;
+  if ((b == Builtin::Grad || b == Builtin::ValueAndGrad) && !result->isFloatingPoint()) {
+    diags.report(DiagId::err_ad_scalar_result, call->callee->loc, {op, what, result->str()})
+        .note(DiagId::note_ad_use_sum_or_vjp, call->callee->loc);
+    return types.errorType();
+  }
+  if ((b == Builtin::Vjp || b == Builtin::Jvp) && !types.isDifferentiable(result)) {
+    diags.report(DiagId::err_ad_result_not_diff, call->callee->loc, {op, what, result->str()});
+    return types.errorType();
+  }
+  const Type *gradients = tangents.size() == 1 ? tangents.front() : types.tupleType(tangents);
+  const Type *resultTangent = types.tangentType(result);
+  switch (b) {
+  case Builtin::Grad:
+    return types.functionType(fnType->params, gradients);
+  case Builtin::ValueAndGrad:
+    return types.functionType(fnType->params, types.tupleType({result, gradients}));
+  case Builtin::Vjp: {
+    const Type *pullback = types.functionType({resultTangent}, gradients);
+    return types.functionType(fnType->params, types.tupleType({result, pullback}));
+  }
+  case Builtin::Jvp: {
+    std::vector<const Type *> params = fnType->params;
+    params.insert(params.end(), tangents.begin(), tangents.end());
+    return types.functionType(params, types.tupleType({result, resultTangent}));
+  }
+  default:
+    DLC_UNREACHABLE("not an AD operator");
   }
 }
 

@@ -125,6 +125,9 @@ void Sema::checkLet(LetStmt *let) {
     // but assignments must then go through the same checks as `var`.
   }
   bindPattern(let->pattern, t, let->isMutable || !let->init, let->loc);
+  if (auto *ip = dynCast<IdentPattern>(let->pattern))
+    if (!let->isMutable && let->init && isStaticFunction(let->init))
+      staticFunctionLets.insert(ip->var);
 }
 
 void Sema::bindPattern(Pattern *pattern, const Type *type, bool isMutable, SourceLoc loc) {

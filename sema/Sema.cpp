@@ -88,6 +88,10 @@ bool Sema::run() {
       }
     }
   }
+  // Tangent types are computed only once every struct's fields are known.
+  for (auto &[decl, type] : structTypes)
+    if (type->differentiable && !types.tangentType(type))
+      diags.report(DiagId::err_struct_empty_tangent, decl->nameLoc, {decl->name});
   for (auto &file : program.files)
     for (Decl *d : file->decls) {
       if (auto *f = dynCast<FuncDecl>(d))
@@ -199,12 +203,14 @@ void Sema::resolveStruct(StructDecl *s) {
     st->complete = true;
     return;
   }
-  for (TypeRepr *c : s->conformances)
-    diags.report(DiagId::err_not_supported, c->loc,
-                 {"conformance to '" +
-                  (isa<NamedTypeRepr>(c) ? cast<NamedTypeRepr>(c)->components.front().name
-                                         : std::string("?")) +
-                  "'"});
+  for (TypeRepr *c : s->conformances) {
+    std::string name =
+        isa<NamedTypeRepr>(c) ? cast<NamedTypeRepr>(c)->components.front().name : std::string("?");
+    if (name == "Differentiable")
+      st->differentiable = true;
+    else
+      diags.report(DiagId::err_not_supported, c->loc, {"conformance to '" + name + "'"});
+  }
   std::set<std::string> names;
   unsigned index = 0;
   for (VarDecl *field : s->fields) {
@@ -231,7 +237,7 @@ void Sema::resolveSignature(FuncDecl *f) {
     if (a.name == "differentiable" || a.name == "vjp" || a.name == "jvp")
       diags.report(DiagId::err_not_supported, a.loc, {"'@" + a.name + "'"});
     else if (a.name == "noDerivative")
-      diags.report(DiagId::err_not_supported, a.loc, {"'@noDerivative' on a function"});
+      diags.report(DiagId::err_no_derivative_place, a.loc);
   std::vector<const Type *> params;
   for (ParamDecl *p : f->params) {
     p->type = p->typeRepr ? resolveType(p->typeRepr, owner) : types.errorType();

@@ -6,6 +6,7 @@
 #include "sema/Sema.h"
 
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -115,6 +116,11 @@ public:
   int argCost(const ArgInfo &arg, const Type *param) const;
   void finishArgs(CallExpr *call, const Candidate &chosen, const std::vector<ArgInfo> &infos);
   Candidate candidateFor(FuncDecl *fn);
+  /// grad / valueAndGrad / vjp / jvp (LANGUAGE.md §5.1).
+  const Type *checkADOperator(CallExpr *call, Builtin b);
+  /// Whether `e` denotes a function known at compile time: a named function,
+  /// a lambda, a `let` bound to one of these, or an AD operator applied to one.
+  bool isStaticFunction(const Expr *e) const;
   std::vector<FuncDecl *> methodsNamed(StructDecl *s, const std::string &name, bool wantStatic);
 
   // --- Scopes ---
@@ -139,6 +145,7 @@ public:
   std::vector<size_t> scopeOwner; // parallel to scopes: index into funcs
   std::vector<FuncContext> funcs;
   std::vector<ParamDecl *> syntheticSelf; // owned by the AST arena
+  std::set<const Decl *> staticFunctionLets; // `let g = <static function>`
 };
 
 } // namespace dlc::sema

@@ -156,4 +156,94 @@ StructType *TypeContext::createStruct(std::string name, ast::StructDecl *decl) {
   return raw;
 }
 
+const Type *TypeContext::tangentType(const Type *t) {
+  auto it = tangents.find(t);
+  if (it != tangents.end())
+    return it->second;
+  const Type *result = nullptr;
+  switch (t->kind) {
+  case TypeKind::Float:
+  case TypeKind::Double:
+    result = t;
+    break;
+  case TypeKind::Tuple: {
+    std::vector<const Type *> elements;
+    bool any = false;
+    for (const Type *e : asTuple(t)->elements) {
+      const Type *te = tangentType(e);
+      any |= te != nullptr;
+      elements.push_back(te ? te : unitType());
+    }
+    result = any ? tupleType(elements) : nullptr;
+    break;
+  }
+  case TypeKind::Array:
+    if (const Type *te = tangentType(asArray(t)->element))
+      result = arrayType(te);
+    break;
+  case TypeKind::Struct: {
+    auto *st = asStruct(t);
+    if (st->tangentOf) {
+      result = st;
+      break;
+    }
+    tangents[t] = nullptr; // a struct that contains itself (through an array) has none
+    std::vector<StructType::Field> fields;
+    std::vector<int> map;
+    for (const StructType::Field &f : st->fields) {
+      const Type *tf = f.noDerivative ? nullptr : tangentType(f.type);
+      map.push_back(tf ? int(fields.size()) : -1);
+      if (tf)
+        fields.push_back({f.name, tf, false});
+    }
+    if (fields.empty())
+      break;
+    StructType *tan = createStruct(st->name + ".Tangent", nullptr);
+    tan->fields = std::move(fields);
+    tan->complete = true;
+    tan->differentiable = true;
+    tan->tangentOf = st;
+    tangentFields[st] = std::move(map);
+    result = tan;
+    break;
+  }
+  default:
+    break;
+  }
+  tangents[t] = result;
+  return result;
+}
+
+bool TypeContext::isDifferentiable(const Type *t) {
+  switch (t->kind) {
+  case TypeKind::Float:
+  case TypeKind::Double:
+    return true;
+  case TypeKind::Tuple: {
+    auto *tt = asTuple(t);
+    if (tt->elements.empty())
+      return false;
+    for (const Type *e : tt->elements)
+      if (!isDifferentiable(e))
+        return false;
+    return true;
+  }
+  case TypeKind::Array:
+    return isDifferentiable(asArray(t)->element);
+  case TypeKind::Struct:
+    return asStruct(t)->differentiable && tangentType(t) != nullptr;
+  default:
+    return false;
+  }
+}
+
+int TypeContext::tangentFieldIndex(const StructType *s, unsigned field) {
+  if (s->tangentOf)
+    return int(field);
+  if (!tangentType(s))
+    return -1;
+  const std::vector<int> &map = tangentFields[s];
+  return field < map.size() ? map[field] : -1;
+}
+
 } // namespace dlc::sema

@@ -88,6 +88,11 @@ public:
   ast::StructDecl *decl = nullptr; // null for compiler-synthesized structs
   std::vector<Field> fields;
   bool complete = false;
+  /// Declared `: Differentiable` (so usable as a differentiated parameter or
+  /// result), or a synthesized tangent struct.
+  bool differentiable = false;
+  /// For a synthesized `S.Tangent`: the struct S it is the tangent of.
+  const StructType *tangentOf = nullptr;
 
   int fieldIndex(const std::string &fieldName) const;
   StructType(std::string n, ast::StructDecl *d) : Type(TypeKind::Struct), name(std::move(n)), decl(d) {}
@@ -118,6 +123,21 @@ public:
 
   const std::vector<StructType *> &structs() const { return structList; }
 
+  // --- Differentiation (LANGUAGE.md §2, §5.2) ---
+  /// The tangent type of `t`, or null when `t` has none: Float and Double are
+  /// their own; a tuple's is the tuple of its elements' (with `()` for an
+  /// element without one); `[T]`'s is `[T.Tangent]`; a struct's is its
+  /// synthesized `S.Tangent` (fields: those with a tangent and no
+  /// @noDerivative); a tangent struct is its own. Defined for every type,
+  /// including structs not declared Differentiable: AD uses it internally.
+  const Type *tangentType(const Type *t);
+  /// Whether `t` is Differentiable in the language's sense (§2): a parameter
+  /// of this type is differentiated. Structs must be declared Differentiable
+  /// and tuples differentiable in every element.
+  bool isDifferentiable(const Type *t);
+  /// For struct S and field i of S: the index of its field in S.Tangent, or -1.
+  int tangentFieldIndex(const StructType *s, unsigned field);
+
 private:
   std::vector<std::unique_ptr<Type>> owned;
   const Type *error, *intTy, *floatTy, *doubleTy, *boolTy, *stringTy;
@@ -125,6 +145,8 @@ private:
   std::map<const Type *, const ArrayType *> arrays;
   std::map<std::pair<std::vector<const Type *>, const Type *>, const FunctionType *> functions;
   std::map<const Type *, const TensorType *> tensors;
+  std::map<const Type *, const Type *> tangents; // null entries: no tangent
+  std::map<const StructType *, std::vector<int>> tangentFields;
   std::vector<StructType *> structList;
 };
 

@@ -1,0 +1,224 @@
+// Private to ad/: the builder of generated DIR, the tangent-space helpers,
+// activity analysis, and the state of one differentiate() run.
+#pragma once
+
+#include "ad/AD.h"
+
+#include "frontend/Assert.h"
+
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace dlc::ad {
+
+using ir::BlockId;
+using ir::FuncId;
+using ir::Function;
+using ir::Instr;
+using ir::Module;
+using ir::Op;
+using ir::ValueId;
+using sema::Type;
+using sema::TypeKind;
+
+inline Instr unreachableInstr() {
+  Instr in;
+  in.op = Op::Unreachable;
+  return in;
+}
+
+/// Appends instructions to one function under construction. The function is
+/// a standalone object (not yet in the module), so module growth while it is
+/// built cannot invalidate it.
+class Builder {
+public:
+  Builder(Module &module, Function &f) : module(module), f(f) {}
+
+  Module &module;
+  Function &f;
+  BlockId cur;
+  SourceLoc loc; // given to instructions that can trap
+
+  sema::TypeContext &types() { return *module.types; }
+  BlockId block(std::string name) { return f.addBlock(std::move(name)); }
+  void at(BlockId b) { cur = b; }
+  ValueId arg(BlockId b, const Type *t, std::string name = {}) {
+    ValueId v = f.addValue(t, std::move(name));
+    f.block(b).args.push_back(v);
+    return v;
+  }
+  const Type *typeOf(ValueId v) const { return f.typeOf(v); }
+
+  ValueId emit(Op op, const Type *type, std::vector<ValueId> operands, int64_t imm = 0) {
+    Instr in;
+    in.op = op;
+    if (!ir::hasNoResult(op))
+      in.result = f.addValue(type);
+    in.operands = std::move(operands);
+    in.imm = imm;
+    in.loc = loc;
+    f.block(cur).instrs.push_back(std::move(in));
+    return f.block(cur).instrs.back().result;
+  }
+  ValueId constInt(int64_t v) { return emit(Op::ConstInt, types().intType(), {}, v); }
+  ValueId constFloat(const Type *t, double v) {
+    ValueId r = emit(Op::ConstFloat, t, {});
+    f.block(cur).instrs.back().fimm = v;
+    return r;
+  }
+  ValueId tuple(const std::vector<ValueId> &elements) {
+    std::vector<const Type *> ts;
+    for (ValueId e : elements)
+      ts.push_back(typeOf(e));
+    return emit(Op::Tuple, types().tupleType(ts), elements);
+  }
+  ValueId get(ValueId t, size_t i) {
+    return emit(Op::TupleGet, sema::asTuple(typeOf(t))->elements[i], {t}, int64_t(i));
+  }
+  ValueId call(FuncId callee, std::vector<ValueId> args) {
+    ValueId r = emit(Op::Call, module.function(callee).type->result, std::move(args));
+    f.block(cur).instrs.back().callee = callee;
+    return r;
+  }
+  ValueId closure(FuncId callee, const Type *type, std::vector<ValueId> captures) {
+    ValueId r = emit(Op::MakeClosure, type, std::move(captures));
+    f.block(cur).instrs.back().callee = callee;
+    return r;
+  }
+  void br(BlockId target, std::vector<ValueId> args) {
+    Instr in;
+    in.op = Op::Br;
+    in.targets.push_back({target, std::move(args)});
+    f.block(cur).instrs.push_back(std::move(in));
+  }
+  void condBr(ValueId c, BlockId t, std::vector<ValueId> targs, BlockId e,
+              std::vector<ValueId> eargs) {
+    Instr in;
+    in.op = Op::CondBr;
+    in.operands = {c};
+    in.targets.push_back({t, std::move(targs)});
+    in.targets.push_back({e, std::move(eargs)});
+    f.block(cur).instrs.push_back(std::move(in));
+  }
+  void ret(ValueId v) {
+    Instr in;
+    in.op = Op::Ret;
+    in.operands = {v};
+    f.block(cur).instrs.push_back(std::move(in));
+  }
+  void unreachable() {
+    Instr in;
+    in.op = Op::Unreachable;
+    f.block(cur).instrs.push_back(std::move(in));
+  }
+
+  // --- Tangent-space arithmetic (Tangents.cpp) ---
+  /// The zero of tangent type `t` (an empty array stands for zeros of any length).
+  ValueId zero(const Type *t);
+  /// a + b in tangent type `t`.
+  ValueId add(ValueId a, ValueId b);
+  ValueId neg(ValueId a);
+  /// The tangent at element `i` of tangent array `a`, or zero when `a` is empty.
+  ValueId elementOrZero(ValueId a, ValueId i);
+  /// `a` as an array of `n` elements: itself, or zeros when empty.
+  ValueId materialize(ValueId a, ValueId n);
+  ValueId scalar(const Type *t, double v) { return constFloat(t, v); }
+};
+
+/// Which values of a function carry derivatives for one request.
+struct Activity {
+  std::vector<bool> varied; // depends (through differentiable data) on a differentiated parameter
+  std::vector<bool> useful; // the result depends on it through differentiable data
+  std::vector<bool> reachable; // per block
+  bool active(ValueId v) const { return varied[v.index] && useful[v.index]; }
+};
+
+/// One frame of "when differentiating 'f'" context for reports.
+struct ReportFrame {
+  std::string function;
+  SourceLoc loc;
+};
+
+/// The state of one differentiate() run: the generated functions, memoized
+/// by (function, kind, differentiated parameters).
+class Differentiator {
+public:
+  Differentiator(Module &module, DiagEngine &diags) : module(module), diags(diags) {}
+
+  bool run();
+
+  Module &module;
+  DiagEngine &diags;
+  sema::TypeContext &types() { return *module.types; }
+  bool failed = false;
+  std::vector<ReportFrame> frames;
+
+  // --- Requests ---
+  /// Replaces the `derivative` instructions of `fn` (and what they need).
+  void resolveDerivatives(FuncId fn);
+  /// Rewrites `call.closure` of a `closure` made in the same function into a
+  /// direct call; splits conditional branches whose two targets coincide.
+  void canonicalize(Function &f);
+  std::set<uint32_t> resolving, resolved;
+
+  /// The user-facing derivative function for a request (see DerivKind).
+  FuncId userDerivative(FuncId fn, DerivKind kind, unsigned constants, SourceLoc loc,
+                        const sema::FunctionType *resultType);
+
+  // --- Parameters ---
+  using Mask = std::vector<bool>;
+  /// The internal mask: every parameter with a tangent type.
+  Mask fullMask(const Function &f);
+  /// The tuple of parameter tangents F's pullback returns: the tangent of each
+  /// masked parameter, `()` for the others.
+  const Type *paramTangentsType(const Function &f, const Mask &mask);
+  const Type *tangentOrUnit(const Type *t) {
+    const Type *tt = types().tangentType(t);
+    return tt ? tt : types().unitType();
+  }
+
+  // --- Activity and reports (Activity.cpp) ---
+  Activity analyze(const Function &f, const Mask &mask);
+  /// Reports non-differentiable operations on active values. Returns false on error.
+  bool checkDifferentiable(const Function &f, const Activity &act);
+  void reportNotDifferentiable(SourceLoc loc, const std::string &what);
+  std::set<std::tuple<uint32_t, uint32_t, uint32_t>> warnedZero; // one warning per location
+  bool inSameCycle(FuncId caller, FuncId callee);
+  std::map<uint32_t, std::set<uint32_t>> callees; // the call graph, built on demand
+  const std::set<uint32_t> &calleesOf(FuncId f);
+
+  // --- Forward mode (Forward.cpp) ---
+  /// F.jvp: (params..., tangents of masked params...) -> (result, result tangent).
+  FuncId jvp(FuncId fn, const Mask &mask);
+  std::map<std::pair<uint32_t, Mask>, FuncId> jvps;
+
+  // --- Reverse mode (Reverse.cpp) ---
+  struct ReverseFns {
+    FuncId fwd; // (params...) -> (result, tape)
+    FuncId bwd; // (params..., tape, result tangent) -> parameter tangents
+  };
+  ReverseFns reverse(FuncId fn, const Mask &mask);
+  /// F.vjpFull: (params..., result tangent) -> parameter tangents; used for
+  /// calls inside a recursive cycle, whose tapes cannot nest.
+  FuncId vjpFull(FuncId fn, const Mask &mask);
+  std::map<std::pair<uint32_t, Mask>, ReverseFns> reverses;
+  std::map<std::pair<uint32_t, Mask>, FuncId> vjpFulls;
+  std::set<std::pair<uint32_t, Mask>> reversing; // being generated (cycle detection)
+  /// vjpFull bodies are generated after the request that asked for them, so
+  /// that mutually recursive functions do not re-enter reverse().
+  std::vector<std::pair<FuncId, Mask>> pendingVjpFull;
+  void emitPendingVjpFull();
+  std::map<std::tuple<uint32_t, int, unsigned>, FuncId> userDerivatives;
+
+  /// Reserves a function slot so recursive requests can call it.
+  FuncId reserve(const std::string &name, const sema::FunctionType *type, SourceLoc loc);
+  void install(FuncId id, Function f);
+};
+
+/// A short source-level name for messages: "f", "Point.norm", "a lambda in 'main'".
+std::string displayName(const std::string &irName);
+
+} // namespace dlc::ad

@@ -1,0 +1,312 @@
+// Activity analysis (varied x useful) and the differentiability reports of
+// LANGUAGE.md §5.5. A value is varied when it depends on a differentiated
+// parameter through differentiable data flow, useful when the result depends
+// on it the same way, and active when both: only active values get tangents
+// or adjoints. Conditions of branches are control, not data: code that
+// branches on an active value is differentiated piecewise.
+#include "ad/ADImpl.h"
+
+#include <functional>
+
+namespace dlc::ad {
+
+namespace {
+
+/// Ops whose result is a differentiable function of their differentiable operands.
+bool propagates(Op op) {
+  switch (op) {
+  case Op::Add:
+  case Op::Sub:
+  case Op::Mul:
+  case Op::Div:
+  case Op::Neg:
+  case Op::Convert:
+  case Op::Sin:
+  case Op::Cos:
+  case Op::Tan:
+  case Op::Exp:
+  case Op::Log:
+  case Op::Log1p:
+  case Op::Sqrt:
+  case Op::Tanh:
+  case Op::Sigmoid:
+  case Op::Relu:
+  case Op::Abs:
+  case Op::Pow:
+  case Op::Min:
+  case Op::Max:
+  case Op::Select:
+  case Op::Tuple:
+  case Op::TupleGet:
+  case Op::TupleSet:
+  case Op::StructMake:
+  case Op::StructGet:
+  case Op::StructSet:
+  case Op::ArrayMake:
+  case Op::ArrayRepeat:
+  case Op::ArrayGet:
+  case Op::ArraySet:
+  case Op::ArrayAppend:
+  case Op::StackPush:
+  case Op::ArrayAccum:
+  case Op::ArrayMaterialize:
+  case Op::ArrayTruncate:
+  case Op::Call:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool zeroAlmostEverywhere(Op op) {
+  return op == Op::Floor || op == Op::Ceil || op == Op::Round || op == Op::Sign;
+}
+
+/// Operands that only steer (conditions, indices, counts): usefulness does
+/// not flow into them.
+bool isControlOperand(Op op, size_t i) {
+  switch (op) {
+  case Op::Select:
+    return i == 0;
+  case Op::ArrayGet:
+  case Op::ArraySet:
+  case Op::ArrayAccum:
+    return i == 1 || i == 3;
+  case Op::ArrayRepeat:
+  case Op::ArrayMaterialize:
+  case Op::ArrayTruncate:
+    return i == 1;
+  default:
+    return false;
+  }
+}
+
+std::vector<bool> reachableBlocks(const Function &f) {
+  std::vector<bool> seen(f.blocks.size(), false);
+  std::vector<size_t> work{0};
+  seen[0] = true;
+  while (!work.empty()) {
+    size_t b = work.back();
+    work.pop_back();
+    for (const Instr &in : f.blocks[b].instrs)
+      for (const ir::Target &t : in.targets)
+        if (!seen[t.block.index]) {
+          seen[t.block.index] = true;
+          work.push_back(t.block.index);
+        }
+  }
+  return seen;
+}
+
+const char *cmpSpelling(Op op) {
+  switch (op) {
+  case Op::CmpEq:
+    return "==";
+  case Op::CmpNe:
+    return "!=";
+  case Op::CmpLt:
+    return "<";
+  case Op::CmpLe:
+    return "<=";
+  case Op::CmpGt:
+    return ">";
+  case Op::CmpGe:
+    return ">=";
+  default:
+    return nullptr;
+  }
+}
+
+} // namespace
+
+std::string displayName(const std::string &irName) {
+  size_t pos = irName.find(".lambda");
+  if (pos != std::string::npos)
+    return "the lambda in '" + irName.substr(0, pos) + "'";
+  return irName;
+}
+
+Activity Differentiator::analyze(const Function &f, const Mask &mask) {
+  Activity act;
+  act.varied.assign(f.values.size(), false);
+  act.useful.assign(f.values.size(), false);
+  act.reachable = reachableBlocks(f);
+  auto hasTangent = [&](ValueId v) { return types().tangentType(f.typeOf(v)) != nullptr; };
+  const auto &params = f.blocks[0].args;
+  for (size_t i = 0; i < params.size(); ++i)
+    if (i < mask.size() && mask[i] && hasTangent(params[i]))
+      act.varied[params[i].index] = true;
+
+  // Forward: varied.
+  for (bool changed = true; changed;) {
+    changed = false;
+    auto mark = [&](ValueId v) {
+      if (v.isValid() && !act.varied[v.index] && hasTangent(v)) {
+        act.varied[v.index] = true;
+        changed = true;
+      }
+    };
+    for (size_t b = 0; b < f.blocks.size(); ++b) {
+      if (!act.reachable[b])
+        continue;
+      for (const Instr &in : f.blocks[b].instrs) {
+        if (propagates(in.op) && in.result.isValid())
+          for (ValueId o : in.operands)
+            if (act.varied[o.index]) {
+              mark(in.result);
+              break;
+            }
+        for (const ir::Target &t : in.targets)
+          for (size_t k = 0; k < t.args.size(); ++k)
+            if (act.varied[t.args[k].index])
+              mark(f.block(t.block).args[k]);
+      }
+    }
+  }
+  // Backward: useful.
+  for (bool changed = true; changed;) {
+    changed = false;
+    auto mark = [&](ValueId v) {
+      if (!act.useful[v.index] && hasTangent(v)) {
+        act.useful[v.index] = true;
+        changed = true;
+      }
+    };
+    for (size_t b = f.blocks.size(); b-- > 0;) {
+      if (!act.reachable[b])
+        continue;
+      const auto &instrs = f.blocks[b].instrs;
+      for (size_t k = instrs.size(); k-- > 0;) {
+        const Instr &in = instrs[k];
+        if (in.op == Op::Ret && !in.operands.empty())
+          mark(in.operands[0]);
+        for (const ir::Target &t : in.targets)
+          for (size_t a = 0; a < t.args.size(); ++a)
+            if (act.useful[f.block(t.block).args[a].index])
+              mark(t.args[a]);
+        if (propagates(in.op) && in.result.isValid() && act.useful[in.result.index])
+          for (size_t o = 0; o < in.operands.size(); ++o)
+            if (!isControlOperand(in.op, o))
+              mark(in.operands[o]);
+      }
+    }
+  }
+  return act;
+}
+
+void Differentiator::reportNotDifferentiable(SourceLoc loc, const std::string &what) {
+  failed = true;
+  auto diag = diags.report(DiagId::err_not_differentiable, loc);
+  for (const ReportFrame &frame : frames)
+    diag.note(DiagId::note_when_differentiating, frame.loc, {frame.function});
+  diag.note(DiagId::note_cannot_differentiate_through, loc, {what});
+}
+
+bool Differentiator::checkDifferentiable(const Function &f, const Activity &act) {
+  // Values the result depends on through any data (not conditions, indices
+  // or stopGradient): an active value must not flow into them through an
+  // operation without a derivative.
+  std::vector<bool> needed(f.values.size(), false);
+  for (bool changed = true; changed;) {
+    changed = false;
+    auto mark = [&](ValueId v) {
+      if (!needed[v.index]) {
+        needed[v.index] = true;
+        changed = true;
+      }
+    };
+    for (size_t b = f.blocks.size(); b-- > 0;) {
+      if (!act.reachable[b])
+        continue;
+      const auto &instrs = f.blocks[b].instrs;
+      for (size_t k = instrs.size(); k-- > 0;) {
+        const Instr &in = instrs[k];
+        if (in.op == Op::Ret && !in.operands.empty())
+          mark(in.operands[0]);
+        for (const ir::Target &t : in.targets)
+          for (size_t a = 0; a < t.args.size(); ++a)
+            if (needed[f.block(t.block).args[a].index])
+              mark(t.args[a]);
+        if (in.op != Op::StopGradient && in.result.isValid() && needed[in.result.index])
+          for (size_t o = 0; o < in.operands.size(); ++o)
+            if (!isControlOperand(in.op, o))
+              mark(in.operands[o]);
+      }
+    }
+  }
+
+  bool ok = true;
+  for (size_t b = 0; b < f.blocks.size(); ++b) {
+    if (!act.reachable[b])
+      continue;
+    for (const Instr &in : f.blocks[b].instrs) {
+      bool variedOperand = false;
+      for (ValueId o : in.operands)
+        variedOperand |= act.varied[o.index];
+      if (!variedOperand || !in.result.isValid())
+        continue;
+      if (zeroAlmostEverywhere(in.op)) {
+        if (act.useful[in.result.index] && warnedZero.insert({in.loc.file, in.loc.line, in.loc.col}).second)
+          diags.report(DiagId::warn_zero_derivative, in.loc, {ir::mnemonic(in.op)});
+        continue;
+      }
+      if (in.op == Op::StopGradient || !needed[in.result.index])
+        continue;
+      if (propagates(in.op) && in.op != Op::Call && in.op != Op::Convert)
+        continue;
+      std::string what;
+      if (in.op == Op::Convert) {
+        if (types().tangentType(f.typeOf(in.result)))
+          continue; // Float <-> Double
+        what = f.typeOf(in.result)->str() + "(...)";
+      } else if (const char *cmp = cmpSpelling(in.op)) {
+        what = cmp;
+      } else if (in.op == Op::Call) {
+        const Function &callee = module.function(in.callee);
+        if (!callee.isExtern)
+          continue;
+        what = callee.name;
+      } else if (in.op == Op::CallClosure) {
+        what = "a call of a function value";
+      } else if (in.op == Op::MakeClosure) {
+        what = "a closure that captures it";
+      } else {
+        what = ir::mnemonic(in.op);
+      }
+      reportNotDifferentiable(in.loc, what);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+const std::set<uint32_t> &Differentiator::calleesOf(FuncId fn) {
+  auto it = callees.find(fn.index);
+  if (it != callees.end())
+    return it->second;
+  std::set<uint32_t> out;
+  for (const ir::Block &b : module.function(fn).blocks)
+    for (const Instr &in : b.instrs)
+      if (in.op == Op::Call)
+        out.insert(in.callee.index);
+  return callees[fn.index] = std::move(out);
+}
+
+bool Differentiator::inSameCycle(FuncId caller, FuncId callee) {
+  // Does callee reach caller?
+  std::set<uint32_t> seen;
+  std::vector<uint32_t> work{callee.index};
+  while (!work.empty()) {
+    uint32_t f = work.back();
+    work.pop_back();
+    if (f == caller.index)
+      return true;
+    if (!seen.insert(f).second)
+      continue;
+    for (uint32_t g : calleesOf(FuncId{f}))
+      work.push_back(g);
+  }
+  return false;
+}
+
+} // namespace dlc::ad

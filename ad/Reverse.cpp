@@ -1,0 +1,896 @@
+// Reverse mode: F.fwd (the augmented primal) and F.bwd (the pullback).
+//
+// Note [Tapes]
+// F.fwd is F with a tape threaded through every block as extra arguments: a
+// trace stack of the indices of the blocks it executes, and one stack per
+// type of the values the pullback needs (operands of nonlinear operations,
+// array counts, callee tapes). Each block pushes its index on entry and its
+// saved values before its terminator; F.fwd returns (result, tape).
+//
+// F.bwd(params..., tape, result cotangent) walks the trace backwards. A
+// dispatch block pops a block index and jumps to that block's adjoint block,
+// which pops the block's saved values (in reverse), propagates cotangents
+// through the terminator and then the instructions in reverse order, and
+// jumps back to dispatch. Adjoints of values used only in their own block
+// stay SSA values; the others (block arguments, parameters, values used in
+// other blocks) live in "slots" that dispatch carries as block arguments.
+// Branch arguments receive the slots of the target block's arguments, which
+// are then reset: the trace guarantees the target's adjoint block ran just
+// before. Loops, early exits and data-dependent trip counts need nothing
+// more. Calls use the callee's fwd/bwd and keep its tape on ours; a call
+// inside a recursive cycle re-runs the callee (vjpFull), since tape types
+// cannot contain themselves.
+#include "ad/ADImpl.h"
+
+#include <map>
+
+namespace dlc::ad {
+
+namespace {
+
+/// A value the pullback needs: a primal value, or the count of an array
+/// operand read just before its instruction ran.
+struct Save {
+  ValueId value;
+  bool count = false;
+  friend bool operator<(const Save &a, const Save &b) {
+    return std::make_pair(a.value, a.count) < std::make_pair(b.value, b.count);
+  }
+};
+
+class ReverseEmitter {
+public:
+  ReverseEmitter(Differentiator &d, FuncId srcId, const Function &src, const Activity &act,
+                 const Differentiator::Mask &mask)
+      : d(d), srcId(srcId), src(src), act(act), mask(mask) {}
+
+  void plan();
+  Function emitForward(const std::string &name, FuncId id, const sema::FunctionType *type);
+  Function emitBackward(const std::string &name, const sema::FunctionType *type);
+
+  const Type *tapeType = nullptr;
+
+private:
+  Differentiator &d;
+  FuncId srcId;
+  const Function &src;
+  const Activity &act;
+  const Differentiator::Mask &mask;
+  sema::TypeContext &types() { return d.types(); }
+
+  // --- Plan ---
+  struct CallPlan {
+    bool differentiated = false;
+    bool recursive = false; // inside F's cycle: use vjpFull
+    FuncId fwd, bwd;        // otherwise
+    Differentiator::Mask mask;
+  };
+  struct SaveEntry {
+    Save key;
+    size_t stack;
+  };
+  std::vector<std::vector<SaveEntry>> saves;          // per block, push order
+  std::map<std::pair<size_t, size_t>, std::vector<Save>> countsBefore; // (block, instr)
+  std::vector<const Type *> stackTypes; // element type per stack; [0] is the trace (Int)
+  std::map<const Type *, size_t> stackOf;
+  std::map<std::pair<size_t, size_t>, CallPlan> calls; // (block, instr) -> plan
+  std::vector<int> slotOf;                             // per value, -1 when local
+  std::vector<ValueId> slotValues;                     // slot -> source value
+  std::vector<size_t> defBlock;                        // per value
+  std::vector<bool> isConst;                           // per value: defined by a constant
+
+  bool isActive(ValueId v) const { return act.active(v); }
+  const Type *tanType(ValueId v) { return types().tangentType(src.typeOf(v)); }
+  void need(size_t block, size_t instr, std::set<Save> &seen, ValueId v, bool count = false);
+  size_t stackFor(const Type *t) {
+    auto it = stackOf.find(t);
+    if (it != stackOf.end())
+      return it->second;
+    stackTypes.push_back(t);
+    return stackOf[t] = stackTypes.size() - 1;
+  }
+  const Type *typeOfSave(const Save &s) {
+    return s.count ? types().intType() : src.typeOf(s.value);
+  }
+  void adjointRule(Builder &b, const Instr &in, size_t block, size_t index, ValueId g);
+
+  // --- Backward emission state ---
+  std::vector<ValueId> params;         // bwd parameters (the primal's)
+  ValueId ct;                          // the result cotangent
+  std::vector<ValueId> stacks;         // read from the tape
+  std::vector<ValueId> cursors;        // current, within an adjoint block
+  std::vector<ValueId> slots;          // current slot values
+  std::map<uint32_t, ValueId> local;   // current local adjoints
+  std::map<Save, ValueId> loaded;      // saved values popped in this block
+  ValueId P(Builder &b, ValueId v);    // a primal value in the pullback
+  ValueId count(ValueId v);            // the saved count of array v
+  void accum(Builder &b, ValueId v, ValueId g);
+  ValueId take(Builder &b, ValueId v); // the adjoint of v, reset; invalid if none
+};
+
+void ReverseEmitter::need(size_t block, size_t instr, std::set<Save> &seen, ValueId v,
+                          bool count) {
+  if (!count) {
+    if (isConst[v.index])
+      return; // rematerialized
+    for (ValueId p : src.blocks[0].args)
+      if (p == v)
+        return; // the pullback receives the parameters
+  }
+  Save s{v, count};
+  if (seen.insert(s).second) {
+    saves[block].push_back({s, stackFor(typeOfSave(s))});
+    if (count)
+      countsBefore[{block, instr}].push_back(s);
+  }
+}
+
+void ReverseEmitter::plan() {
+  size_t nb = src.blocks.size();
+  saves.assign(nb, {});
+  stackTypes = {types().intType()};
+  stackOf.clear();
+  defBlock.assign(src.values.size(), SIZE_MAX);
+  isConst.assign(src.values.size(), false);
+  for (size_t bi = 0; bi < nb; ++bi) {
+    for (ValueId a : src.blocks[bi].args)
+      defBlock[a.index] = bi;
+    for (const Instr &in : src.blocks[bi].instrs)
+      if (in.result.isValid()) {
+        defBlock[in.result.index] = bi;
+        isConst[in.result.index] = in.op == Op::ConstFloat || in.op == Op::ConstInt ||
+                                   in.op == Op::ConstBool;
+      }
+  }
+  // Slots: active block arguments, and active values used outside their block.
+  slotOf.assign(src.values.size(), -1);
+  auto addSlot = [&](ValueId v) {
+    if (slotOf[v.index] < 0 && isActive(v)) {
+      slotOf[v.index] = int(slotValues.size());
+      slotValues.push_back(v);
+    }
+  };
+  for (size_t bi = 0; bi < nb; ++bi) {
+    if (!act.reachable[bi])
+      continue;
+    for (ValueId a : src.blocks[bi].args)
+      addSlot(a);
+    for (const Instr &in : src.blocks[bi].instrs) {
+      for (ValueId o : in.operands)
+        if (defBlock[o.index] != bi)
+          addSlot(o);
+      for (const ir::Target &t : in.targets)
+        for (ValueId o : t.args)
+          if (defBlock[o.index] != bi)
+            addSlot(o);
+    }
+  }
+  // Saved values, per block.
+  for (size_t bi = 0; bi < nb; ++bi) {
+    if (!act.reachable[bi])
+      continue;
+    std::set<Save> seen;
+    const auto &instrs = src.blocks[bi].instrs;
+    for (size_t k = 0; k < instrs.size(); ++k) {
+      const Instr &in = instrs[k];
+      if (!in.result.isValid() || !isActive(in.result))
+        continue;
+      auto &o = in.operands;
+      auto nd = [&](size_t i) { need(bi, k, seen, o[i]); };
+      auto activeOp = [&](size_t i) { return isActive(o[i]); };
+      switch (in.op) {
+      case Op::Mul:
+        if (activeOp(0))
+          nd(1);
+        if (activeOp(1))
+          nd(0);
+        break;
+      case Op::Div:
+        nd(1);
+        if (activeOp(1))
+          nd(0);
+        break;
+      case Op::Sin:
+      case Op::Cos:
+      case Op::Log:
+      case Op::Log1p:
+      case Op::Relu:
+      case Op::Abs:
+        nd(0);
+        break;
+      case Op::Tan:
+      case Op::Exp:
+      case Op::Sqrt:
+      case Op::Tanh:
+      case Op::Sigmoid:
+        need(bi, k, seen, in.result);
+        break;
+      case Op::Pow:
+        nd(0);
+        nd(1);
+        need(bi, k, seen, in.result);
+        break;
+      case Op::Min:
+      case Op::Max:
+        nd(0);
+        nd(1);
+        break;
+      case Op::Select:
+        nd(0);
+        break;
+      case Op::ArrayGet:
+        nd(1);
+        need(bi, k, seen, o[0], true);
+        break;
+      case Op::ArraySet:
+      case Op::ArrayAccum:
+        nd(1);
+        break;
+      case Op::ArrayAppend:
+      case Op::StackPush:
+        need(bi, k, seen, o[0], true);
+        break;
+      case Op::Call: {
+        CallPlan cp;
+        cp.differentiated = true;
+        const Function &callee = d.module.function(in.callee);
+        cp.mask = d.fullMask(callee);
+        cp.recursive = d.inSameCycle(srcId, in.callee);
+        d.frames.push_back({displayName(callee.name), in.loc});
+        if (cp.recursive) {
+          d.vjpFull(in.callee, cp.mask);
+        } else {
+          auto fns = d.reverse(in.callee, cp.mask);
+          cp.fwd = fns.fwd;
+          cp.bwd = fns.bwd;
+        }
+        d.frames.pop_back();
+        for (size_t i = 0; i < o.size(); ++i)
+          nd(i);
+        calls[{bi, k}] = cp;
+        if (!cp.recursive) {
+          // The callee's tape is a value of this block: saved under a
+          // placeholder Save keyed by the call's result with count=true.
+          const Type *tape =
+              sema::asTuple(d.module.function(cp.fwd).type->result)->elements[1];
+          Save s{in.result, true};
+          seen.insert(s);
+          saves[bi].push_back({s, stackFor(tape)});
+        }
+        break;
+      }
+      default:
+        break;
+      }
+    }
+  }
+  std::vector<const Type *> parts;
+  for (const Type *t : stackTypes)
+    parts.push_back(types().arrayType(t));
+  tapeType = types().tupleType(parts);
+}
+
+Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
+                                     const sema::FunctionType *type) {
+  Function out;
+  out.name = name;
+  out.type = type;
+  out.loc = src.loc;
+  Builder b(d.module, out);
+  size_t nb = src.blocks.size();
+  std::vector<ValueId> vmap(src.values.size());
+  std::vector<BlockId> bmap(nb);
+  std::vector<std::vector<ValueId>> stackArgs(nb);
+  std::map<std::pair<size_t, size_t>, ValueId> calleeTapes;
+  for (size_t bi = 0; bi < nb; ++bi)
+    if (act.reachable[bi])
+      bmap[bi] = b.block(src.blocks[bi].name);
+  for (size_t bi = 0; bi < nb; ++bi) {
+    if (!act.reachable[bi])
+      continue;
+    for (ValueId a : src.blocks[bi].args)
+      vmap[a.index] = b.arg(bmap[bi], src.typeOf(a), src.values[a.index].name);
+    if (bi != 0)
+      for (const Type *t : stackTypes)
+        stackArgs[bi].push_back(b.arg(bmap[bi], types().arrayType(t), "tape"));
+  }
+  for (size_t bi = 0; bi < nb; ++bi) {
+    if (!act.reachable[bi])
+      continue;
+    b.at(bmap[bi]);
+    std::vector<ValueId> st;
+    if (bi == 0) {
+      for (const Type *t : stackTypes)
+        st.push_back(b.emit(Op::ArrayMake, types().arrayType(t), {}));
+    } else {
+      st = stackArgs[bi];
+    }
+    st[0] = b.emit(Op::StackPush, b.typeOf(st[0]), {st[0], b.constInt(int64_t(bi))});
+    std::map<Save, ValueId> savedHere;
+    const auto &instrs = src.blocks[bi].instrs;
+    for (size_t k = 0; k < instrs.size(); ++k) {
+      const Instr &in = instrs[k];
+      b.loc = in.loc;
+      // Counts of array operands, read before the instruction runs.
+      if (auto cb = countsBefore.find({bi, k}); cb != countsBefore.end())
+        for (const Save &sv : cb->second)
+          savedHere[sv] = b.emit(Op::ArrayCount, types().intType(), {vmap[sv.value.index]});
+      if (ir::isTerminator(in.op)) {
+        // Push the saved values, then branch with the stacks.
+        for (const SaveEntry &e : saves[bi]) {
+          ValueId v = e.key.count ? savedHere.at(e.key) : vmap[e.key.value.index];
+          st[e.stack] = b.emit(Op::StackPush, b.typeOf(st[e.stack]), {st[e.stack], v});
+        }
+        Instr c;
+        c.op = in.op;
+        c.loc = in.loc;
+        for (ValueId o : in.operands)
+          c.operands.push_back(vmap[o.index]);
+        if (in.op == Op::Ret) {
+          b.ret(b.tuple({vmap[in.operands[0].index], b.tuple(st)}));
+          continue;
+        }
+        for (const ir::Target &t : in.targets) {
+          ir::Target nt{bmap[t.block.index], {}};
+          for (ValueId a : t.args)
+            nt.args.push_back(vmap[a.index]);
+          for (ValueId s : st)
+            nt.args.push_back(s);
+          c.targets.push_back(std::move(nt));
+        }
+        b.f.block(b.cur).instrs.push_back(std::move(c));
+        continue;
+      }
+      auto cp = calls.find({bi, k});
+      if (cp != calls.end() && !cp->second.recursive) {
+        std::vector<ValueId> args;
+        for (ValueId o : in.operands)
+          args.push_back(vmap[o.index]);
+        ValueId pair = b.call(cp->second.fwd, args);
+        vmap[in.result.index] = b.get(pair, 0);
+        savedHere[Save{in.result, true}] = b.get(pair, 1);
+        continue;
+      }
+      Instr c = in;
+      for (ValueId &o : c.operands)
+        o = vmap[o.index];
+      if (in.result.isValid()) {
+        c.result = out.addValue(src.typeOf(in.result), src.values[in.result.index].name);
+        vmap[in.result.index] = c.result;
+      }
+      out.block(b.cur).instrs.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+ValueId ReverseEmitter::P(Builder &b, ValueId v) {
+  const auto &ps = src.blocks[0].args;
+  for (size_t i = 0; i < ps.size(); ++i)
+    if (ps[i] == v)
+      return params[i];
+  if (isConst[v.index]) {
+    for (const ir::Block &blk : src.blocks)
+      for (const Instr &in : blk.instrs)
+        if (in.result == v) {
+          Instr c = in;
+          c.result = b.f.addValue(src.typeOf(v));
+          b.f.block(b.cur).instrs.push_back(c);
+          return c.result;
+        }
+  }
+  auto it = loaded.find(Save{v, false});
+  DLC_ASSERT(it != loaded.end(), "a value the pullback needs was not saved");
+  return it->second;
+}
+
+ValueId ReverseEmitter::count(ValueId v) {
+  auto it = loaded.find(Save{v, true});
+  DLC_ASSERT(it != loaded.end(), "an array count the pullback needs was not saved");
+  return it->second;
+}
+
+void ReverseEmitter::accum(Builder &b, ValueId v, ValueId g) {
+  if (!isActive(v))
+    return;
+  int s = slotOf[v.index];
+  if (s >= 0) {
+    slots[s] = b.add(slots[s], g);
+    return;
+  }
+  auto it = local.find(v.index);
+  if (it == local.end())
+    local[v.index] = g;
+  else
+    it->second = b.add(it->second, g);
+}
+
+ValueId ReverseEmitter::take(Builder &b, ValueId v) {
+  int s = slotOf[v.index];
+  if (s >= 0) {
+    ValueId g = slots[s];
+    slots[s] = b.zero(tanType(v));
+    return g;
+  }
+  auto it = local.find(v.index);
+  if (it == local.end())
+    return ValueId{};
+  ValueId g = it->second;
+  local.erase(it);
+  return g;
+}
+
+void ReverseEmitter::adjointRule(Builder &b, const Instr &in, size_t block, size_t index,
+                                 ValueId g) {
+  auto &o = in.operands;
+  auto A = [&](size_t i) { return P(b, o[i]); };
+  auto R = [&]() { return P(b, in.result); };
+  auto on = [&](size_t i) { return i < o.size() && isActive(o[i]); };
+  const Type *t = b.typeOf(g);
+  auto mul = [&](ValueId x, ValueId y) { return b.emit(Op::Mul, b.typeOf(x), {x, y}); };
+  auto div = [&](ValueId x, ValueId y) { return b.emit(Op::Div, b.typeOf(x), {x, y}); };
+  auto sub = [&](ValueId x, ValueId y) { return b.emit(Op::Sub, b.typeOf(x), {x, y}); };
+  auto one = [&]() { return b.constFloat(t, 1.0); };
+  auto cmp = [&](Op op, ValueId x, ValueId y) {
+    return b.emit(op, types().boolType(), {x, y});
+  };
+  auto sel = [&](ValueId c, ValueId x, ValueId y) {
+    return b.emit(Op::Select, b.typeOf(x), {c, x, y});
+  };
+  switch (in.op) {
+  case Op::Add:
+    accum(b, o[0], g);
+    accum(b, o[1], g);
+    return;
+  case Op::Sub:
+    accum(b, o[0], g);
+    if (on(1))
+      accum(b, o[1], b.neg(g));
+    return;
+  case Op::Mul:
+    if (on(0))
+      accum(b, o[0], mul(g, A(1)));
+    if (on(1))
+      accum(b, o[1], mul(g, A(0)));
+    return;
+  case Op::Div:
+    if (on(0))
+      accum(b, o[0], div(g, A(1)));
+    if (on(1)) {
+      ValueId bb = A(1);
+      accum(b, o[1], b.neg(div(mul(g, A(0)), mul(bb, bb))));
+    }
+    return;
+  case Op::Neg:
+    accum(b, o[0], b.neg(g));
+    return;
+  case Op::Convert:
+    accum(b, o[0], b.emit(Op::Convert, tanType(o[0]), {g}));
+    return;
+  case Op::Sin:
+    accum(b, o[0], mul(g, b.emit(Op::Cos, t, {A(0)})));
+    return;
+  case Op::Cos:
+    accum(b, o[0], b.neg(mul(g, b.emit(Op::Sin, t, {A(0)}))));
+    return;
+  case Op::Tan: {
+    ValueId r = R();
+    accum(b, o[0], mul(g, b.add(one(), mul(r, r))));
+    return;
+  }
+  case Op::Exp:
+    accum(b, o[0], mul(g, R()));
+    return;
+  case Op::Log:
+    accum(b, o[0], div(g, A(0)));
+    return;
+  case Op::Log1p:
+    accum(b, o[0], div(g, b.add(one(), A(0))));
+    return;
+  case Op::Sqrt:
+    accum(b, o[0], div(g, mul(b.constFloat(t, 2.0), R())));
+    return;
+  case Op::Tanh: {
+    ValueId r = R();
+    accum(b, o[0], mul(g, sub(one(), mul(r, r))));
+    return;
+  }
+  case Op::Sigmoid: {
+    ValueId r = R();
+    accum(b, o[0], mul(g, mul(r, sub(one(), r))));
+    return;
+  }
+  case Op::Relu:
+    accum(b, o[0], sel(cmp(Op::CmpGt, A(0), b.constFloat(t, 0.0)), g, b.constFloat(t, 0.0)));
+    return;
+  case Op::Abs:
+    accum(b, o[0], mul(g, b.emit(Op::Sign, t, {A(0)})));
+    return;
+  case Op::Pow:
+    if (on(0)) {
+      ValueId e = A(1);
+      accum(b, o[0], mul(g, mul(e, b.emit(Op::Pow, t, {A(0), sub(e, one())}))));
+    }
+    if (on(1))
+      accum(b, o[1], mul(g, mul(R(), b.emit(Op::Log, t, {A(0)}))));
+    return;
+  case Op::Min:
+  case Op::Max: {
+    ValueId first = cmp(in.op == Op::Min ? Op::CmpLe : Op::CmpGe, A(0), A(1));
+    ValueId z = b.constFloat(t, 0.0);
+    if (on(0))
+      accum(b, o[0], sel(first, g, z));
+    if (on(1))
+      accum(b, o[1], sel(first, z, g));
+    return;
+  }
+  case Op::Select: {
+    ValueId c = A(0);
+    ValueId z = b.zero(t);
+    if (on(1))
+      accum(b, o[1], sel(c, g, z));
+    if (on(2))
+      accum(b, o[2], sel(c, z, g));
+    return;
+  }
+  case Op::Tuple:
+    for (size_t i = 0; i < o.size(); ++i)
+      if (on(i))
+        accum(b, o[i], b.get(g, i));
+    return;
+  case Op::TupleGet: {
+    const Type *tt = tanType(o[0]);
+    accum(b, o[0], b.emit(Op::TupleSet, tt, {b.zero(tt), g}, in.imm));
+    return;
+  }
+  case Op::TupleSet:
+    if (on(1))
+      accum(b, o[1], b.get(g, size_t(in.imm)));
+    if (on(0)) {
+      const Type *et = sema::asTuple(t)->elements[size_t(in.imm)];
+      accum(b, o[0], b.emit(Op::TupleSet, t, {g, b.zero(et)}, in.imm));
+    }
+    return;
+  case Op::StructMake: {
+    auto *st = sema::asStruct(src.typeOf(in.result));
+    for (size_t i = 0; i < o.size(); ++i) {
+      int k = types().tangentFieldIndex(st, unsigned(i));
+      if (k >= 0 && on(i))
+        accum(b, o[i], b.emit(Op::StructGet, sema::asStruct(t)->fields[k].type, {g}, k));
+    }
+    return;
+  }
+  case Op::StructGet: {
+    int k = types().tangentFieldIndex(sema::asStruct(src.typeOf(o[0])), unsigned(in.imm));
+    const Type *ts = tanType(o[0]);
+    accum(b, o[0], b.emit(Op::StructSet, ts, {b.zero(ts), g}, k));
+    return;
+  }
+  case Op::StructSet: {
+    int k = types().tangentFieldIndex(sema::asStruct(src.typeOf(o[0])), unsigned(in.imm));
+    if (k < 0) {
+      accum(b, o[0], g);
+      return;
+    }
+    const Type *ft = sema::asStruct(t)->fields[k].type;
+    if (on(1))
+      accum(b, o[1], b.emit(Op::StructGet, ft, {g}, k));
+    if (on(0))
+      accum(b, o[0], b.emit(Op::StructSet, t, {g, b.zero(ft)}, k));
+    return;
+  }
+  case Op::ArrayMake:
+    for (size_t i = 0; i < o.size(); ++i)
+      if (on(i))
+        accum(b, o[i], b.elementOrZero(g, b.constInt(int64_t(i))));
+    return;
+  case Op::ArrayRepeat: {
+    // The sum of g's elements.
+    const Type *et = sema::asArray(t)->element;
+    const Type *intTy = types().intType();
+    BlockId head = b.block("repeat.sum"), body = b.block("repeat.body"),
+            done = b.block("repeat.done");
+    ValueId n = b.emit(Op::ArrayCount, intTy, {g});
+    b.br(head, {b.constInt(0), b.zero(et)});
+    b.at(head);
+    ValueId i = b.arg(head, intTy), acc = b.arg(head, et);
+    ValueId total = b.arg(done, et);
+    b.condBr(cmp(Op::CmpLt, i, n), body, {}, done, {acc});
+    b.at(body);
+    ValueId next = b.add(acc, b.emit(Op::ArrayGet, et, {g, i}));
+    b.br(head, {b.emit(Op::Add, intTy, {i, b.constInt(1)}), next});
+    b.at(done);
+    accum(b, o[0], total);
+    return;
+  }
+  case Op::ArrayGet: {
+    if (!on(0))
+      return;
+    ValueId i = A(1), n = count(o[0]);
+    const Type *ta = tanType(o[0]);
+    if (t->isFloatingPoint()) {
+      int s = slotOf[o[0].index];
+      ValueId cur;
+      if (s >= 0)
+        cur = slots[s];
+      else if (local.count(o[0].index))
+        cur = local[o[0].index];
+      else
+        cur = b.zero(ta);
+      ValueId updated = b.emit(Op::ArrayAccum, ta, {cur, i, g, n});
+      if (s >= 0)
+        slots[s] = updated;
+      else
+        local[o[0].index] = updated;
+      return;
+    }
+    ValueId z = b.materialize(b.zero(ta), n);
+    accum(b, o[0], b.emit(Op::ArraySet, ta, {z, i, g}));
+    return;
+  }
+  case Op::ArraySet: {
+    ValueId i = A(1);
+    if (on(2))
+      accum(b, o[2], b.elementOrZero(g, i));
+    if (on(0)) {
+      // g with element i cleared (g itself when empty).
+      const Type *et = sema::asArray(t)->element;
+      BlockId clear = b.block("set.clear"), done = b.block("set.done");
+      ValueId rest = b.arg(done, t);
+      ValueId n = b.emit(Op::ArrayCount, types().intType(), {g});
+      b.condBr(cmp(Op::CmpEq, n, b.constInt(0)), done, {g}, clear, {});
+      b.at(clear);
+      ValueId cleared = b.emit(Op::ArraySet, t, {g, i, b.zero(et)});
+      b.br(done, {cleared});
+      b.at(done);
+      accum(b, o[0], rest);
+    }
+    return;
+  }
+  case Op::ArrayAppend:
+  case Op::StackPush: {
+    ValueId n = count(o[0]);
+    if (on(1))
+      accum(b, o[1], b.elementOrZero(g, n));
+    if (on(0))
+      accum(b, o[0], b.emit(Op::ArrayTruncate, t, {g, n}));
+    return;
+  }
+  case Op::ArrayAccum:
+    if (on(2))
+      accum(b, o[2], b.elementOrZero(g, A(1)));
+    accum(b, o[0], g);
+    return;
+  case Op::ArrayMaterialize:
+  case Op::ArrayTruncate:
+    accum(b, o[0], g);
+    return;
+  case Op::Call: {
+    const CallPlan &cp = calls.at({block, index});
+    std::vector<ValueId> args;
+    for (size_t i = 0; i < o.size(); ++i)
+      args.push_back(A(i));
+    ValueId cts;
+    if (cp.recursive) {
+      args.push_back(g);
+      cts = b.call(d.vjpFull(in.callee, cp.mask), args);
+    } else {
+      args.push_back(loaded.at(Save{in.result, true}));
+      args.push_back(g);
+      cts = b.call(cp.bwd, args);
+    }
+    for (size_t i = 0; i < o.size(); ++i)
+      if (cp.mask[i] && on(i))
+        accum(b, o[i], b.get(cts, i));
+    return;
+  }
+  default:
+    DLC_UNREACHABLE("no adjoint rule for an op that propagates activity");
+  }
+}
+
+Function ReverseEmitter::emitBackward(const std::string &name, const sema::FunctionType *type) {
+  Function out;
+  out.name = name;
+  out.type = type;
+  out.loc = src.loc;
+  Builder b(d.module, out);
+  const Type *intTy = types().intType();
+  BlockId entry = b.block("entry");
+  for (ValueId p : src.blocks[0].args)
+    params.push_back(b.arg(entry, src.typeOf(p), src.values[p.index].name));
+  ValueId tape = b.arg(entry, tapeType, "tape");
+  ct = b.arg(entry, d.tangentOrUnit(src.type->result), "seed");
+  b.at(entry);
+  for (size_t k = 0; k < stackTypes.size(); ++k)
+    stacks.push_back(b.get(tape, k));
+  BlockId dispatch = b.block("dispatch"), pop = b.block("pop"), done = b.block("done");
+  std::vector<ValueId> init;
+  for (ValueId s : stacks)
+    init.push_back(b.emit(Op::ArrayCount, intTy, {s}));
+  for (ValueId v : slotValues)
+    init.push_back(b.zero(tanType(v)));
+  b.br(dispatch, init);
+
+  // dispatch(cursors..., slots...)
+  std::vector<ValueId> dCursors, dSlots;
+  for (size_t k = 0; k < stackTypes.size(); ++k)
+    dCursors.push_back(b.arg(dispatch, intTy, "cursor"));
+  for (ValueId v : slotValues)
+    dSlots.push_back(b.arg(dispatch, tanType(v), "d" + src.values[v.index].name));
+  b.at(dispatch);
+  b.condBr(b.emit(Op::CmpGt, types().boolType(), {dCursors[0], b.constInt(0)}), pop, {}, done,
+           {});
+  b.at(pop);
+  ValueId traceCursor = b.emit(Op::Sub, intTy, {dCursors[0], b.constInt(1)});
+  ValueId id = b.emit(Op::ArrayGet, intTy, {stacks[0], traceCursor});
+  std::vector<size_t> order;
+  for (size_t bi = 0; bi < src.blocks.size(); ++bi)
+    if (act.reachable[bi])
+      order.push_back(bi);
+  std::vector<BlockId> revBlocks;
+  for (size_t bi : order)
+    revBlocks.push_back(b.block("rev." + src.blocks[bi].name));
+  for (size_t j = 0; j + 1 < order.size(); ++j) {
+    BlockId next = b.block("dispatch.next");
+    b.condBr(b.emit(Op::CmpEq, types().boolType(), {id, b.constInt(int64_t(order[j]))}),
+             revBlocks[j], {}, next, {});
+    b.at(next);
+  }
+  b.br(revBlocks.back(), {});
+
+  for (size_t j = 0; j < order.size(); ++j) {
+    size_t bi = order[j];
+    const ir::Block &blk = src.blocks[bi];
+    b.at(revBlocks[j]);
+    cursors = dCursors;
+    cursors[0] = traceCursor;
+    slots = dSlots;
+    local.clear();
+    loaded.clear();
+    // Pop this block's saved values, last pushed first.
+    for (size_t s = saves[bi].size(); s-- > 0;) {
+      const SaveEntry &e = saves[bi][s];
+      size_t k = e.stack;
+      cursors[k] = b.emit(Op::Sub, intTy, {cursors[k], b.constInt(1)});
+      loaded[e.key] = b.emit(Op::ArrayGet, stackTypes[k], {stacks[k], cursors[k]});
+    }
+    // The terminator.
+    const Instr &term = blk.instrs.back();
+    if (term.op == Op::Ret) {
+      accum(b, term.operands[0], ct);
+    } else {
+      for (const ir::Target &t : term.targets)
+        for (size_t a = 0; a < t.args.size(); ++a) {
+          ValueId arg = src.block(t.block).args[a];
+          if (!isActive(arg))
+            continue;
+          ValueId g = take(b, arg);
+          accum(b, t.args[a], g);
+        }
+    }
+    // The instructions, last first.
+    for (size_t k = blk.instrs.size() - 1; k-- > 0;) {
+      const Instr &in = blk.instrs[k];
+      if (!in.result.isValid() || !isActive(in.result))
+        continue;
+      b.loc = in.loc;
+      ValueId g = take(b, in.result);
+      if (!g.isValid())
+        continue;
+      adjointRule(b, in, bi, k, g);
+    }
+    std::vector<ValueId> state = cursors;
+    state.insert(state.end(), slots.begin(), slots.end());
+    b.br(dispatch, state);
+  }
+
+  // done: the parameters' adjoints.
+  b.at(done);
+  std::vector<ValueId> result;
+  const auto &ps = src.blocks[0].args;
+  for (size_t i = 0; i < ps.size(); ++i) {
+    if (!mask[i]) {
+      result.push_back(b.tuple({}));
+      continue;
+    }
+    const Type *tt = d.tangentOrUnit(src.typeOf(ps[i]));
+    int s = slotOf[ps[i].index];
+    result.push_back(s >= 0 ? dSlots[s] : b.zero(tt));
+  }
+  b.ret(b.tuple(result));
+  return out;
+}
+
+} // namespace
+
+} // namespace dlc::ad
+
+namespace dlc::ad {
+
+Differentiator::ReverseFns Differentiator::reverse(FuncId fnId, const Mask &mask) {
+  auto key = std::make_pair(fnId.index, mask);
+  if (auto it = reverses.find(key); it != reverses.end())
+    return it->second;
+  DLC_ASSERT(!reversing.count(key), "reverse mode requested its own tape");
+  reversing.insert(key);
+  resolveDerivatives(fnId);
+  Function src = module.function(fnId);
+  bool ok = !src.isExtern;
+  if (src.isExtern)
+    reportNotDifferentiable(frames.empty() ? src.loc : frames.back().loc, src.name);
+  Activity act;
+  if (ok) {
+    act = analyze(src, mask);
+    ok = checkDifferentiable(src, act);
+  }
+  ReverseEmitter e(*this, fnId, src, act, mask);
+  if (ok)
+    e.plan();
+  const Type *tape = ok ? e.tapeType : types().unitType();
+  const Type *seed = tangentOrUnit(src.type->result);
+  auto *fwdType = types().functionType(src.type->params,
+                                       types().tupleType({src.type->result, tape}));
+  std::vector<const Type *> bwdParams = src.type->params;
+  bwdParams.push_back(tape);
+  bwdParams.push_back(seed);
+  auto *bwdType = types().functionType(bwdParams, paramTangentsType(src, mask));
+  ReverseFns fns;
+  fns.fwd = reserve(src.name + ".fwd", fwdType, src.loc);
+  fns.bwd = reserve(src.name + ".bwd", bwdType, src.loc);
+  reverses[key] = fns;
+  reversing.erase(key);
+  if (!ok) {
+    for (auto [id, type] : {std::make_pair(fns.fwd, fwdType), std::make_pair(fns.bwd, bwdType)}) {
+      Function stub = module.function(id);
+      BlockId entry = stub.addBlock("entry");
+      for (const Type *p : type->params)
+        stub.block(entry).args.push_back(stub.addValue(p));
+      stub.block(entry).instrs.push_back(unreachableInstr());
+      install(id, std::move(stub));
+    }
+    return fns;
+  }
+  install(fns.fwd, e.emitForward(src.name + ".fwd", fns.fwd, fwdType));
+  install(fns.bwd, e.emitBackward(src.name + ".bwd", bwdType));
+  return fns;
+}
+
+FuncId Differentiator::vjpFull(FuncId fnId, const Mask &mask) {
+  auto key = std::make_pair(fnId.index, mask);
+  if (auto it = vjpFulls.find(key); it != vjpFulls.end())
+    return it->second;
+  const Function &src = module.function(fnId);
+  std::vector<const Type *> params = src.type->params;
+  params.push_back(tangentOrUnit(src.type->result));
+  auto *type = types().functionType(params, paramTangentsType(src, mask));
+  FuncId id = reserve(src.name + ".vjp", type, src.loc);
+  vjpFulls[key] = id;
+  pendingVjpFull.push_back({fnId, mask});
+  return id;
+}
+
+void Differentiator::emitPendingVjpFull() {
+  while (!pendingVjpFull.empty()) {
+    auto [fnId, mask] = pendingVjpFull.back();
+    pendingVjpFull.pop_back();
+    FuncId id = vjpFulls.at({fnId.index, mask});
+    ReverseFns fns = reverse(fnId, mask);
+    Function out = module.function(id);
+    Builder b(module, out);
+    BlockId entry = b.block("entry");
+    b.at(entry);
+    std::vector<ValueId> args;
+    const auto &params = out.type->params;
+    for (size_t i = 0; i + 1 < params.size(); ++i)
+      args.push_back(b.arg(entry, params[i]));
+    ValueId seed = b.arg(entry, params.back(), "seed");
+    ValueId pair = b.call(fns.fwd, args);
+    args.push_back(b.get(pair, 1));
+    args.push_back(seed);
+    b.ret(b.call(fns.bwd, args));
+    install(id, std::move(out));
+  }
+}
+
+} // namespace dlc::ad

@@ -1,0 +1,140 @@
+// Tangent-space arithmetic emitted into generated functions: zeros, sums and
+// array helpers. Tangent types come from TypeContext::tangentType.
+//
+// Note [Zero tangent arrays]
+// The zero of `[T].Tangent` is the empty array, whatever the primal's length,
+// so a zero never needs the length of the array it stands for. Every helper
+// here treats an empty tangent array as zeros: a sum with one returns the
+// other operand, and a read from one yields zero. Sums of arrays accumulate
+// into their first operand in place (`array.accum`): reverse mode consumes
+// each adjoint exactly once, so the first operand is never seen again.
+#include "ad/ADImpl.h"
+
+namespace dlc::ad {
+
+ValueId Builder::zero(const Type *t) {
+  switch (t->kind) {
+  case TypeKind::Float:
+  case TypeKind::Double:
+    return constFloat(t, 0.0);
+  case TypeKind::Tuple: {
+    std::vector<ValueId> parts;
+    for (const Type *e : sema::asTuple(t)->elements)
+      parts.push_back(zero(e));
+    return emit(Op::Tuple, t, parts);
+  }
+  case TypeKind::Struct: {
+    std::vector<ValueId> fields;
+    for (const auto &field : sema::asStruct(t)->fields)
+      fields.push_back(zero(field.type));
+    return emit(Op::StructMake, t, fields);
+  }
+  case TypeKind::Array:
+    return emit(Op::ArrayMake, t, {});
+  default:
+    DLC_UNREACHABLE("zero of a type without tangent space");
+  }
+}
+
+ValueId Builder::neg(ValueId a) {
+  const Type *t = typeOf(a);
+  DLC_ASSERT(t->isFloatingPoint(), "negation is only needed on scalar tangents");
+  return emit(Op::Neg, t, {a});
+}
+
+ValueId Builder::add(ValueId a, ValueId b) {
+  const Type *t = typeOf(a);
+  switch (t->kind) {
+  case TypeKind::Float:
+  case TypeKind::Double:
+    return emit(Op::Add, t, {a, b});
+  case TypeKind::Tuple: {
+    auto *tt = sema::asTuple(t);
+    if (tt->elements.empty())
+      return a;
+    std::vector<ValueId> parts;
+    for (size_t i = 0; i < tt->elements.size(); ++i)
+      parts.push_back(add(get(a, i), get(b, i)));
+    return emit(Op::Tuple, t, parts);
+  }
+  case TypeKind::Struct: {
+    auto *st = sema::asStruct(t);
+    std::vector<ValueId> fields;
+    for (size_t i = 0; i < st->fields.size(); ++i) {
+      const Type *ft = st->fields[i].type;
+      fields.push_back(add(emit(Op::StructGet, ft, {a}, int64_t(i)),
+                           emit(Op::StructGet, ft, {b}, int64_t(i))));
+    }
+    return emit(Op::StructMake, t, fields);
+  }
+  case TypeKind::Array: {
+    // if a is empty: b; else if b is empty: a; else a[i] += b[i] for each i.
+    const Type *intTy = types().intType();
+    const Type *boolTy = types().boolType();
+    const Type *elem = sema::asArray(t)->element;
+    BlockId checkB = block("add.b"), loopInit = block("add.loop.init"),
+            head = block("add.loop"), body = block("add.body"), done = block("add.done");
+    ValueId result = arg(done, t);
+    ValueId na = emit(Op::ArrayCount, intTy, {a});
+    ValueId zeroI = constInt(0);
+    condBr(emit(Op::CmpEq, boolTy, {na, zeroI}), done, {b}, checkB, {});
+    at(checkB);
+    ValueId nb = emit(Op::ArrayCount, intTy, {b});
+    condBr(emit(Op::CmpEq, boolTy, {nb, zeroI}), done, {a}, loopInit, {});
+    at(loopInit);
+    br(head, {zeroI, a});
+    at(head);
+    ValueId i = arg(head, intTy), acc = arg(head, t);
+    condBr(emit(Op::CmpLt, boolTy, {i, na}), body, {}, done, {acc});
+    at(body);
+    ValueId bi = emit(Op::ArrayGet, elem, {b, i});
+    ValueId next;
+    if (elem->isFloatingPoint()) {
+      next = emit(Op::ArrayAccum, t, {acc, i, bi, na});
+    } else {
+      ValueId ai = emit(Op::ArrayGet, elem, {acc, i});
+      next = emit(Op::ArraySet, t, {acc, i, add(ai, bi)});
+    }
+    ValueId i1 = emit(Op::Add, intTy, {i, constInt(1)});
+    br(head, {i1, next});
+    at(done);
+    return result;
+  }
+  default:
+    DLC_UNREACHABLE("sum of a type without tangent space");
+  }
+}
+
+ValueId Builder::elementOrZero(ValueId a, ValueId i) {
+  const Type *elem = sema::asArray(typeOf(a))->element;
+  BlockId read = block("elem.read"), done = block("elem.done");
+  ValueId result = arg(done, elem);
+  ValueId n = emit(Op::ArrayCount, types().intType(), {a});
+  ValueId empty = emit(Op::CmpEq, types().boolType(), {n, constInt(0)});
+  ValueId z = zero(elem);
+  condBr(empty, done, {z}, read, {});
+  at(read);
+  ValueId x = emit(Op::ArrayGet, elem, {a, i});
+  br(done, {x});
+  at(done);
+  return result;
+}
+
+ValueId Builder::materialize(ValueId a, ValueId n) {
+  const Type *t = typeOf(a);
+  const Type *elem = sema::asArray(t)->element;
+  if (!elem->isManaged())
+    return emit(Op::ArrayMaterialize, t, {a, n});
+  BlockId fill = block("materialize.fill"), done = block("materialize.done");
+  ValueId result = arg(done, t);
+  ValueId count = emit(Op::ArrayCount, types().intType(), {a});
+  ValueId empty = emit(Op::CmpEq, types().boolType(), {count, constInt(0)});
+  condBr(empty, fill, {}, done, {a});
+  at(fill);
+  ValueId zeros = emit(Op::ArrayRepeat, t, {zero(elem), n});
+  br(done, {zeros});
+  at(done);
+  return result;
+}
+
+} // namespace dlc::ad
