@@ -250,7 +250,8 @@ bool Differentiator::checkDifferentiable(const Function &f, const Activity &act)
           diags.report(DiagId::warn_zero_derivative, in.loc, {ir::mnemonic(in.op)});
         continue;
       }
-      if (in.op == Op::StopGradient || !needed[in.result.index])
+      // A count depends on no element's value: its derivative is exactly zero.
+      if (in.op == Op::StopGradient || in.op == Op::ArrayCount || !needed[in.result.index])
         continue;
       if (propagates(in.op) && in.op != Op::Call && in.op != Op::Convert)
         continue;

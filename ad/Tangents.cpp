@@ -3,9 +3,10 @@
 //
 // Note [Zero tangent arrays]
 // The zero of `[T].Tangent` is the empty array, whatever the primal's length,
-// so a zero never needs the length of the array it stands for. Every helper
-// here treats an empty tangent array as zeros: a sum with one returns the
-// other operand, and a read from one yields zero. Sums of arrays accumulate
+// so a zero never needs the length of the array it stands for. More
+// generally a tangent array may be shorter than its primal and stands for
+// itself padded with zeros: a read past its end yields zero, and a sum
+// accumulates the shorter operand into the longer. Sums of arrays accumulate
 // into their first operand in place (`array.accum`): reverse mode consumes
 // each adjoint exactly once, so the first operand is never seen again.
 #include "ad/ADImpl.h"
@@ -68,29 +69,32 @@ ValueId Builder::add(ValueId a, ValueId b) {
     return emit(Op::StructMake, t, fields);
   }
   case TypeKind::Array: {
-    // if a is empty: b; else if b is empty: a; else a[i] += b[i] for each i.
+    // The longer operand accumulates the shorter one in place (a missing
+    // element is zero, Note [Zero tangent arrays]).
     const Type *intTy = types().intType();
     const Type *boolTy = types().boolType();
     const Type *elem = sema::asArray(t)->element;
-    BlockId checkB = block("add.b"), loopInit = block("add.loop.init"),
-            head = block("add.loop"), body = block("add.body"), done = block("add.done");
-    ValueId result = arg(done, t);
+    BlockId swap = block("add.swap"), head = block("add.loop"), body = block("add.body"),
+            done = block("add.done");
+    BlockId start = block("add.start");
     ValueId na = emit(Op::ArrayCount, intTy, {a});
-    ValueId zeroI = constInt(0);
-    condBr(emit(Op::CmpEq, boolTy, {na, zeroI}), done, {b}, checkB, {});
-    at(checkB);
     ValueId nb = emit(Op::ArrayCount, intTy, {b});
-    condBr(emit(Op::CmpEq, boolTy, {nb, zeroI}), done, {a}, loopInit, {});
-    at(loopInit);
-    br(head, {zeroI, a});
+    condBr(emit(Op::CmpGe, boolTy, {na, nb}), start, {a, b, nb}, swap, {});
+    at(swap);
+    br(start, {b, a, na});
+    ValueId into = arg(start, t), from = arg(start, t), n = arg(start, intTy);
+    at(start);
+    ValueId zeroI = constInt(0);
+    br(head, {zeroI, into});
     at(head);
     ValueId i = arg(head, intTy), acc = arg(head, t);
-    condBr(emit(Op::CmpLt, boolTy, {i, na}), body, {}, done, {acc});
+    ValueId result = arg(done, t);
+    condBr(emit(Op::CmpLt, boolTy, {i, n}), body, {}, done, {acc});
     at(body);
-    ValueId bi = emit(Op::ArrayGet, elem, {b, i});
+    ValueId bi = emit(Op::ArrayGet, elem, {from, i});
     ValueId next;
     if (elem->isFloatingPoint()) {
-      next = emit(Op::ArrayAccum, t, {acc, i, bi, na});
+      next = emit(Op::ArrayAccum, t, {acc, i, bi, n});
     } else {
       ValueId ai = emit(Op::ArrayGet, elem, {acc, i});
       next = emit(Op::ArraySet, t, {acc, i, add(ai, bi)});
@@ -110,9 +114,9 @@ ValueId Builder::elementOrZero(ValueId a, ValueId i) {
   BlockId read = block("elem.read"), done = block("elem.done");
   ValueId result = arg(done, elem);
   ValueId n = emit(Op::ArrayCount, types().intType(), {a});
-  ValueId empty = emit(Op::CmpEq, types().boolType(), {n, constInt(0)});
+  ValueId inside = emit(Op::CmpLt, types().boolType(), {i, n});
   ValueId z = zero(elem);
-  condBr(empty, done, {z}, read, {});
+  condBr(inside, read, {}, done, {z});
   at(read);
   ValueId x = emit(Op::ArrayGet, elem, {a, i});
   br(done, {x});

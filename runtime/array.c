@@ -63,9 +63,12 @@ DlArray *dlrt_array_reserve1(DlArray *a) {
 }
 
 DlArray *dlrt_array_materialize(DlArray *a, int64_t count) {
-  if (a->count != 0 || count <= 0)
+  if (a->count >= count)
     return a;
-  return dlrt_array_new(a->elemSize, count);
+  DlArray *padded = dlrt_array_new(a->elemSize, count); /* zero-filled */
+  if (a->count > 0 && a->elemSize > 0)
+    memcpy(elements(padded), constElements(a), (size_t)(a->count * a->elemSize));
+  return padded;
 }
 
 DlArray *dlrt_array_repeat(const void *elem, int64_t elemSize, int64_t count, const char *loc) {

@@ -83,7 +83,9 @@ DlArray *dlrt_array_repeat(const void *elem, int64_t elemSize, int64_t count, co
 /* `a` with room for one more element: `a` itself when it has capacity, else a
  * grown copy (capacity doubles). */
 DlArray *dlrt_array_reserve1(DlArray *a);
-/* `a`, or `count` zero-filled elements (of a's element size) when `a` is empty. */
+/* `a` when it has at least `count` elements, else a copy padded with zero
+ * bytes to `count` elements (a tangent array shorter than its primal stands
+ * for one padded with zeros). */
 DlArray *dlrt_array_materialize(DlArray *a, int64_t count);
 
 /* --- Memory ------------------------------------------------------------------- */
