@@ -218,7 +218,7 @@ public:
   void install(FuncId id, Function f);
 };
 
-/// A short source-level name for messages: "f", "Point.norm", "a lambda in 'main'".
+/// A source-level name for messages, quoted: "'f'", "'Point.norm'", "the lambda in 'main'".
 std::string displayName(const std::string &irName);
 
 } // namespace dlc::ad

@@ -123,7 +123,7 @@ std::string displayName(const std::string &irName) {
   size_t pos = irName.find(".lambda");
   if (pos != std::string::npos)
     return "the lambda in '" + irName.substr(0, pos) + "'";
-  return irName;
+  return "'" + irName + "'";
 }
 
 Activity Differentiator::analyze(const Function &f, const Mask &mask) {
