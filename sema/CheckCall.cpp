@@ -38,9 +38,14 @@ std::vector<FuncDecl *> Sema::methodsNamed(StructDecl *s, const std::string &nam
   return found;
 }
 
-std::vector<ArgInfo> Sema::preCheckArgs(CallExpr *call) {
+std::vector<ArgInfo> Sema::preCheckArgs(CallExpr *call, const Candidate *only) {
   std::vector<ArgInfo> infos;
-  for (Argument &arg : call->args) {
+  for (size_t argIndex = 0; argIndex < call->args.size(); ++argIndex) {
+    Argument &arg = call->args[argIndex];
+    // With a single candidate, its parameter types type the arguments'
+    // literals ([1.0, 2.0] passed to a [Double] parameter).
+    const Type *hint =
+        only && argIndex < only->params.size() ? only->params[argIndex] : nullptr;
     ArgInfo info;
     Expr *e = arg.value;
     if (auto *io = dynCast<InOutExpr>(e)) {
@@ -74,7 +79,7 @@ std::vector<ArgInfo> Sema::preCheckArgs(CallExpr *call) {
       info.kind = ArgInfo::Kind::UntypedLambda;
       info.lambdaArity = unsigned(lambda->params.size());
     } else {
-      info.type = checkExpr(e, nullptr);
+      info.type = checkExpr(e, hint);
     }
     infos.push_back(info);
   }
@@ -134,7 +139,8 @@ void Sema::finishArgs(CallExpr *call, const Candidate &chosen, const std::vector
 
 const Type *Sema::checkOverloaded(CallExpr *call, const std::string &name,
                                   std::vector<Candidate> candidates, bool isInit) {
-  std::vector<ArgInfo> infos = preCheckArgs(call);
+  std::vector<ArgInfo> infos =
+      preCheckArgs(call, candidates.size() == 1 ? &candidates.front() : nullptr);
   size_t n = call->args.size();
   auto labelsMatch = [&](const Candidate &c, size_t i) {
     const std::string &written = call->args[i].label;

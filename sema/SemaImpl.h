@@ -111,7 +111,7 @@ public:
   const Type *checkOverloaded(CallExpr *call, const std::string &name,
                               std::vector<Candidate> candidates, bool isInit);
   const Type *checkClosureCall(CallExpr *call, const FunctionType *fnType);
-  std::vector<ArgInfo> preCheckArgs(CallExpr *call);
+  std::vector<ArgInfo> preCheckArgs(CallExpr *call, const Candidate *only = nullptr);
   /// Cost of passing `arg` to a parameter of type `param`, or -1.
   int argCost(const ArgInfo &arg, const Type *param) const;
   void finishArgs(CallExpr *call, const Candidate &chosen, const std::vector<ArgInfo> &infos);
