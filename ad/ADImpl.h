@@ -170,8 +170,13 @@ public:
 
   // --- Parameters ---
   using Mask = std::vector<bool>;
-  /// The internal mask: every parameter with a tangent type.
+  /// The internal mask: every parameter with a tangent type, except @noDerivative ones.
   Mask fullMask(const Function &f);
+  static bool isNoDerivative(const Function &f, size_t i) {
+    return i < f.noDerivative.size() && f.noDerivative[i];
+  }
+  /// Checks the @differentiable contracts (§5.3).
+  void checkContracts();
   /// The tuple of parameter tangents F's pullback returns: the tangent of each
   /// masked parameter, `()` for the others.
   const Type *paramTangentsType(const Function &f, const Mask &mask);
@@ -184,6 +189,11 @@ public:
   Activity analyze(const Function &f, const Mask &mask);
   /// Reports non-differentiable operations on active values. Returns false on error.
   bool checkDifferentiable(const Function &f, const Activity &act);
+  /// Values the result depends on through data of any type (not through
+  /// branch conditions, indices or stopGradient).
+  std::vector<bool> dataNeeded(const Function &f, const Activity &act);
+  /// Warns for each masked parameter the result cannot depend on (§5.5).
+  void warnZeroGradients(const Function &f, const Mask &mask, SourceLoc loc);
   void reportNotDifferentiable(SourceLoc loc, const std::string &what);
   std::set<std::tuple<uint32_t, uint32_t, uint32_t>> warnedZero; // one warning per location
   bool inSameCycle(FuncId caller, FuncId callee);
@@ -201,6 +211,8 @@ public:
     FuncId bwd; // (params..., tape, result tangent) -> parameter tangents
   };
   ReverseFns reverse(FuncId fn, const Mask &mask);
+  /// fwd/bwd of a function with a registered @vjp.
+  ReverseFns customReverse(FuncId fn, const Mask &mask);
   /// F.vjpFull: (params..., result tangent) -> parameter tangents; used for
   /// calls inside a recursive cycle, whose tapes cannot nest.
   FuncId vjpFull(FuncId fn, const Mask &mask);
@@ -217,6 +229,9 @@ public:
   FuncId reserve(const std::string &name, const sema::FunctionType *type, SourceLoc loc);
   void install(FuncId id, Function f);
 };
+
+/// The name of parameter i ("" for an extern function).
+std::string paramName(const Function &f, size_t i);
 
 /// A source-level name for messages, quoted: "'f'", "'Point.norm'", "the lambda in 'main'".
 std::string displayName(const std::string &irName);

@@ -202,7 +202,7 @@ void Differentiator::reportNotDifferentiable(SourceLoc loc, const std::string &w
   diag.note(DiagId::note_cannot_differentiate_through, loc, {what});
 }
 
-bool Differentiator::checkDifferentiable(const Function &f, const Activity &act) {
+std::vector<bool> Differentiator::dataNeeded(const Function &f, const Activity &act) {
   // Values the result depends on through any data (not conditions, indices
   // or stopGradient): an active value must not flow into them through an
   // operation without a derivative.
@@ -234,7 +234,11 @@ bool Differentiator::checkDifferentiable(const Function &f, const Activity &act)
       }
     }
   }
+  return needed;
+}
 
+bool Differentiator::checkDifferentiable(const Function &f, const Activity &act) {
+  std::vector<bool> needed = dataNeeded(f, act);
   bool ok = true;
   for (size_t b = 0; b < f.blocks.size(); ++b) {
     if (!act.reachable[b])
@@ -264,7 +268,7 @@ bool Differentiator::checkDifferentiable(const Function &f, const Activity &act)
         what = cmp;
       } else if (in.op == Op::Call) {
         const Function &callee = module.function(in.callee);
-        if (!callee.isExtern)
+        if (!callee.isExtern || callee.customVJP.isValid() || callee.customJVP.isValid())
           continue;
         what = callee.name;
       } else if (in.op == Op::CallClosure) {

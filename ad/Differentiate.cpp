@@ -7,17 +7,58 @@
 
 namespace dlc::ad {
 
+std::string paramName(const Function &f, size_t i) {
+  if (f.blocks.empty() || i >= f.blocks[0].args.size())
+    return {};
+  return f.values[f.blocks[0].args[i].index].name;
+}
+
 bool differentiate(Module &module, DiagEngine &diags) {
   Differentiator d(module, diags);
   return d.run();
 }
 
 bool Differentiator::run() {
+  checkContracts();
   for (size_t i = 0; i < module.functions.size(); ++i) {
     resolveDerivatives(FuncId{uint32_t(i)});
     emitPendingVjpFull();
   }
   return !failed;
+}
+
+void Differentiator::warnZeroGradients(const Function &f, const Mask &mask, SourceLoc loc) {
+  if (f.isExtern || f.blocks.empty())
+    return;
+  Activity act = analyze(f, mask);
+  std::vector<bool> needed = dataNeeded(f, act);
+  for (size_t p = 0; p < mask.size(); ++p) {
+    ValueId param = f.blocks[0].args[p];
+    // A parameter that reaches the result through an operation without a
+    // derivative gets an error instead (checkDifferentiable).
+    if (mask[p] && !act.active(param) && !needed[param.index])
+      diags.report(DiagId::warn_zero_gradient, loc, {paramName(f, p), displayName(f.name)});
+  }
+}
+
+void Differentiator::checkContracts() {
+  size_t n = module.functions.size();
+  for (size_t i = 0; i < n; ++i) {
+    const Function &f = module.functions[i];
+    if (!f.hasContract || f.isExtern)
+      continue;
+    Mask mask = f.contractWrt;
+    mask.resize(f.type->params.size(), false);
+    std::string name = f.name;
+    SourceLoc loc = f.contractLoc;
+    frames.push_back({displayName(name), loc});
+    warnZeroGradients(module.functions[i], mask, loc);
+    // Generating the derivative checks the body and every callee.
+    if (!module.functions[i].customVJP.isValid())
+      reverse(FuncId{uint32_t(i)}, mask);
+    frames.pop_back();
+    emitPendingVjpFull();
+  }
 }
 
 void Differentiator::canonicalize(Function &f) {
@@ -138,7 +179,8 @@ FuncId Differentiator::userDerivative(FuncId fnId, DerivKind kind, unsigned cons
   Mask mask;
   std::vector<size_t> wrt;
   for (size_t i = 0; i < fnType->params.size(); ++i) {
-    bool diff = i >= constants && types().isDifferentiable(fnType->params[i]);
+    bool diff = i >= constants && types().isDifferentiable(fnType->params[i]) &&
+                !isNoDerivative(module.function(fnId), i);
     mask.push_back(diff);
     if (diff)
       wrt.push_back(i);
@@ -146,16 +188,7 @@ FuncId Differentiator::userDerivative(FuncId fnId, DerivKind kind, unsigned cons
   frames.push_back({displayName(name), loc});
 
   // Parameters that cannot affect the result (§5.5).
-  {
-    const Function &f = module.function(fnId);
-    if (!f.isExtern) {
-      Activity act = analyze(f, mask);
-      for (size_t i : wrt)
-        if (!act.active(f.blocks[0].args[i]))
-          diags.report(DiagId::warn_zero_gradient, loc,
-                       {f.values[f.blocks[0].args[i].index].name, displayName(name)});
-    }
-  }
+  warnZeroGradients(module.function(fnId), mask, loc);
 
   FuncId result;
   if (kind == DerivKind::JVP) {
@@ -188,9 +221,7 @@ FuncId Differentiator::userDerivative(FuncId fnId, DerivKind kind, unsigned cons
     b.at(entry);
     std::vector<ValueId> args;
     for (size_t i = 0; i < fnType->params.size(); ++i)
-      args.push_back(b.arg(entry, fnType->params[i], module.function(fnId).values[
-                                                         module.function(fnId).blocks[0].args[i].index]
-                                                         .name));
+      args.push_back(b.arg(entry, fnType->params[i], paramName(module.function(fnId), i)));
     ValueId pair = b.call(fns.fwd, args);
     ValueId value = b.get(pair, 0), tape = b.get(pair, 1);
     if (kind == DerivKind::VJP) {

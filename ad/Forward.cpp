@@ -317,8 +317,8 @@ void ForwardEmitter::tangentOf(const Instr &in, ValueId r, ValueId countBefore) 
 
 Differentiator::Mask Differentiator::fullMask(const Function &f) {
   Mask m;
-  for (const Type *p : f.type->params)
-    m.push_back(types().tangentType(p) != nullptr);
+  for (size_t i = 0; i < f.type->params.size(); ++i)
+    m.push_back(types().tangentType(f.type->params[i]) != nullptr && !isNoDerivative(f, i));
   return m;
 }
 
@@ -361,6 +361,29 @@ FuncId Differentiator::jvp(FuncId fnId, const Mask &mask) {
   out.name = src.name + ".jvp";
   out.type = module.function(id).type;
   out.loc = src.loc;
+  if (src.customJVP.isValid()) {
+    // The registered @jvp takes a tangent for each differentiable parameter.
+    Builder b(module, out);
+    BlockId entry = b.block("entry");
+    b.at(entry);
+    std::vector<ValueId> args, tangents;
+    for (const Type *p : src.type->params)
+      args.push_back(b.arg(entry, p));
+    Mask custom = fullMask(src);
+    for (size_t i = 0; i < src.type->params.size(); ++i)
+      if (mask[i])
+        tangents.push_back(b.arg(entry, tangentOrUnit(src.type->params[i])));
+    size_t next = 0;
+    std::vector<ValueId> callArgs = args;
+    for (size_t i = 0; i < src.type->params.size(); ++i) {
+      ValueId t = mask[i] ? tangents[next++] : ValueId{};
+      if (custom[i])
+        callArgs.push_back(t.isValid() ? t : b.zero(tangentOrUnit(src.type->params[i])));
+    }
+    b.ret(b.call(src.customJVP, callArgs));
+    install(id, std::move(out));
+    return id;
+  }
   if (src.isExtern) {
     reportNotDifferentiable(frames.empty() ? src.loc : frames.back().loc, src.name);
     BlockId e = out.addBlock("entry");

@@ -816,6 +816,10 @@ Differentiator::ReverseFns Differentiator::reverse(FuncId fnId, const Mask &mask
   reversing.insert(key);
   resolveDerivatives(fnId);
   Function src = module.function(fnId);
+  if (src.customVJP.isValid()) {
+    reversing.erase(key);
+    return customReverse(fnId, mask);
+  }
   bool ok = !src.isExtern;
   if (src.isExtern)
     reportNotDifferentiable(frames.empty() ? src.loc : frames.back().loc, src.name);
@@ -853,6 +857,68 @@ Differentiator::ReverseFns Differentiator::reverse(FuncId fnId, const Mask &mask
   }
   install(fns.fwd, e.emitForward(src.name + ".fwd", fns.fwd, fwdType));
   install(fns.bwd, e.emitBackward(src.name + ".bwd", bwdType));
+  return fns;
+}
+
+Differentiator::ReverseFns Differentiator::customReverse(FuncId fnId, const Mask &mask) {
+  // fwd runs the function and keeps no tape; bwd calls the registered @vjp,
+  // which returns the tangents of every differentiable parameter.
+  Function src = module.function(fnId);
+  const Type *tape = types().unitType();
+  auto *fwdType = types().functionType(src.type->params,
+                                       types().tupleType({src.type->result, tape}));
+  std::vector<const Type *> bwdParams = src.type->params;
+  bwdParams.push_back(tape);
+  bwdParams.push_back(tangentOrUnit(src.type->result));
+  auto *bwdType = types().functionType(bwdParams, paramTangentsType(src, mask));
+  ReverseFns fns;
+  fns.fwd = reserve(src.name + ".fwd", fwdType, src.loc);
+  fns.bwd = reserve(src.name + ".bwd", bwdType, src.loc);
+  reverses[{fnId.index, mask}] = fns;
+
+  Function fwd = module.function(fns.fwd);
+  {
+    Builder b(module, fwd);
+    BlockId entry = b.block("entry");
+    b.at(entry);
+    std::vector<ValueId> args;
+    for (const Type *p : src.type->params)
+      args.push_back(b.arg(entry, p));
+    b.ret(b.tuple({b.call(fnId, args), b.tuple({})}));
+  }
+  install(fns.fwd, std::move(fwd));
+
+  Function bwd = module.function(fns.bwd);
+  {
+    Builder b(module, bwd);
+    BlockId entry = b.block("entry");
+    b.at(entry);
+    std::vector<ValueId> args;
+    for (const Type *p : src.type->params)
+      args.push_back(b.arg(entry, p));
+    b.arg(entry, tape);
+    ValueId seed = b.arg(entry, bwdParams.back(), "seed");
+    std::vector<ValueId> callArgs = args;
+    callArgs.push_back(seed);
+    ValueId grads = b.call(src.customVJP, callArgs);
+    Mask custom = fullMask(src);
+    size_t count = 0;
+    for (bool c : custom)
+      count += c;
+    std::vector<ValueId> parts;
+    size_t next = 0;
+    for (size_t i = 0; i < src.type->params.size(); ++i) {
+      ValueId g;
+      if (custom[i]) {
+        g = count == 1 ? grads : b.get(grads, next);
+        ++next;
+      }
+      parts.push_back(mask[i] ? (g.isValid() ? g : b.zero(tangentOrUnit(src.type->params[i])))
+                              : b.tuple({}));
+    }
+    b.ret(b.tuple(parts));
+  }
+  install(fns.bwd, std::move(bwd));
   return fns;
 }
 

@@ -90,6 +90,13 @@ struct Function {
   bool isEntry = false;               // the program's `fn main()`
   SourceLoc loc;
 
+  // Differentiation (see ad/AD.h).
+  FuncId customVJP, customJVP;        // a registered @vjp / @jvp, replacing the body's
+  std::vector<bool> noDerivative;     // per parameter (empty: none is @noDerivative)
+  bool hasContract = false;           // @differentiable: checked at the definition
+  std::vector<bool> contractWrt;      // per parameter
+  SourceLoc contractLoc;
+
   ValueId addValue(const Type *type, std::string name = {});
   BlockId addBlock(std::string name = {});
   const Type *typeOf(ValueId v) const { return values[v.index].type; }

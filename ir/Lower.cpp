@@ -49,6 +49,25 @@ void ModuleLowerer::declareAll() {
     }
     functionIds[fd] = module.addFunction(std::move(fn));
   }
+  // Derivative registrations: a method's parameter list starts with its receiver.
+  for (const FuncDecl *fd : program.functions) {
+    Function &fn = module.function(functionIds.at(fd));
+    unsigned receiver = fd->parent && !fd->isStatic && fd->funcKind == FuncDecl::Kind::Method;
+    if (auto it = program.customVJP.find(fd); it != program.customVJP.end())
+      fn.customVJP = functionIds.at(it->second);
+    if (auto it = program.customJVP.find(fd); it != program.customJVP.end())
+      fn.customJVP = functionIds.at(it->second);
+    if (auto it = program.noDerivativeParams.find(fd); it != program.noDerivativeParams.end()) {
+      fn.noDerivative.assign(receiver, false);
+      fn.noDerivative.insert(fn.noDerivative.end(), it->second.begin(), it->second.end());
+    }
+    if (auto it = program.contracts.find(fd); it != program.contracts.end()) {
+      fn.hasContract = true;
+      fn.contractLoc = it->second.loc;
+      fn.contractWrt.assign(receiver, false);
+      fn.contractWrt.insert(fn.contractWrt.end(), it->second.wrt.begin(), it->second.wrt.end());
+    }
+  }
 }
 
 void ModuleLowerer::run() {
@@ -57,11 +76,7 @@ void ModuleLowerer::run() {
     if (fd->funcKind == FuncDecl::Kind::Extern || !fd->body)
       continue;
     FuncId id = functionIds[fd];
-    Function fn;
-    fn.name = module.function(id).name;
-    fn.type = module.function(id).type;
-    fn.loc = module.function(id).loc;
-    fn.isEntry = module.function(id).isEntry;
+    Function fn = module.function(id); // the declaration: name, type, attributes
     FunctionLowerer(*this, fn).lowerFunction(fd);
     simplifyBlockArgs(fn);
     module.function(id) = std::move(fn);

@@ -685,10 +685,14 @@ const Type *Sema::checkADOperator(CallExpr *call, Builtin b) {
   else if (isa<LambdaExpr>(inner))
     what = "the lambda";
 
+  const FuncDecl *named = nullptr;
+  if (auto *n = dynCast<NameExpr>(inner))
+    named = dynCast<FuncDecl>(n->decl);
   std::vector<const Type *> tangents; // of the differentiable parameters, in order
-  for (const Type *p : fnType->params)
-    if (types.isDifferentiable(p))
-      tangents.push_back(types.tangentType(p));
+  for (size_t i = 0; i < fnType->params.size(); ++i)
+    if (types.isDifferentiable(fnType->params[i]) &&
+        !(named && i < named->params.size() && named->params[i]->hasAttribute("noDerivative")))
+      tangents.push_back(types.tangentType(fnType->params[i]));
   if (tangents.empty()) {
     auto diag = diags.report(DiagId::err_ad_no_diff_params, arg->loc, {what});
     if (auto *n = dynCast<NameExpr>(inner))

@@ -105,6 +105,7 @@ bool Sema::run() {
           resolveSignature(m);
       }
     }
+  checkDerivativeAttributes();
   // Two functions of one name and one signature in the same file (or in one
   // struct) are a redeclaration; across files the clash shows at the call.
   for (size_t i = 0; i < out.functions.size(); ++i)
@@ -234,9 +235,7 @@ void Sema::resolveSignature(FuncDecl *f) {
     return;
   }
   for (const Attribute &a : f->attributes)
-    if (a.name == "differentiable" || a.name == "vjp" || a.name == "jvp")
-      diags.report(DiagId::err_not_supported, a.loc, {"'@" + a.name + "'"});
-    else if (a.name == "noDerivative")
+    if (a.name == "noDerivative")
       diags.report(DiagId::err_no_derivative_place, a.loc);
   std::vector<const Type *> params;
   for (ParamDecl *p : f->params) {
@@ -484,6 +483,116 @@ Decl *Sema::lookupLocal(const std::string &name, bool &captured) {
     return it->second;
   }
   return nullptr;
+}
+
+void Sema::checkDerivativeAttributes() {
+  auto paramNamed = [](FuncDecl *f, const std::string &name) -> int {
+    for (size_t i = 0; i < f->params.size(); ++i)
+      if (f->params[i]->name == name)
+        return int(i);
+    return -1;
+  };
+  for (FuncDecl *f : out.functions) {
+    if (!f->type)
+      continue;
+    // @noDerivative parameters and @differentiable(wrt:) contracts.
+    std::vector<bool> noDerivative;
+    for (ParamDecl *p : f->params)
+      noDerivative.push_back(p->hasAttribute("noDerivative"));
+    if (std::find(noDerivative.begin(), noDerivative.end(), true) != noDerivative.end())
+      out.noDerivativeParams[f] = noDerivative;
+    for (const Attribute &a : f->attributes) {
+      if (a.name != "differentiable")
+        continue;
+      CheckedProgram::Contract c;
+      c.loc = a.loc;
+      c.wrt.assign(f->params.size(), a.args.empty());
+      for (const Attribute::Arg &arg : a.args) {
+        if (!arg.label.empty() && arg.label != "wrt") {
+          diags.report(DiagId::err_wrong_label, arg.loc, {arg.label, "wrt", "@differentiable"});
+          continue;
+        }
+        int i = paramNamed(f, arg.value);
+        if (i < 0) {
+          diags.report(DiagId::err_unknown_name, arg.loc, {arg.value});
+          continue;
+        }
+        c.wrt[size_t(i)] = true;
+      }
+      bool reported = false;
+      for (size_t i = 0; i < f->params.size(); ++i) {
+        bool diff = types.isDifferentiable(f->params[i]->type) && !noDerivative[i];
+        if (c.wrt[i] && !diff && !a.args.empty()) {
+          diags.report(DiagId::err_wrt_not_differentiable, a.loc,
+                       {f->params[i]->name, f->params[i]->type->str()});
+          reported = true;
+        }
+        c.wrt[i] = c.wrt[i] && diff;
+      }
+      if (!reported && std::find(c.wrt.begin(), c.wrt.end(), true) == c.wrt.end())
+        diags.report(DiagId::err_ad_no_diff_params, a.loc, {"'" + f->name + "'"});
+      out.contracts[f] = c;
+    }
+    // @vjp(of: g) / @jvp(of: g).
+    for (const Attribute &a : f->attributes) {
+      if (a.name != "vjp" && a.name != "jvp")
+        continue;
+      bool isVJP = a.name == "vjp";
+      if (a.args.size() != 1 || a.args[0].label != "of") {
+        diags.report(DiagId::err_custom_derivative_of, a.loc, {a.name});
+        continue;
+      }
+      std::vector<FuncDecl *> targets;
+      for (Decl *d : lookupGlobal(a.args[0].value))
+        if (auto *g = dynCast<FuncDecl>(d); g && g->type && !g->parent)
+          targets.push_back(g);
+      if (targets.empty()) {
+        diags.report(DiagId::err_unknown_name, a.args[0].loc, {a.args[0].value});
+        continue;
+      }
+      // Among overloads, the one whose parameters begin f's.
+      FuncDecl *g = targets.front();
+      for (FuncDecl *t : targets) {
+        auto *tt = asFunction(t->type);
+        auto *ft = asFunction(f->type);
+        if (ft->params.size() >= tt->params.size() &&
+            std::equal(tt->params.begin(), tt->params.end(), ft->params.begin()))
+          g = t;
+      }
+      auto *gt = asFunction(g->type);
+      std::vector<const Type *> tangents;
+      for (size_t i = 0; i < g->params.size(); ++i)
+        if (types.isDifferentiable(gt->params[i]) && !g->params[i]->hasAttribute("noDerivative"))
+          tangents.push_back(types.tangentType(gt->params[i]));
+      const Type *resultTangent = types.tangentType(gt->result);
+      if (tangents.empty() || !resultTangent) {
+        diags.report(DiagId::err_ad_no_diff_params, a.loc, {"'" + g->name + "'"});
+        continue;
+      }
+      std::vector<const Type *> params = gt->params;
+      const Type *result;
+      if (isVJP) {
+        params.push_back(resultTangent);
+        result = tangents.size() == 1 ? tangents.front() : types.tupleType(tangents);
+      } else {
+        params.insert(params.end(), tangents.begin(), tangents.end());
+        result = types.tupleType({gt->result, resultTangent});
+      }
+      const Type *expected = types.functionType(params, result);
+      if (f->type != expected || std::any_of(f->params.begin(), f->params.end(),
+                                             [](ParamDecl *p) { return p->isInout; })) {
+        diags.report(DiagId::err_custom_derivative_signature, f->nameLoc,
+                     {"@" + a.name, f->name, g->name, expected->str()});
+        continue;
+      }
+      auto &table = isVJP ? out.customVJP : out.customJVP;
+      if (table.count(g)) {
+        diags.report(DiagId::err_custom_derivative_twice, a.loc, {a.name, g->name});
+        continue;
+      }
+      table[g] = f;
+    }
+  }
 }
 
 } // namespace dlc::sema

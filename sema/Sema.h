@@ -7,6 +7,7 @@
 #include "frontend/Diagnostics.h"
 #include "sema/Type.h"
 
+#include <map>
 #include <vector>
 
 namespace dlc::sema {
@@ -18,6 +19,16 @@ struct CheckedProgram {
   std::vector<ast::FuncDecl *> functions;
   std::vector<ast::StructDecl *> structs;
   ast::FuncDecl *main = nullptr; // null when the program has no `fn main()`
+
+  // Differentiation (LANGUAGE.md §5.3, §5.4).
+  struct Contract {
+    SourceLoc loc;         // of the @differentiable attribute
+    std::vector<bool> wrt; // per parameter
+  };
+  std::map<const ast::FuncDecl *, Contract> contracts;
+  std::map<const ast::FuncDecl *, const ast::FuncDecl *> customVJP; // f -> its @vjp
+  std::map<const ast::FuncDecl *, const ast::FuncDecl *> customJVP; // f -> its @jvp
+  std::map<const ast::FuncDecl *, std::vector<bool>> noDerivativeParams;
 };
 
 /// Checks `program`. Returns false when any error was reported.

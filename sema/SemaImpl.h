@@ -60,6 +60,8 @@ public:
   void resolveStruct(StructDecl *s);
   void resolveSignature(FuncDecl *f);
   void checkFunctionBody(FuncDecl *f);
+  /// @differentiable contracts, @vjp / @jvp signatures, @noDerivative parameters.
+  void checkDerivativeAttributes();
   const Type *resolveType(TypeRepr *repr, StructDecl *selfStruct);
   const Type *lookupTypeName(const std::string &name, SourceLoc loc, bool report);
   std::vector<Decl *> lookupGlobal(const std::string &name) const;
