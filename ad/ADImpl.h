@@ -230,6 +230,9 @@ public:
   void install(FuncId id, Function f);
 };
 
+/// The reachable blocks, each after the blocks that dominate it.
+std::vector<size_t> reversePostorder(const Function &f);
+
 /// The name of parameter i ("" for an extern function).
 std::string paramName(const Function &f, size_t i);
 

@@ -119,6 +119,29 @@ const char *cmpSpelling(Op op) {
 
 } // namespace
 
+std::vector<size_t> reversePostorder(const Function &f) {
+  std::vector<size_t> post;
+  std::vector<uint8_t> state(f.blocks.size(), 0); // 0 new, 1 on the stack, 2 done
+  std::vector<std::pair<size_t, size_t>> stack{{0, 0}};
+  state[0] = 1;
+  while (!stack.empty()) {
+    auto &[b, next] = stack.back();
+    const Instr &term = f.blocks[b].instrs.back();
+    if (next < term.targets.size()) {
+      size_t s = term.targets[next++].block.index;
+      if (state[s] == 0) {
+        state[s] = 1;
+        stack.push_back({s, 0});
+      }
+      continue;
+    }
+    state[b] = 2;
+    post.push_back(b);
+    stack.pop_back();
+  }
+  return {post.rbegin(), post.rend()};
+}
+
 std::string displayName(const std::string &irName) {
   size_t pos = irName.find(".lambda");
   if (pos != std::string::npos)

@@ -96,9 +96,7 @@ void ForwardEmitter::run() {
         tmap[a.index] = b.arg(bmap[i], tanType(a), "d" + src.values[a.index].name);
   }
 
-  for (size_t bi = 0; bi < src.blocks.size(); ++bi) {
-    if (!act.reachable[bi])
-      continue;
+  for (size_t bi : reversePostorder(src)) {
     b.at(bmap[bi]);
     for (const Instr &in : src.blocks[bi].instrs) {
       b.loc = in.loc;

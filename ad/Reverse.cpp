@@ -32,9 +32,10 @@ namespace {
 /// operand read just before its instruction ran.
 struct Save {
   ValueId value;
-  bool count = false;
+  bool count = false; // the count of array `value`
+  bool tape = false;  // the callee tape of call `value`
   friend bool operator<(const Save &a, const Save &b) {
-    return std::make_pair(a.value, a.count) < std::make_pair(b.value, b.count);
+    return std::make_tuple(a.value, a.count, a.tape) < std::make_tuple(b.value, b.count, b.tape);
   }
 };
 
@@ -253,7 +254,7 @@ void ReverseEmitter::plan() {
           // placeholder Save keyed by the call's result with count=true.
           const Type *tape =
               sema::asTuple(d.module.function(cp.fwd).type->result)->elements[1];
-          Save s{in.result, true};
+          Save s{in.result, false, true};
           seen.insert(s);
           saves[bi].push_back({s, stackFor(tape)});
         }
@@ -294,9 +295,7 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
       for (const Type *t : stackTypes)
         stackArgs[bi].push_back(b.arg(bmap[bi], types().arrayType(t), "tape"));
   }
-  for (size_t bi = 0; bi < nb; ++bi) {
-    if (!act.reachable[bi])
-      continue;
+  for (size_t bi : reversePostorder(src)) {
     b.at(bmap[bi]);
     std::vector<ValueId> st;
     if (bi == 0) {
@@ -318,7 +317,7 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
       if (ir::isTerminator(in.op)) {
         // Push the saved values, then branch with the stacks.
         for (const SaveEntry &e : saves[bi]) {
-          ValueId v = e.key.count ? savedHere.at(e.key) : vmap[e.key.value.index];
+          ValueId v = e.key.count || e.key.tape ? savedHere.at(e.key) : vmap[e.key.value.index];
           st[e.stack] = b.emit(Op::StackPush, b.typeOf(st[e.stack]), {st[e.stack], v});
         }
         Instr c;
@@ -348,7 +347,7 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
           args.push_back(vmap[o.index]);
         ValueId pair = b.call(cp->second.fwd, args);
         vmap[in.result.index] = b.get(pair, 0);
-        savedHere[Save{in.result, true}] = b.get(pair, 1);
+        savedHere[Save{in.result, false, true}] = b.get(pair, 1);
         continue;
       }
       Instr c = in;
@@ -675,7 +674,7 @@ void ReverseEmitter::adjointRule(Builder &b, const Instr &in, size_t block, size
       args.push_back(g);
       cts = b.call(d.vjpFull(in.callee, cp.mask), args);
     } else {
-      args.push_back(loaded.at(Save{in.result, true}));
+      args.push_back(loaded.at(Save{in.result, false, true}));
       args.push_back(g);
       cts = b.call(cp.bwd, args);
     }
