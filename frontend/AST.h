@@ -535,6 +535,7 @@ public:
   SourceLoc opLoc;
   Expr *lhs = nullptr;
   Expr *rhs = nullptr;
+  bool tangentArithmetic = false; // set by sema: fieldwise on S.Tangent values (§5.2)
   explicit BinaryExpr(SourceLoc loc) : Expr(NodeKind::BinaryExpr, loc) {}
 };
 

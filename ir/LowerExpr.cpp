@@ -110,6 +110,13 @@ ValueId FunctionLowerer::lowerBinary(const BinaryExpr *b) {
   ValueId l = lowerExpr(b->lhs);
   ValueId r = lowerExpr(b->rhs);
   const Type *operandType = f.typeOf(l);
+  if (b->tangentArithmetic) {
+    Op op = b->op == BinaryOp::Add   ? Op::Add
+            : b->op == BinaryOp::Sub ? Op::Sub
+            : b->op == BinaryOp::Mul ? Op::Mul
+                                     : Op::Div;
+    return tangentFieldwise(op, l, r, b->type);
+  }
   Op op = Op::Add;
   switch (b->op) {
   case BinaryOp::Add:
@@ -312,6 +319,10 @@ ValueId FunctionLowerer::lowerBuiltin(const CallExpr *c) {
     for (const Argument &a : c->args)
       args.push_back(lowerExpr(a.value));
   };
+  if (b == Builtin::Sqrt && c->type->kind == TypeKind::Struct) {
+    lowerArgs();
+    return tangentFieldwise(Op::Sqrt, args[0], ValueId{}, c->type);
+  }
   if (sema::isMath1(b) || sema::isMath2(b)) {
     lowerArgs();
     return emit(mathOp(b), c->type, args, c->loc);
@@ -363,6 +374,19 @@ ValueId FunctionLowerer::lowerBuiltin(const CallExpr *c) {
   case Builtin::ArrayRepeating:
     lowerArgs();
     return emit(Op::ArrayRepeat, c->type, args, c->loc);
+  case Builtin::ZerosLike:
+    lowerArgs();
+    return tangentZero(c->type, args[0]);
+  case Builtin::Dot:
+    lowerArgs();
+    return tangentDot(args[0], args[1], c->type);
+  case Builtin::Move: {
+    LValue lv = lvalueOf(c->receiver);
+    ValueId self = readLValue(lv);
+    ValueId t = lowerExpr(c->args.front().value);
+    writeLValue(lv, moveBy(self, t));
+    return unitValue();
+  }
   case Builtin::ArrayAppend: {
     LValue lv = lvalueOf(c->receiver);
     ValueId array = readLValue(lv);

@@ -9,6 +9,7 @@
 #include "frontend/Assert.h"
 #include "sema/Builtins.h"
 
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -196,6 +197,14 @@ private:
   /// results back. Returns the call's declared result.
   ValueId emitCall(FuncId callee, const CallExpr *c, const Expr *receiver, bool implicitSelf,
                    bool mutatingReceiver);
+
+  // --- Tangent arithmetic (LowerTangent.cpp) ---
+  ValueId loopRange(ValueId n, ValueId init, const std::function<ValueId(ValueId, ValueId)> &body);
+  ValueId elementOrZero(ValueId array, ValueId i);
+  ValueId tangentZero(const Type *t, ValueId like);
+  ValueId tangentFieldwise(Op op, ValueId a, ValueId b, const Type *t);
+  ValueId tangentDot(ValueId a, ValueId b, const Type *scalar);
+  ValueId moveBy(ValueId s, ValueId t);
 
   // --- Places ---
   LValue lvalueOf(const Expr *e);

@@ -20,6 +20,7 @@ bool isTypeNamed(Builtin b) {
   case Builtin::ArrayRepeating:
   case Builtin::ArrayAppend:
   case Builtin::ArrayCount:
+  case Builtin::Move:
     return true;
   default:
     return false;
@@ -33,7 +34,7 @@ const char *const kReserved[] = {
     "flatten", "squeeze", "unsqueeze", "concat", "stack", "slice", "gather", "oneHot",
     "softmax", "logSoftmax", "conv2d", "maxPool2d", "avgPool2d", "dropout", "batchNorm",
     "layerNorm", "embedding", "sum", "mean", "logSumExp", "argmax", "variance", "where",
-    "clip", "leakyRelu", "elu", "gelu", "softplus", "rsqrt", "zerosLike",
+    "clip", "leakyRelu", "elu", "gelu", "softplus", "rsqrt",
 };
 } // namespace
 

@@ -429,6 +429,11 @@ const Type *Sema::checkCall(CallExpr *call, const Type *expected) {
         call->receiver = m->base;
         return checkOverloaded(call, st->name + "." + m->member, cands, false);
       }
+      if (m->member == "move" && st->differentiable) {
+        call->receiver = m->base;
+        checkLValue(m->base, LValueUse::MutatingCall, "move");
+        return checkBuiltinCall(call, Builtin::Move, expected);
+      }
       int fi = st->fieldIndex(m->member);
       if (fi >= 0)
         if (auto *ft = asFunction(st->fields[fi].type)) {
@@ -542,6 +547,11 @@ const Type *Sema::checkBuiltinCall(CallExpr *call, Builtin b, const Type *expect
   };
   auto expectType = [&](Expr *e, const Type *t) { checkExprAs(e, t); };
 
+  if (b == Builtin::Sqrt && n == 1 && !isLiteralLike(call->args[0].value)) {
+    const Type *t = checkExpr(call->args[0].value, expected);
+    if (auto *st = asStruct(t); st && st->tangentOf)
+      return t; // fieldwise square root of a tangent (§5.2)
+  }
   if (isMath1(b) || isMath2(b)) {
     noLabels();
     size_t want = isMath1(b) ? 1 : 2;
@@ -611,6 +621,38 @@ const Type *Sema::checkBuiltinCall(CallExpr *call, Builtin b, const Type *expect
     if (!arity(1, 1))
       return types.errorType();
     return checkADOperator(call, b);
+  case Builtin::ZerosLike:
+  case Builtin::Dot: {
+    noLabels();
+    size_t want = b == Builtin::Dot ? 2 : 1;
+    if (!arity(want, want))
+      return types.errorType();
+    const Type *t = checkExpr(call->args[0].value, nullptr);
+    if (want == 2)
+      checkExprAs(call->args[1].value, t);
+    if (t->isError())
+      return t;
+    if (!types.tangentType(t) || types.tangentType(t) != t) {
+      diags.report(DiagId::err_arg_type, call->args[0].value->loc, {t->str(), "x", "a tangent"});
+      return types.errorType();
+    }
+    return b == Builtin::Dot ? types.tangentScalar(t) : t;
+  }
+  case Builtin::Move: {
+    // s.move(by: t) on a Differentiable struct without its own `move`.
+    if (!arity(1, 1))
+      return types.errorType();
+    if (call->args[0].label != "by")
+      diags.report(DiagId::err_wrong_label, call->args[0].label.empty() ? call->args[0].value->loc
+                                                                        : call->args[0].labelLoc,
+                   {call->args[0].label.empty() ? "_" : call->args[0].label, "by", "move"});
+    const Type *self = call->receiver ? call->receiver->type : nullptr;
+    const Type *tangent = self ? types.tangentType(self) : nullptr;
+    if (!tangent)
+      return types.errorType();
+    checkExprAs(call->args[0].value, tangent);
+    return types.unitType();
+  }
   case Builtin::StopGradient:
     noLabels();
     if (!arity(1, 1))

@@ -386,6 +386,25 @@ const Type *Sema::checkBinary(BinaryExpr *binary, const Type *expected) {
   }
   if (l->isError() || r->isError())
     return isComparison(op) ? types.boolType() : types.errorType();
+  auto isTangent = [](const Type *t) { return asStruct(t) && asStruct(t)->tangentOf; };
+  if (isArithmetic(op) && op != BinaryOp::Rem && (isTangent(l) || isTangent(r))) {
+    // Tangent arithmetic (§5.2): T + T, T - T, T * T, T / T, and T * s, s * T,
+    // T / s, s / T with s of the tangent's scalar type.
+    const Type *t = isTangent(l) ? l : r;
+    const Type *scalar = types.tangentScalar(t);
+    Expr *other = t == l ? binary->rhs : binary->lhs;
+    const Type *ot = t == l ? r : l;
+    if (ot != t && isLiteralLike(other))
+      ot = checkExpr(other, scalar);
+    bool scalarOk = (op == BinaryOp::Mul || op == BinaryOp::Div) && ot == scalar;
+    if (ot != t && !scalarOk) {
+      diags.report(DiagId::err_tangent_operands, binary->opLoc,
+                   {t->str(), l->str(), spelling, r->str()});
+      return types.errorType();
+    }
+    binary->tangentArithmetic = true;
+    return t;
+  }
   bool ok = l == r;
   if (ok && isArithmetic(op))
     ok = op == BinaryOp::Rem ? l->kind == TypeKind::Int

@@ -200,6 +200,9 @@ std::vector<Decl *> Sema::lookupGlobal(const std::string &name) const {
 
 void Sema::resolveStruct(StructDecl *s) {
   StructType *st = structTypes[s];
+  if (st->complete || resolvingStructs.count(s))
+    return; // already resolved, or being resolved (S.Tangent inside S)
+  resolvingStructs.insert(s);
   if (!s->genericParams.empty()) {
     st->complete = true;
     return;
@@ -357,6 +360,22 @@ const Type *Sema::resolveType(TypeRepr *repr, StructDecl *selfStruct) {
   case NodeKind::NamedTypeRepr: {
     auto *named = cast<NamedTypeRepr>(repr);
     const auto &first = named->components.front();
+    if (named->components.size() == 2 && named->components[1].name == "Tangent" &&
+        first.genericArgs.empty()) {
+      // S.Tangent (§5.2); Float.Tangent is Float.
+      const Type *base = first.name == "Self" && selfStruct ? selfStruct->type
+                                                            : lookupTypeName(first.name, first.loc, true);
+      if (!base || base->isError())
+        break;
+      if (auto *st = asStruct(base); st && !st->complete && st->decl)
+        resolveStruct(st->decl); // its fields decide its tangent
+      if (!types.isDifferentiable(base)) {
+        diags.report(DiagId::err_no_tangent, named->components[1].loc, {base->str()});
+        break;
+      }
+      result = types.tangentType(base);
+      break;
+    }
     if (named->components.size() > 1) {
       diags.report(DiagId::err_not_supported, named->components[1].loc,
                    {"the member type '" + first.name + "." + named->components[1].name + "'"});

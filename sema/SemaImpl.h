@@ -148,6 +148,7 @@ public:
   std::vector<FuncContext> funcs;
   std::vector<ParamDecl *> syntheticSelf; // owned by the AST arena
   std::set<const Decl *> staticFunctionLets; // `let g = <static function>`
+  std::set<const StructDecl *> resolvingStructs;
 };
 
 } // namespace dlc::sema

@@ -237,6 +237,28 @@ bool TypeContext::isDifferentiable(const Type *t) {
   }
 }
 
+const Type *TypeContext::tangentScalar(const Type *t) {
+  switch (t->kind) {
+  case TypeKind::Float:
+  case TypeKind::Double:
+    return t;
+  case TypeKind::Array:
+    return tangentScalar(asArray(t)->element);
+  case TypeKind::Tuple:
+    for (const Type *e : asTuple(t)->elements)
+      if (const Type *s = tangentScalar(e))
+        return s;
+    return nullptr;
+  case TypeKind::Struct:
+    for (const auto &f : asStruct(t)->fields)
+      if (const Type *s = tangentScalar(f.type))
+        return s;
+    return nullptr;
+  default:
+    return nullptr;
+  }
+}
+
 int TypeContext::tangentFieldIndex(const StructType *s, unsigned field) {
   if (s->tangentOf)
     return int(field);

@@ -135,6 +135,9 @@ public:
   /// of this type is differentiated. Structs must be declared Differentiable
   /// and tuples differentiable in every element.
   bool isDifferentiable(const Type *t);
+  /// The scalar type of a tangent's leaves (its first Float or Double); the
+  /// type of scalars that tangent arithmetic multiplies by. Null if none.
+  const Type *tangentScalar(const Type *t);
   /// For struct S and field i of S: the index of its field in S.Tangent, or -1.
   int tangentFieldIndex(const StructType *s, unsigned field);
 

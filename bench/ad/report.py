@@ -108,8 +108,10 @@ def main():
         dlc = [float(f["grad_s"]) for i, _, f in rows[workload] if i == "dlc" and "failed" not in f]
         if torch and dlc:
             best, name = min(torch)
-            summary.append(f"{workload}: dlc gradient is {best / dlc[0]:.2f}x as fast as "
-                           f"{name} ({fmt_time(best)} vs {fmt_time(dlc[0])})")
+            speedup = best / dlc[0]
+            relation = f"{speedup:.2f}x faster" if speedup >= 1 else f"{1 / speedup:.2f}x slower"
+            summary.append(f"{workload}: dlc gradient is {relation} than {name} "
+                           f"({fmt_time(dlc[0])} vs {fmt_time(best)})")
         elif torch:
             summary.append(f"{workload}: no dlc result to compare with PyTorch")
     print()

@@ -1,0 +1,233 @@
+// Lowering of tangent arithmetic (LANGUAGE.md §5.2): `+ - * /` between
+// S.Tangent values or with a scalar, `sqrt`, `zerosLike`, `dot` and
+// `s.move(by: t)`, expanded fieldwise into DIR. Tangent arrays may be shorter
+// than their counterparts (an empty one is a zero; see ad/Tangents.cpp):
+// a missing element reads as zero.
+#include "ir/LowerImpl.h"
+
+#include <functional>
+
+namespace dlc::ir::lowering {
+
+namespace {
+bool isAggregateOrArray(const Type *t) {
+  return t->kind == TypeKind::Tuple || t->kind == TypeKind::Struct || t->kind == TypeKind::Array;
+}
+} // namespace
+
+ValueId FunctionLowerer::loopRange(ValueId n, ValueId init,
+                                   const std::function<ValueId(ValueId, ValueId)> &body) {
+  const Type *intTy = types().intType();
+  BlockId head = f.addBlock("tangent.loop"), step = f.addBlock("tangent.body"),
+          exit = f.addBlock("tangent.done");
+  branch(head, {constInt(0), init});
+  cur = head;
+  ValueId i = f.addValue(intTy), acc = f.addValue(f.typeOf(init));
+  f.block(head).args = {i, acc};
+  ValueId done = f.addValue(f.typeOf(init));
+  f.block(exit).args = {done};
+  condBranch(emit(Op::CmpLt, types().boolType(), {i, n}), step, {}, exit, {acc});
+  cur = step;
+  ValueId next = body(i, acc);
+  ValueId i1 = emit(Op::Add, intTy, {i, constInt(1)});
+  branch(head, {i1, next});
+  cur = exit;
+  return done;
+}
+
+ValueId FunctionLowerer::elementOrZero(ValueId array, ValueId i) {
+  const Type *elem = sema::asArray(f.typeOf(array))->element;
+  BlockId read = f.addBlock("element"), join = f.addBlock("element.done");
+  ValueId result = f.addValue(elem);
+  f.block(join).args = {result};
+  ValueId n = emit(Op::ArrayCount, types().intType(), {array});
+  ValueId zero = tangentZero(elem, ValueId{});
+  condBranch(emit(Op::CmpLt, types().boolType(), {i, n}), read, {}, join, {zero});
+  cur = read;
+  branch(join, {emit(Op::ArrayGet, elem, {array, i})});
+  cur = join;
+  return result;
+}
+
+ValueId FunctionLowerer::tangentZero(const Type *t, ValueId like) {
+  switch (t->kind) {
+  case TypeKind::Float:
+  case TypeKind::Double:
+    return lowerLiteralFloat(0.0, t, {});
+  case TypeKind::Tuple: {
+    std::vector<ValueId> parts;
+    auto *tt = sema::asTuple(t);
+    for (size_t i = 0; i < tt->elements.size(); ++i)
+      parts.push_back(tangentZero(tt->elements[i],
+                                  like.isValid() ? emit(Op::TupleGet, tt->elements[i], {like},
+                                                        {}, int64_t(i))
+                                                 : ValueId{}));
+    return emit(Op::Tuple, t, parts);
+  }
+  case TypeKind::Struct: {
+    std::vector<ValueId> parts;
+    auto *st = sema::asStruct(t);
+    for (size_t i = 0; i < st->fields.size(); ++i)
+      parts.push_back(tangentZero(st->fields[i].type,
+                                  like.isValid() ? emit(Op::StructGet, st->fields[i].type, {like},
+                                                        {}, int64_t(i))
+                                                 : ValueId{}));
+    return emit(Op::StructMake, t, parts);
+  }
+  case TypeKind::Array:
+    // Zeros of `like`'s length keep a zerosLike(...) printable as zeros; a
+    // zero without a model is the empty array.
+    if (like.isValid() && !sema::asArray(t)->element->isManaged())
+      return emit(Op::ArrayMaterialize, t,
+                  {emit(Op::ArrayMake, t, {}), emit(Op::ArrayCount, types().intType(), {like})});
+    return emit(Op::ArrayMake, t, {});
+  default:
+    DLC_UNREACHABLE("zero of a type without tangent space");
+  }
+}
+
+ValueId FunctionLowerer::tangentFieldwise(Op op, ValueId a, ValueId b, const Type *t) {
+  // `a` and `b` have type t, or are scalars broadcast over t (b may be
+  // invalid for a unary op).
+  auto part = [&](ValueId x, Op get, const Type *pt, size_t i) -> ValueId {
+    if (!x.isValid() || !isAggregateOrArray(f.typeOf(x)))
+      return x;
+    return emit(get, pt, {x}, {}, int64_t(i));
+  };
+  switch (t->kind) {
+  case TypeKind::Float:
+  case TypeKind::Double: {
+    auto conv = [&](ValueId x) {
+      return f.typeOf(x) == t ? x : emit(Op::Convert, t, {x});
+    };
+    if (op == Op::Sqrt)
+      return emit(Op::Sqrt, t, {conv(a)});
+    return emit(op, t, {conv(a), conv(b)});
+  }
+  case TypeKind::Tuple: {
+    std::vector<ValueId> parts;
+    auto *tt = sema::asTuple(t);
+    for (size_t i = 0; i < tt->elements.size(); ++i) {
+      const Type *et = tt->elements[i];
+      parts.push_back(tangentFieldwise(op, part(a, Op::TupleGet, et, i),
+                                       part(b, Op::TupleGet, et, i), et));
+    }
+    return emit(Op::Tuple, t, parts);
+  }
+  case TypeKind::Struct: {
+    std::vector<ValueId> parts;
+    auto *st = sema::asStruct(t);
+    for (size_t i = 0; i < st->fields.size(); ++i) {
+      const Type *ft = st->fields[i].type;
+      parts.push_back(tangentFieldwise(op, part(a, Op::StructGet, ft, i),
+                                       part(b, Op::StructGet, ft, i), ft));
+    }
+    return emit(Op::StructMake, t, parts);
+  }
+  case TypeKind::Array: {
+    const Type *elem = sema::asArray(t)->element;
+    const Type *intTy = types().intType();
+    auto countOf = [&](ValueId x) {
+      return x.isValid() && f.typeOf(x) == t ? emit(Op::ArrayCount, intTy, {x}) : constInt(0);
+    };
+    ValueId na = countOf(a), nb = countOf(b);
+    ValueId n = emit(Op::Max, intTy, {na, nb});
+    ValueId init = emit(Op::ArrayMake, t, {});
+    if (!elem->isManaged())
+      init = emit(Op::ArrayMaterialize, t, {init, n});
+    return loopRange(n, init, [&](ValueId i, ValueId acc) {
+      auto at = [&](ValueId x) {
+        return x.isValid() && f.typeOf(x) == t ? elementOrZero(x, i) : x;
+      };
+      ValueId ai = at(a);
+      ValueId bi = at(b);
+      ValueId v = tangentFieldwise(op, ai, bi, elem);
+      if (elem->isFloatingPoint()) // acc is a fresh array of zeros: accumulate in place
+        return emit(Op::ArrayAccum, t, {acc, i, v, n});
+      return elem->isManaged() ? emit(Op::ArrayAppend, t, {acc, v})
+                               : emit(Op::ArraySet, t, {acc, i, v});
+    });
+  }
+  default:
+    DLC_UNREACHABLE("tangent arithmetic on a type without tangent space");
+  }
+}
+
+ValueId FunctionLowerer::tangentDot(ValueId a, ValueId b, const Type *scalar) {
+  const Type *t = f.typeOf(a);
+  auto conv = [&](ValueId x) { return f.typeOf(x) == scalar ? x : emit(Op::Convert, scalar, {x}); };
+  switch (t->kind) {
+  case TypeKind::Float:
+  case TypeKind::Double:
+    return conv(emit(Op::Mul, t, {a, b}));
+  case TypeKind::Tuple:
+  case TypeKind::Struct: {
+    bool isTuple = t->kind == TypeKind::Tuple;
+    size_t n = isTuple ? sema::asTuple(t)->elements.size() : sema::asStruct(t)->fields.size();
+    ValueId sum = lowerLiteralFloat(0.0, scalar, {});
+    for (size_t i = 0; i < n; ++i) {
+      const Type *et = isTuple ? sema::asTuple(t)->elements[i] : sema::asStruct(t)->fields[i].type;
+      if (!types().tangentScalar(et))
+        continue;
+      Op get = isTuple ? Op::TupleGet : Op::StructGet;
+      ValueId ai = emit(get, et, {a}, {}, int64_t(i)), bi = emit(get, et, {b}, {}, int64_t(i));
+      sum = emit(Op::Add, scalar, {sum, tangentDot(ai, bi, scalar)});
+    }
+    return sum;
+  }
+  case TypeKind::Array: {
+    const Type *intTy = types().intType();
+    ValueId n = emit(Op::Min, intTy, {emit(Op::ArrayCount, intTy, {a}),
+                                      emit(Op::ArrayCount, intTy, {b})});
+    const Type *elem = sema::asArray(t)->element;
+    return loopRange(n, lowerLiteralFloat(0.0, scalar, {}), [&](ValueId i, ValueId acc) {
+      ValueId ai = emit(Op::ArrayGet, elem, {a, i}), bi = emit(Op::ArrayGet, elem, {b, i});
+      return emit(Op::Add, scalar, {acc, tangentDot(ai, bi, scalar)});
+    });
+  }
+  default:
+    return lowerLiteralFloat(0.0, scalar, {});
+  }
+}
+
+ValueId FunctionLowerer::moveBy(ValueId s, ValueId t) {
+  const Type *st = f.typeOf(s);
+  switch (st->kind) {
+  case TypeKind::Float:
+  case TypeKind::Double:
+  case TypeKind::Array:
+    if (st == f.typeOf(t))
+      return tangentFieldwise(Op::Add, s, t, st);
+    return s; // arrays of structs move element by element: not needed by the stdlib yet
+  case TypeKind::Tuple: {
+    auto *tt = sema::asTuple(st);
+    auto *tanT = sema::asTuple(f.typeOf(t));
+    std::vector<ValueId> parts;
+    for (size_t i = 0; i < tt->elements.size(); ++i) {
+      ValueId si = emit(Op::TupleGet, tt->elements[i], {s}, {}, int64_t(i));
+      if (tanT && i < tanT->elements.size() && types().tangentType(tt->elements[i]))
+        si = moveBy(si, emit(Op::TupleGet, tanT->elements[i], {t}, {}, int64_t(i)));
+      parts.push_back(si);
+    }
+    return emit(Op::Tuple, st, parts);
+  }
+  case TypeKind::Struct: {
+    auto *s1 = sema::asStruct(st);
+    std::vector<ValueId> fields;
+    for (size_t i = 0; i < s1->fields.size(); ++i) {
+      ValueId fi = emit(Op::StructGet, s1->fields[i].type, {s}, {}, int64_t(i));
+      int k = types().tangentFieldIndex(s1, unsigned(i));
+      if (k >= 0) {
+        const Type *kt = sema::asStruct(f.typeOf(t))->fields[size_t(k)].type;
+        fi = moveBy(fi, emit(Op::StructGet, kt, {t}, {}, k));
+      }
+      fields.push_back(fi);
+    }
+    return emit(Op::StructMake, st, fields);
+  }
+  default:
+    return s;
+  }
+}
+
+} // namespace dlc::ir::lowering
