@@ -172,6 +172,8 @@ public:
   using Mask = std::vector<bool>;
   /// The internal mask: every parameter with a tangent type, except @noDerivative ones.
   Mask fullMask(const Function &f);
+  /// "" for the full mask, else ".wrt_0_2": keeps generated names unique.
+  std::string maskSuffix(const Function &f, const Mask &mask);
   static bool isNoDerivative(const Function &f, size_t i) {
     return i < f.noDerivative.size() && f.noDerivative[i];
   }
@@ -192,6 +194,8 @@ public:
   /// Values the result depends on through data of any type (not through
   /// branch conditions, indices or stopGradient).
   std::vector<bool> dataNeeded(const Function &f, const Activity &act);
+  /// Releases a tape after its pullback ran (grad, valueAndGrad).
+  void freeTape(Builder &b, ValueId tape);
   /// Warns for each masked parameter the result cannot depend on (§5.5).
   void warnZeroGradients(const Function &f, const Mask &mask, SourceLoc loc);
   void reportNotDifferentiable(SourceLoc loc, const std::string &what);

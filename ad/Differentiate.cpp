@@ -27,6 +27,16 @@ bool Differentiator::run() {
   return !failed;
 }
 
+void Differentiator::freeTape(Builder &b, ValueId tape) {
+  // The top-level stacks of scalars; stacks of callee tapes are left alone.
+  auto *tt = sema::asTuple(b.typeOf(tape));
+  for (size_t k = 0; k < tt->elements.size(); ++k) {
+    auto *at = sema::asArray(tt->elements[k]);
+    if (at && !at->element->isManaged())
+      b.emit(Op::ArrayFree, nullptr, {b.get(tape, k)});
+  }
+}
+
 void Differentiator::warnZeroGradients(const Function &f, const Mask &mask, SourceLoc loc) {
   if (f.isExtern || f.blocks.empty())
     return;
@@ -253,6 +263,7 @@ FuncId Differentiator::userDerivative(FuncId fnId, DerivKind kind, unsigned cons
       bargs.push_back(tape);
       bargs.push_back(b.constFloat(resultTy, 1.0));
       ValueId grads = selectGrads(b, b.call(fns.bwd, bargs));
+      freeTape(b, tape);
       if (kind == DerivKind::Grad) {
         w.type = types().functionType(fnType->params, gradsTy);
         b.ret(grads);

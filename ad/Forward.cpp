@@ -130,6 +130,8 @@ void ForwardEmitter::run() {
         FuncId callee = in.callee;
         const Function &cf = d.module.function(callee);
         Differentiator::Mask cmask = d.fullMask(cf);
+        for (size_t k = 0; k < in.operands.size(); ++k)
+          cmask[k] = cmask[k] && isActive(in.operands[k]);
         d.frames.push_back({displayName(cf.name), in.loc});
         FuncId cj = d.jvp(callee, cmask);
         d.frames.pop_back();
@@ -313,6 +315,16 @@ void ForwardEmitter::tangentOf(const Instr &in, ValueId r, ValueId countBefore) 
 
 } // namespace
 
+std::string Differentiator::maskSuffix(const Function &f, const Mask &mask) {
+  if (mask == fullMask(f))
+    return "";
+  std::string s = ".wrt";
+  for (size_t i = 0; i < mask.size(); ++i)
+    if (mask[i])
+      s += "_" + std::to_string(i);
+  return s;
+}
+
 Differentiator::Mask Differentiator::fullMask(const Function &f) {
   Mask m;
   for (size_t i = 0; i < f.type->params.size(); ++i)
@@ -352,11 +364,11 @@ FuncId Differentiator::jvp(FuncId fnId, const Mask &mask) {
     if (mask[i])
       params.push_back(tangentOrUnit(src.type->params[i]));
   const Type *result = types().tupleType({src.type->result, tangentOrUnit(src.type->result)});
-  FuncId id = reserve(src.name + ".jvp", types().functionType(params, result), src.loc);
+  FuncId id = reserve(src.name + maskSuffix(src, mask) + ".jvp", types().functionType(params, result), src.loc);
   jvps[key] = id;
 
   Function out;
-  out.name = src.name + ".jvp";
+  out.name = src.name + maskSuffix(src, mask) + ".jvp";
   out.type = module.function(id).type;
   out.loc = src.loc;
   if (src.customJVP.isValid()) {

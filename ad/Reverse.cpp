@@ -78,6 +78,8 @@ private:
   std::vector<int> slotOf;                             // per value, -1 when local
   std::vector<ValueId> slotValues;                     // slot -> source value
   std::vector<size_t> defBlock;                        // per value
+  std::vector<bool> multiPred;                         // per block: pushes its predecessor
+  std::vector<size_t> singlePred;                      // per block: its predecessor if unique
   std::vector<bool> isConst;                           // per value: defined by a constant
 
   bool isActive(ValueId v) const { return act.active(v); }
@@ -128,6 +130,18 @@ void ReverseEmitter::need(size_t block, size_t instr, std::set<Save> &seen, Valu
 
 void ReverseEmitter::plan() {
   size_t nb = src.blocks.size();
+  // Predecessor edges: a block reached from one place needs no trace entry.
+  std::vector<unsigned> preds(nb, 0);
+  singlePred.assign(nb, SIZE_MAX);
+  for (size_t bi = 0; bi < nb; ++bi)
+    if (act.reachable[bi])
+      for (const ir::Target &t : src.blocks[bi].instrs.back().targets) {
+        ++preds[t.block.index];
+        singlePred[t.block.index] = bi;
+      }
+  multiPred.assign(nb, false);
+  for (size_t bi = 0; bi < nb; ++bi)
+    multiPred[bi] = preds[bi] > 1;
   saves.assign(nb, {});
   stackTypes = {types().intType()};
   stackOf.clear();
@@ -235,7 +249,12 @@ void ReverseEmitter::plan() {
         CallPlan cp;
         cp.differentiated = true;
         const Function &callee = d.module.function(in.callee);
+        // Only the active arguments need cotangents: a callee is
+        // differentiated per set of active arguments (data closed over by a
+        // lambda gets no gradient).
         cp.mask = d.fullMask(callee);
+        for (size_t i = 0; i < o.size(); ++i)
+          cp.mask[i] = cp.mask[i] && isActive(o[i]);
         cp.recursive = d.inSameCycle(srcId, in.callee);
         d.frames.push_back({displayName(callee.name), in.loc});
         if (cp.recursive) {
@@ -282,6 +301,7 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
   std::vector<ValueId> vmap(src.values.size());
   std::vector<BlockId> bmap(nb);
   std::vector<std::vector<ValueId>> stackArgs(nb);
+  std::vector<ValueId> fromArgs(nb);
   std::map<std::pair<size_t, size_t>, ValueId> calleeTapes;
   for (size_t bi = 0; bi < nb; ++bi)
     if (act.reachable[bi])
@@ -291,6 +311,8 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
       continue;
     for (ValueId a : src.blocks[bi].args)
       vmap[a.index] = b.arg(bmap[bi], src.typeOf(a), src.values[a.index].name);
+    if (multiPred[bi])
+      fromArgs[bi] = b.arg(bmap[bi], types().intType(), "from");
     if (bi != 0)
       for (const Type *t : stackTypes)
         stackArgs[bi].push_back(b.arg(bmap[bi], types().arrayType(t), "tape"));
@@ -304,7 +326,10 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
     } else {
       st = stackArgs[bi];
     }
-    st[0] = b.emit(Op::StackPush, b.typeOf(st[0]), {st[0], b.constInt(int64_t(bi))});
+    // The trace (Note [Tapes]): a block with several predecessors records
+    // which one it came from.
+    if (multiPred[bi])
+      st[0] = b.emit(Op::StackPush, b.typeOf(st[0]), {st[0], fromArgs[bi]});
     std::map<Save, ValueId> savedHere;
     const auto &instrs = src.blocks[bi].instrs;
     for (size_t k = 0; k < instrs.size(); ++k) {
@@ -326,6 +351,7 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
         for (ValueId o : in.operands)
           c.operands.push_back(vmap[o.index]);
         if (in.op == Op::Ret) {
+          st[0] = b.emit(Op::StackPush, b.typeOf(st[0]), {st[0], b.constInt(int64_t(bi))});
           b.ret(b.tuple({vmap[in.operands[0].index], b.tuple(st)}));
           continue;
         }
@@ -333,6 +359,8 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
           ir::Target nt{bmap[t.block.index], {}};
           for (ValueId a : t.args)
             nt.args.push_back(vmap[a.index]);
+          if (multiPred[t.block.index])
+            nt.args.push_back(b.constInt(int64_t(bi)));
           for (ValueId s : st)
             nt.args.push_back(s);
           c.targets.push_back(std::move(nt));
@@ -340,6 +368,9 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
         b.f.block(b.cur).instrs.push_back(std::move(c));
         continue;
       }
+      // The pullback may still read a tape this function releases.
+      if (in.op == Op::ArrayFree)
+        continue;
       auto cp = calls.find({bi, k});
       if (cp != calls.end() && !cp->second.recursive) {
         std::vector<ValueId> args;
@@ -711,40 +742,67 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
     init.push_back(b.zero(tanType(v)));
   b.br(dispatch, init);
 
-  // dispatch(cursors..., slots...)
+  // dispatch(cursors..., slots...) pops a block index from the trace; every
+  // adjoint block takes the same state as arguments.
+  auto stateArgs = [&](BlockId blk, std::vector<ValueId> &cs, std::vector<ValueId> &ss) {
+    for (size_t k = 0; k < stackTypes.size(); ++k)
+      cs.push_back(b.arg(blk, intTy, "cursor"));
+    for (ValueId v : slotValues)
+      ss.push_back(b.arg(blk, tanType(v), "d" + src.values[v.index].name));
+  };
   std::vector<ValueId> dCursors, dSlots;
-  for (size_t k = 0; k < stackTypes.size(); ++k)
-    dCursors.push_back(b.arg(dispatch, intTy, "cursor"));
-  for (ValueId v : slotValues)
-    dSlots.push_back(b.arg(dispatch, tanType(v), "d" + src.values[v.index].name));
-  b.at(dispatch);
-  b.condBr(b.emit(Op::CmpGt, types().boolType(), {dCursors[0], b.constInt(0)}), pop, {}, done,
-           {});
-  b.at(pop);
-  ValueId traceCursor = b.emit(Op::Sub, intTy, {dCursors[0], b.constInt(1)});
-  ValueId id = b.emit(Op::ArrayGet, intTy, {stacks[0], traceCursor});
+  stateArgs(dispatch, dCursors, dSlots);
+  std::vector<ValueId> doneCursors, doneSlots;
+  stateArgs(done, doneCursors, doneSlots);
   std::vector<size_t> order;
   for (size_t bi = 0; bi < src.blocks.size(); ++bi)
     if (act.reachable[bi])
       order.push_back(bi);
-  std::vector<BlockId> revBlocks;
-  for (size_t bi : order)
-    revBlocks.push_back(b.block("rev." + src.blocks[bi].name));
-  for (size_t j = 0; j + 1 < order.size(); ++j) {
+  std::vector<BlockId> revOf(src.blocks.size());
+  std::vector<std::vector<ValueId>> revCursors(src.blocks.size()), revSlots(src.blocks.size());
+  for (size_t bi : order) {
+    revOf[bi] = b.block("rev." + src.blocks[bi].name);
+    stateArgs(revOf[bi], revCursors[bi], revSlots[bi]);
+  }
+  auto withState = [&](const std::vector<ValueId> &cs, const std::vector<ValueId> &ss) {
+    std::vector<ValueId> state = cs;
+    state.insert(state.end(), ss.begin(), ss.end());
+    return state;
+  };
+  b.at(dispatch);
+  b.condBr(b.emit(Op::CmpGt, types().boolType(), {dCursors[0], b.constInt(0)}), pop, {}, done,
+           withState(dCursors, dSlots));
+  b.at(pop);
+  ValueId traceCursor = b.emit(Op::Sub, intTy, {dCursors[0], b.constInt(1)});
+  ValueId id = b.emit(Op::ArrayGet, intTy, {stacks[0], traceCursor}, 1);
+  std::vector<ValueId> popped = dCursors;
+  popped[0] = traceCursor;
+  // Only blocks that end in `ret` or branch to a block with several
+  // predecessors appear on the trace.
+  std::vector<size_t> traced;
+  for (size_t bi : order) {
+    const Instr &term = src.blocks[bi].instrs.back();
+    bool onTrace = term.op == Op::Ret;
+    for (const ir::Target &t : term.targets)
+      onTrace |= multiPred[t.block.index];
+    if (onTrace)
+      traced.push_back(bi);
+  }
+  if (traced.empty())
+    traced.push_back(order.front());
+  for (size_t j = 0; j + 1 < traced.size(); ++j) {
     BlockId next = b.block("dispatch.next");
-    b.condBr(b.emit(Op::CmpEq, types().boolType(), {id, b.constInt(int64_t(order[j]))}),
-             revBlocks[j], {}, next, {});
+    b.condBr(b.emit(Op::CmpEq, types().boolType(), {id, b.constInt(int64_t(traced[j]))}),
+             revOf[traced[j]], withState(popped, dSlots), next, {});
     b.at(next);
   }
-  b.br(revBlocks.back(), {});
+  b.br(revOf[traced.back()], withState(popped, dSlots));
 
-  for (size_t j = 0; j < order.size(); ++j) {
-    size_t bi = order[j];
+  for (size_t bi : order) {
     const ir::Block &blk = src.blocks[bi];
-    b.at(revBlocks[j]);
-    cursors = dCursors;
-    cursors[0] = traceCursor;
-    slots = dSlots;
+    b.at(revOf[bi]);
+    cursors = revCursors[bi];
+    slots = revSlots[bi];
     local.clear();
     loaded.clear();
     // Pop this block's saved values, last pushed first.
@@ -752,7 +810,7 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
       const SaveEntry &e = saves[bi][s];
       size_t k = e.stack;
       cursors[k] = b.emit(Op::Sub, intTy, {cursors[k], b.constInt(1)});
-      loaded[e.key] = b.emit(Op::ArrayGet, stackTypes[k], {stacks[k], cursors[k]});
+      loaded[e.key] = b.emit(Op::ArrayGet, stackTypes[k], {stacks[k], cursors[k]}, 1);
     }
     // The terminator.
     const Instr &term = blk.instrs.back();
@@ -779,13 +837,20 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
         continue;
       adjointRule(b, in, bi, k, g);
     }
-    std::vector<ValueId> state = cursors;
-    state.insert(state.end(), slots.begin(), slots.end());
-    b.br(dispatch, state);
+    // Next: the entry block ends the walk; a block with one predecessor
+    // continues there; otherwise the trace says where it came from.
+    std::vector<ValueId> state = withState(cursors, slots);
+    if (bi == 0)
+      b.br(done, state);
+    else if (!multiPred[bi] && singlePred[bi] != SIZE_MAX)
+      b.br(revOf[singlePred[bi]], state);
+    else
+      b.br(dispatch, state);
   }
 
   // done: the parameters' adjoints.
   b.at(done);
+  dSlots = doneSlots;
   std::vector<ValueId> result;
   const auto &ps = src.blocks[0].args;
   for (size_t i = 0; i < ps.size(); ++i) {
@@ -839,8 +904,8 @@ Differentiator::ReverseFns Differentiator::reverse(FuncId fnId, const Mask &mask
   bwdParams.push_back(seed);
   auto *bwdType = types().functionType(bwdParams, paramTangentsType(src, mask));
   ReverseFns fns;
-  fns.fwd = reserve(src.name + ".fwd", fwdType, src.loc);
-  fns.bwd = reserve(src.name + ".bwd", bwdType, src.loc);
+  fns.fwd = reserve(src.name + maskSuffix(src, mask) + ".fwd", fwdType, src.loc);
+  fns.bwd = reserve(src.name + maskSuffix(src, mask) + ".bwd", bwdType, src.loc);
   reverses[key] = fns;
   reversing.erase(key);
   if (!ok) {
@@ -854,8 +919,8 @@ Differentiator::ReverseFns Differentiator::reverse(FuncId fnId, const Mask &mask
     }
     return fns;
   }
-  install(fns.fwd, e.emitForward(src.name + ".fwd", fns.fwd, fwdType));
-  install(fns.bwd, e.emitBackward(src.name + ".bwd", bwdType));
+  install(fns.fwd, e.emitForward(src.name + maskSuffix(src, mask) + ".fwd", fns.fwd, fwdType));
+  install(fns.bwd, e.emitBackward(src.name + maskSuffix(src, mask) + ".bwd", bwdType));
   return fns;
 }
 
@@ -871,8 +936,8 @@ Differentiator::ReverseFns Differentiator::customReverse(FuncId fnId, const Mask
   bwdParams.push_back(tangentOrUnit(src.type->result));
   auto *bwdType = types().functionType(bwdParams, paramTangentsType(src, mask));
   ReverseFns fns;
-  fns.fwd = reserve(src.name + ".fwd", fwdType, src.loc);
-  fns.bwd = reserve(src.name + ".bwd", bwdType, src.loc);
+  fns.fwd = reserve(src.name + maskSuffix(src, mask) + ".fwd", fwdType, src.loc);
+  fns.bwd = reserve(src.name + maskSuffix(src, mask) + ".bwd", bwdType, src.loc);
   reverses[{fnId.index, mask}] = fns;
 
   Function fwd = module.function(fns.fwd);
@@ -929,7 +994,7 @@ FuncId Differentiator::vjpFull(FuncId fnId, const Mask &mask) {
   std::vector<const Type *> params = src.type->params;
   params.push_back(tangentOrUnit(src.type->result));
   auto *type = types().functionType(params, paramTangentsType(src, mask));
-  FuncId id = reserve(src.name + ".vjp", type, src.loc);
+  FuncId id = reserve(src.name + maskSuffix(src, mask) + ".vjp", type, src.loc);
   vjpFulls[key] = id;
   pendingVjpFull.push_back({fnId, mask});
   return id;
@@ -951,9 +1016,12 @@ void Differentiator::emitPendingVjpFull() {
       args.push_back(b.arg(entry, params[i]));
     ValueId seed = b.arg(entry, params.back(), "seed");
     ValueId pair = b.call(fns.fwd, args);
-    args.push_back(b.get(pair, 1));
+    ValueId tape = b.get(pair, 1);
+    args.push_back(tape);
     args.push_back(seed);
-    b.ret(b.call(fns.bwd, args));
+    ValueId grads = b.call(fns.bwd, args);
+    freeTape(b, tape);
+    b.ret(grads);
     install(id, std::move(out));
   }
 }

@@ -5,6 +5,7 @@
 // failure blocks.
 #include "codegen/Lowering.h"
 
+#include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Intrinsics.h>
 
@@ -635,7 +636,8 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     return define(b.CreateLoad(l.i64(), l.bytePtr(b, operand(0), kArrayCountOffset), "count"));
   case Op::ArrayGet: {
     llvm::Value *array = operand(0), *index = operand(1);
-    boundsChecked(array, index);
+    if (in.imm != 1) // imm 1: a tape read by generated code, in range by construction
+      boundsChecked(array, index);
     llvm::Type *elemTy = resultLLVMType();
     return define(b.CreateLoad(elemTy, l.arrayElementPtr(b, array, index, elemTy)));
   }
@@ -647,8 +649,25 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     return define(copy);
   }
   case Op::StackPush: {
+    // Fast path inline: room left in place; otherwise the runtime grows it.
     llvm::Value *v = operand(1);
-    llvm::Value *array = b.CreateCall(l.runtime(RtFn::ArrayReserve1), {operand(0)});
+    llvm::Value *old = operand(0);
+    llvm::Value *oldCount = b.CreateLoad(l.i64(), l.bytePtr(b, old, kArrayCountOffset));
+    llvm::Value *capacity = b.CreateLoad(l.i64(), l.bytePtr(b, old, kArrayCapacityOffset));
+    llvm::Function *fn = b.GetInsertBlock()->getParent();
+    llvm::BasicBlock *from = b.GetInsertBlock();
+    auto *grow = llvm::BasicBlock::Create(fn->getContext(), "push.grow", fn);
+    auto *cont = llvm::BasicBlock::Create(fn->getContext(), "push", fn);
+    llvm::MDBuilder md(fn->getContext());
+    b.CreateCondBr(b.CreateICmpSGE(oldCount, capacity), grow, cont,
+                   md.createUnlikelyBranchWeights());
+    b.SetInsertPoint(grow);
+    llvm::Value *grown = b.CreateCall(l.runtime(RtFn::ArrayReserve1), {old});
+    b.CreateBr(cont);
+    b.SetInsertPoint(cont);
+    llvm::PHINode *array = b.CreatePHI(old->getType(), 2);
+    array->addIncoming(old, from);
+    array->addIncoming(grown, grow);
     llvm::Value *countPtr = l.bytePtr(b, array, kArrayCountOffset);
     llvm::Value *count = b.CreateLoad(l.i64(), countPtr, "count");
     b.CreateStore(v, l.arrayElementPtr(b, array, count, v->getType()));
@@ -664,6 +683,9 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     b.CreateStore(b.CreateFAdd(b.CreateLoad(v->getType(), ptr), v), ptr);
     return define(array);
   }
+  case Op::ArrayFree:
+    b.CreateCall(l.runtime(RtFn::ArrayFree), {operand(0)});
+    return;
   case Op::ArrayMaterialize:
     return define(b.CreateCall(l.runtime(RtFn::ArrayMaterialize), {operand(0), operand(1)}));
   case Op::ArrayTruncate: {

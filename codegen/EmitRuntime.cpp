@@ -78,6 +78,8 @@ RtSignature signatureOf(RtFn fn, llvm::LLVMContext &ctx) {
     return {"dlrt_array_reserve1", fnTy(ptr, {ptr}), Effects::Any};
   case RtFn::ArrayMaterialize:
     return {"dlrt_array_materialize", fnTy(ptr, {ptr, i64}), Effects::Any};
+  case RtFn::ArrayFree:
+    return {"dlrt_array_free", fnTy(voidTy, {ptr}), Effects::Any};
   case RtFn::Alloc:
     return {"dlrt_alloc", fnTy(ptr, {i64}), Effects::Allocates};
   case RtFn::Args: // may return the same array each time: not noalias

@@ -46,6 +46,7 @@ enum class RtFn {
   ArrayRepeat,
   ArrayReserve1,
   ArrayMaterialize,
+  ArrayFree,
   Alloc,
   Args,
   Clock,
@@ -61,6 +62,7 @@ using Builder = llvm::IRBuilder<>;
 /// Byte offsets into the runtime's objects (runtime/dlrt.h).
 constexpr uint64_t kStringDataOffset = 16; // DlString::data
 constexpr uint64_t kArrayCountOffset = 8;  // DlArray::count
+constexpr uint64_t kArrayCapacityOffset = 16; // DlArray::capacity
 constexpr uint64_t kArrayHeaderSize = 32;  // DLRT_ARRAY_HEADER_SIZE
 
 class Lowering {

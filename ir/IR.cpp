@@ -19,7 +19,8 @@ bool isTerminator(Op op) {
 }
 
 bool hasNoResult(Op op) {
-  return isTerminator(op) || op == Op::Print || op == Op::Assert || op == Op::Exit;
+  return isTerminator(op) || op == Op::Print || op == Op::Assert || op == Op::Exit ||
+         op == Op::ArrayFree;
 }
 
 ValueId Function::addValue(const Type *type, std::string name) {

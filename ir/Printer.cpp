@@ -306,6 +306,7 @@ private:
     case Op::ArrayAccum:
     case Op::ArrayMaterialize:
     case Op::ArrayTruncate:
+    case Op::ArrayFree:
     case Op::Tuple:
     case Op::StructMake:
     case Op::ArrayMake:

@@ -571,6 +571,10 @@ private:
       if (resultType() && !sema::asFunction(resultType()))
         fail("result has type " + resultType()->str() + ", expected a function type");
       return;
+    case Op::ArrayFree:
+      if (arity(1) && !sema::asArray(operandType(0)))
+        fail("operand 0 has type " + operandType(0)->str() + ", expected an array");
+      return;
     case Op::ArrayMaterialize:
     case Op::ArrayTruncate: {
       if (!arity(2))

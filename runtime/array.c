@@ -5,6 +5,7 @@
 #include "runtime/dlrt.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(sizeof(DlArray) == DLRT_ARRAY_HEADER_SIZE, "DlArray header layout");
@@ -13,6 +14,25 @@ _Static_assert(DLRT_ARRAY_HEADER_SIZE % 16 == 0, "elements must stay 16-byte ali
 static void *elements(DlArray *a) { return (char *)a + DLRT_ARRAY_HEADER_SIZE; }
 static const void *constElements(const DlArray *a) {
   return (const char *)a + DLRT_ARRAY_HEADER_SIZE;
+}
+
+/* An array with `count` elements and room for `capacity`, its elements not
+ * initialized. */
+static DlArray *allocRaw(int64_t elemSize, int64_t count, int64_t capacity) {
+  if (elemSize < 0 || count < 0 || capacity < count)
+    dlrt_fail("<runtime>", "out of memory");
+  int64_t limit = INT64_MAX - DLRT_ARRAY_HEADER_SIZE - 16;
+  if (elemSize > 0 && capacity > limit / elemSize)
+    dlrt_fail("<runtime>", "out of memory");
+  size_t size = ((size_t)(DLRT_ARRAY_HEADER_SIZE + capacity * elemSize) + 15) & ~(size_t)15;
+  DlArray *a = aligned_alloc(16, size);
+  if (!a)
+    dlrt_fail("<runtime>", "out of memory");
+  a->refcount = 1;
+  a->count = count;
+  a->capacity = capacity;
+  a->elemSize = elemSize;
+  return a;
 }
 
 /* A zeroed array with `count` elements and room for `capacity`. */
@@ -50,11 +70,15 @@ DlArray *dlrt_array_clone(const DlArray *a, int64_t extra) {
     if (capacity < 4)
       capacity = 4;
   }
-  DlArray *copy = allocArray(a->elemSize, count, capacity);
+  /* Only the first `count` elements are ever read before being written, so
+   * the copy is not zero-filled first. */
+  DlArray *copy = allocRaw(a->elemSize, count, capacity);
   if (count > 0 && a->elemSize > 0)
     memcpy(elements(copy), constElements(a), (size_t)(count * a->elemSize));
   return copy;
 }
+
+void dlrt_array_free(DlArray *a) { free(a); }
 
 DlArray *dlrt_array_reserve1(DlArray *a) {
   if (a->count < a->capacity)

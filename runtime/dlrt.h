@@ -88,6 +88,10 @@ DlArray *dlrt_array_reserve1(DlArray *a);
  * for one padded with zeros). */
 DlArray *dlrt_array_materialize(DlArray *a, int64_t count);
 
+/* Releases an array nobody will read again (a tape after its pullback ran).
+ * Elements that own memory are not released. */
+void dlrt_array_free(DlArray *a);
+
 /* --- Memory ------------------------------------------------------------------- */
 /* Heap memory for closure environments (16-byte aligned; never NULL). */
 void *dlrt_alloc(int64_t size);

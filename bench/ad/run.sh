@@ -34,6 +34,11 @@ set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+# A DLC given as a relative path is relative to where the script was started.
+case "${DLC:-}" in
+    "" | /*) ;;
+    *) DLC="$PWD/$DLC" ;;
+esac
 cd "$root"
 
 DLC="${DLC:-build/dlc}"
@@ -79,10 +84,15 @@ record() {
 }
 
 echo "AD benchmark: ${workloads[*]}  (CPU ${BENCH_CPU:-any}, $(date -u +%Y-%m-%dT%H:%MZ))"
-# Other work on the machine (a compiler build, a test suite) skews every number.
-read -r load _ </proc/loadavg
-if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
-    echo "warning: load average is $load; the machine is busy and the timings will be noisy"
+# Other work on the machine (a compiler build, a test suite) skews every number:
+# sample the CPUs' idle share over one second.
+cpu_idle() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+read -r idle0 total0 < <(cpu_idle)
+sleep 1
+read -r idle1 total1 < <(cpu_idle)
+idle_pct=$(((idle1 - idle0) * 100 / (total1 - total0 + 1)))
+if [ "$idle_pct" -lt 90 ]; then
+    echo "warning: the CPUs are only ${idle_pct}% idle; the timings will be noisy"
 fi
 
 # --- hand-written C -----------------------------------------------------------
