@@ -34,8 +34,11 @@ struct Save {
   ValueId value;
   bool count = false; // the count of array `value`
   bool tape = false;  // the callee tape of call `value`
+  bool deriv = false; // the local derivative of `value` (cos x for sin x), computed next
+                      // to it so that LLVM can pair sin and cos into one sincos
   friend bool operator<(const Save &a, const Save &b) {
-    return std::make_tuple(a.value, a.count, a.tape) < std::make_tuple(b.value, b.count, b.tape);
+    return std::make_tuple(a.value, a.count, a.tape, a.deriv) <
+           std::make_tuple(b.value, b.count, b.tape, b.deriv);
   }
 };
 
@@ -206,7 +209,12 @@ void ReverseEmitter::plan() {
           nd(0);
         break;
       case Op::Sin:
-      case Op::Cos:
+      case Op::Cos: {
+        Save s{in.result, false, false, true};
+        if (seen.insert(s).second)
+          saves[bi].push_back({s, stackFor(src.typeOf(in.result))});
+        break;
+      }
       case Op::Log:
       case Op::Log1p:
       case Op::Relu:
@@ -342,7 +350,8 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
       if (ir::isTerminator(in.op)) {
         // Push the saved values, then branch with the stacks.
         for (const SaveEntry &e : saves[bi]) {
-          ValueId v = e.key.count || e.key.tape ? savedHere.at(e.key) : vmap[e.key.value.index];
+          ValueId v = e.key.count || e.key.tape || e.key.deriv ? savedHere.at(e.key)
+                                                               : vmap[e.key.value.index];
           st[e.stack] = b.emit(Op::StackPush, b.typeOf(st[e.stack]), {st[e.stack], v});
         }
         Instr c;
@@ -389,6 +398,11 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
         vmap[in.result.index] = c.result;
       }
       out.block(b.cur).instrs.push_back(std::move(c));
+      if ((in.op == Op::Sin || in.op == Op::Cos) && isActive(in.result)) {
+        Op other = in.op == Op::Sin ? Op::Cos : Op::Sin;
+        savedHere[Save{in.result, false, false, true}] =
+            b.emit(other, src.typeOf(in.result), {vmap[in.operands[0].index]});
+      }
     }
   }
   return out;
@@ -497,11 +511,11 @@ void ReverseEmitter::adjointRule(Builder &b, const Instr &in, size_t block, size
   case Op::Convert:
     accum(b, o[0], b.emit(Op::Convert, tanType(o[0]), {g}));
     return;
-  case Op::Sin:
-    accum(b, o[0], mul(g, b.emit(Op::Cos, t, {A(0)})));
+  case Op::Sin: // the saved derivative is cos(x)
+    accum(b, o[0], mul(g, loaded.at(Save{in.result, false, false, true})));
     return;
-  case Op::Cos:
-    accum(b, o[0], b.neg(mul(g, b.emit(Op::Sin, t, {A(0)}))));
+  case Op::Cos: // the saved derivative is sin(x)
+    accum(b, o[0], b.neg(mul(g, loaded.at(Save{in.result, false, false, true}))));
     return;
   case Op::Tan: {
     ValueId r = R();

@@ -83,7 +83,19 @@ void dlrt_array_free(DlArray *a) { free(a); }
 DlArray *dlrt_array_reserve1(DlArray *a) {
   if (a->count < a->capacity)
     return a;
-  return dlrt_array_clone(a, 1);
+  /* The operand is dead after the push (the compiler's contract for
+   * stack.push), so it may be resized in place. glibc's realloc keeps the
+   * 16-byte alignment of aligned_alloc's blocks on x86-64. */
+  int64_t capacity = a->capacity < 4 ? 16 : 2 * a->capacity;
+  int64_t limit = (INT64_MAX - DLRT_ARRAY_HEADER_SIZE - 16) / (a->elemSize > 0 ? a->elemSize : 1);
+  if (capacity > limit)
+    dlrt_fail("<runtime>", "out of memory");
+  size_t size = ((size_t)(DLRT_ARRAY_HEADER_SIZE + capacity * a->elemSize) + 15) & ~(size_t)15;
+  DlArray *grown = realloc(a, size);
+  if (!grown)
+    dlrt_fail("<runtime>", "out of memory");
+  grown->capacity = capacity;
+  return grown;
 }
 
 DlArray *dlrt_array_materialize(DlArray *a, int64_t count) {
