@@ -644,6 +644,10 @@ void FunctionEmitter::emit(const ir::Instr &in) {
   case Op::ArraySet: {
     llvm::Value *array = operand(0), *index = operand(1), *v = operand(2);
     boundsChecked(array, index);
+    if (in.imm == 1) { // no other live value sees the buffer (ir/InPlace.cpp)
+      b.CreateStore(v, l.arrayElementPtr(b, array, index, v->getType()));
+      return define(array);
+    }
     llvm::Value *copy = b.CreateCall(l.runtime(RtFn::ArrayClone), {array, b.getInt64(0)});
     b.CreateStore(v, l.arrayElementPtr(b, copy, index, v->getType()));
     return define(copy);

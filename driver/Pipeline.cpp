@@ -6,6 +6,7 @@
 #include "codegen/Codegen.h"
 #include "frontend/Diagnostics.h"
 #include "frontend/ModuleLoader.h"
+#include "ir/InPlace.h"
 #include "ir/Lower.h"
 #include "ir/Verifier.h"
 #include "sema/Sema.h"
@@ -147,6 +148,10 @@ int runPipeline(const Options &opts) {
     return 1;
   if (opts.command == Command::Check)
     return diags.errorCount() > 0 ? 1 : 0;
+  timer.time("in-place updates", [&] {
+    ir::markInPlaceUpdates(module);
+    return 0;
+  });
 
   if (opts.emit == Emit::Ir && opts.command == Command::Build)
     return writeText(ir::print(module), opts.output, diags) ? 0 : 1;

@@ -1,0 +1,195 @@
+// In-place array writes: marks `array.set` instructions (imm = 1) that may
+// store into their operand instead of copying it, because no other live value
+// can see the operand's buffer. Arrays have value semantics and DIR is pure,
+// so this is the one place where sharing matters.
+//
+// Note [In-place array writes]
+// Values that may share a buffer form an alias class: a branch argument and
+// the block argument it feeds, the operand and result of array.set and of the
+// in-place ops AD emits. A class qualifies when
+//   - every value in it comes from a fresh array (array, array.repeat,
+//     array.append, a copying array.set), a block argument or an in-place op
+//     of the class: no parameter, call result or element of an aggregate,
+//     which someone else may hold; and
+//   - no value in it escapes: it is only read (array.get, array.count,
+//     print, a call whose result holds no memory), written (array.set
+//     operand 0, the in-place ops), copied (array.append operand 0) or passed
+//     along a branch.
+// An array.set of a qualifying class writes in place when no other value of
+// the class is live after it: the old contents are then unobservable.
+#include "ir/InPlace.h"
+
+#include <numeric>
+
+namespace dlc::ir {
+
+namespace {
+
+class InPlaceMarker {
+public:
+  explicit InPlaceMarker(const Module &module, Function &f) : module(module), f(f) {}
+
+  void run() {
+    size_t n = f.values.size();
+    parent.resize(n);
+    std::iota(parent.begin(), parent.end(), 0u);
+    defBlock.assign(n, SIZE_MAX);
+    defPos.assign(n, -1);
+    for (size_t b = 0; b < f.blocks.size(); ++b) {
+      for (ValueId a : f.blocks[b].args)
+        defBlock[a.index] = b;
+      const auto &instrs = f.blocks[b].instrs;
+      for (size_t k = 0; k < instrs.size(); ++k) {
+        const Instr &in = instrs[k];
+        if (in.result.isValid()) {
+          defBlock[in.result.index] = b;
+          defPos[in.result.index] = long(k);
+        }
+        for (const Target &t : in.targets)
+          for (size_t i = 0; i < t.args.size(); ++i)
+            if (isArray(t.args[i]))
+              unite(t.args[i], f.block(t.block).args[i]);
+        if (sharesOperand(in.op) && isArray(in.operands[0]))
+          unite(in.operands[0], in.result);
+      }
+    }
+    // Disqualify classes with a foreign source or an escaping use.
+    std::vector<bool> bad(n, false);
+    auto spoil = [&](ValueId v) { bad[find(v.index)] = true; };
+    for (size_t b = 0; b < f.blocks.size(); ++b) {
+      if (b == 0)
+        for (ValueId p : f.blocks[0].args)
+          if (isArray(p))
+            spoil(p);
+      for (const Instr &in : f.blocks[b].instrs) {
+        if (in.result.isValid() && isArray(in.result) && !freshOrShared(in.op))
+          spoil(in.result);
+        for (size_t o = 0; o < in.operands.size(); ++o)
+          if (isArray(in.operands[o]) && !allowedUse(in, o))
+            spoil(in.operands[o]);
+      }
+    }
+    for (size_t b = 0; b < f.blocks.size(); ++b) {
+      auto &instrs = f.blocks[b].instrs;
+      for (size_t k = 0; k < instrs.size(); ++k) {
+        Instr &in = instrs[k];
+        if (in.op != Op::ArraySet || bad[find(in.operands[0].index)])
+          continue;
+        bool safe = true;
+        uint32_t cls = find(in.operands[0].index);
+        for (size_t v = 0; v < n && safe; ++v)
+          if (find(uint32_t(v)) == cls && v != in.result.index && liveAfter(ValueId{uint32_t(v)}, b, k))
+            safe = false;
+        if (safe)
+          in.imm = 1;
+      }
+    }
+  }
+
+private:
+  const Module &module;
+  Function &f;
+  std::vector<uint32_t> parent;
+  std::vector<size_t> defBlock;
+  std::vector<long> defPos;
+
+  bool isArray(ValueId v) const { return f.typeOf(v)->kind == sema::TypeKind::Array; }
+  uint32_t find(uint32_t v) {
+    while (parent[v] != v)
+      v = parent[v] = parent[parent[v]];
+    return v;
+  }
+  void unite(ValueId a, ValueId b) { parent[find(a.index)] = find(b.index); }
+
+  static bool sharesOperand(Op op) {
+    return op == Op::ArraySet || op == Op::StackPush || op == Op::ArrayAccum ||
+           op == Op::ArrayTruncate || op == Op::ArrayMaterialize;
+  }
+  static bool freshOrShared(Op op) {
+    return op == Op::ArrayMake || op == Op::ArrayRepeat || op == Op::ArrayAppend ||
+           sharesOperand(op);
+  }
+  bool allowedUse(const Instr &in, size_t o) const {
+    switch (in.op) {
+    case Op::ArrayGet:
+    case Op::ArrayCount:
+    case Op::Print:
+    case Op::ArrayFree:
+      return true;
+    case Op::ArraySet:
+    case Op::ArrayAppend:
+    case Op::StackPush:
+    case Op::ArrayAccum:
+    case Op::ArrayTruncate:
+    case Op::ArrayMaterialize:
+      return o == 0;
+    case Op::Call: {
+      // A call only reads its arguments unless its result could hold them.
+      const Function &callee = module.function(in.callee);
+      return !callee.type->result->isManaged();
+    }
+    default:
+      return false;
+    }
+  }
+
+  bool usesValue(const Instr &in, ValueId v) const {
+    for (ValueId o : in.operands)
+      if (o == v)
+        return true;
+    for (const Target &t : in.targets)
+      for (ValueId a : t.args)
+        if (a == v)
+          return true;
+    return false;
+  }
+
+  /// Is `v` used after instruction k of block b, on a path that does not
+  /// pass v's definition first?
+  bool liveAfter(ValueId v, size_t b, size_t k) const {
+    const auto &instrs = f.blocks[b].instrs;
+    for (size_t j = k + 1; j < instrs.size(); ++j) {
+      if (long(j) == defPos[v.index] && defBlock[v.index] == b)
+        return false;
+      if (usesValue(instrs[j], v))
+        return true;
+    }
+    std::vector<bool> seen(f.blocks.size(), false);
+    std::vector<size_t> work;
+    for (const Target &t : instrs.back().targets)
+      work.push_back(t.block.index);
+    while (!work.empty()) {
+      size_t s = work.back();
+      work.pop_back();
+      if (seen[s])
+        continue;
+      seen[s] = true;
+      if (defBlock[v.index] == s && defPos[v.index] < 0)
+        continue; // a block argument: redefined on entry
+      bool redefined = false;
+      for (size_t j = 0; j < f.blocks[s].instrs.size(); ++j) {
+        if (defBlock[v.index] == s && long(j) == defPos[v.index]) {
+          redefined = true;
+          break;
+        }
+        if (usesValue(f.blocks[s].instrs[j], v))
+          return true;
+      }
+      if (redefined)
+        continue;
+      for (const Target &t : f.blocks[s].instrs.back().targets)
+        work.push_back(t.block.index);
+    }
+    return false;
+  }
+};
+
+} // namespace
+
+void markInPlaceUpdates(Module &module) {
+  for (Function &f : module.functions)
+    if (!f.isExtern && !f.blocks.empty())
+      InPlaceMarker(module, f).run();
+}
+
+} // namespace dlc::ir
