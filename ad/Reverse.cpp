@@ -109,20 +109,18 @@ private:
   std::map<uint32_t, ValueId> local;   // current local adjoints
   std::map<Save, ValueId> loaded;      // saved values popped in this block
   ValueId P(Builder &b, ValueId v);    // a primal value in the pullback
-  ValueId count(ValueId v);            // the saved count of array v
+  ValueId count(Builder &b, ValueId v); // the count of array v when its instruction ran
   void accum(Builder &b, ValueId v, ValueId g);
   ValueId take(Builder &b, ValueId v); // the adjoint of v, reset; invalid if none
 };
 
 void ReverseEmitter::need(size_t block, size_t instr, std::set<Save> &seen, ValueId v,
                           bool count) {
-  if (!count) {
-    if (isConst[v.index])
-      return; // rematerialized
-    for (ValueId p : src.blocks[0].args)
-      if (p == v)
-        return; // the pullback receives the parameters
-  }
+  if (!count && isConst[v.index])
+    return; // rematerialized
+  for (ValueId p : src.blocks[0].args)
+    if (p == v)
+      return; // the pullback receives the parameters (and can count them)
   Save s{v, count};
   if (seen.insert(s).second) {
     saves[block].push_back({s, stackFor(typeOfSave(s))});
@@ -428,7 +426,11 @@ ValueId ReverseEmitter::P(Builder &b, ValueId v) {
   return it->second;
 }
 
-ValueId ReverseEmitter::count(ValueId v) {
+ValueId ReverseEmitter::count(Builder &b, ValueId v) {
+  const auto &ps = src.blocks[0].args;
+  for (size_t i = 0; i < ps.size(); ++i)
+    if (ps[i] == v)
+      return b.emit(Op::ArrayCount, types().intType(), {params[i]});
   auto it = loaded.find(Save{v, true});
   DLC_ASSERT(it != loaded.end(), "an array count the pullback needs was not saved");
   return it->second;
@@ -650,7 +652,7 @@ void ReverseEmitter::adjointRule(Builder &b, const Instr &in, size_t block, size
   case Op::ArrayGet: {
     if (!on(0))
       return;
-    ValueId i = A(1), n = count(o[0]);
+    ValueId i = A(1), n = count(b, o[0]);
     const Type *ta = tanType(o[0]);
     if (t->isFloatingPoint()) {
       int s = slotOf[o[0].index];
@@ -693,7 +695,7 @@ void ReverseEmitter::adjointRule(Builder &b, const Instr &in, size_t block, size
   }
   case Op::ArrayAppend:
   case Op::StackPush: {
-    ValueId n = count(o[0]);
+    ValueId n = count(b, o[0]);
     if (on(1))
       accum(b, o[1], b.elementOrZero(g, n));
     if (on(0))

@@ -679,8 +679,22 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     return define(array);
   }
   case Op::ArrayAccum: {
-    llvm::Value *array =
-        b.CreateCall(l.runtime(RtFn::ArrayMaterialize), {operand(0), operand(3)});
+    // Fast path inline: the accumulator already has its length.
+    llvm::Value *old = operand(0), *n = operand(3);
+    llvm::Value *oldCount = b.CreateLoad(l.i64(), l.bytePtr(b, old, kArrayCountOffset));
+    llvm::Function *fn = b.GetInsertBlock()->getParent();
+    llvm::BasicBlock *from = b.GetInsertBlock();
+    auto *pad = llvm::BasicBlock::Create(fn->getContext(), "accum.pad", fn);
+    auto *cont = llvm::BasicBlock::Create(fn->getContext(), "accum", fn);
+    llvm::MDBuilder md(fn->getContext());
+    b.CreateCondBr(b.CreateICmpSLT(oldCount, n), pad, cont, md.createUnlikelyBranchWeights());
+    b.SetInsertPoint(pad);
+    llvm::Value *padded = b.CreateCall(l.runtime(RtFn::ArrayMaterialize), {old, n});
+    b.CreateBr(cont);
+    b.SetInsertPoint(cont);
+    llvm::PHINode *array = b.CreatePHI(old->getType(), 2);
+    array->addIncoming(old, from);
+    array->addIncoming(padded, pad);
     llvm::Value *index = operand(1), *v = operand(2);
     boundsChecked(array, index);
     llvm::Value *ptr = l.arrayElementPtr(b, array, index, v->getType());

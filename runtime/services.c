@@ -4,6 +4,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/dlrt.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,13 @@ static char **savedArgv;
 void dlrt_init(int argc, char **argv) {
   savedArgc = argc;
   savedArgv = argv;
+#ifdef __GLIBC__
+  /* Tapes of reverse-mode AD grow to megabytes and are freed after every
+   * gradient; glibc would hand such blocks back to the kernel each time and
+   * fault them in again on the next call. Keep them in the process. */
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
 }
 
 int dlrt_finish(int64_t code) {
