@@ -28,12 +28,33 @@ bool Differentiator::run() {
 }
 
 void Differentiator::freeTape(Builder &b, ValueId tape) {
-  // The top-level stacks of scalars; stacks of callee tapes are left alone.
   auto *tt = sema::asTuple(b.typeOf(tape));
+  const Type *intTy = types().intType();
+  auto layout = calleeTapeStacks.find(tt);
+  if (layout == calleeTapeStacks.end())
+    return; // not a tape this run made (a unit tape of a custom derivative)
   for (size_t k = 0; k < tt->elements.size(); ++k) {
     auto *at = sema::asArray(tt->elements[k]);
-    if (at && !at->element->isManaged())
-      b.emit(Op::ArrayFree, nullptr, {b.get(tape, k)});
+    if (!at)
+      continue;
+    ValueId stack = b.get(tape, k);
+    if (k < layout->second.size() && layout->second[k]) {
+      // A stack of callee tapes: release each, then the stack.
+      BlockId head = b.block("free.loop"), body = b.block("free.body"),
+              done = b.block("free.done");
+      ValueId n = b.emit(Op::ArrayCount, intTy, {stack});
+      b.br(head, {b.constInt(0)});
+      b.at(head);
+      ValueId i = b.arg(head, intTy);
+      b.condBr(b.emit(Op::CmpLt, types().boolType(), {i, n}), body, {}, done, {});
+      b.at(body);
+      freeTape(b, b.emit(Op::ArrayGet, at->element, {stack, i}, 1));
+      b.br(head, {b.emit(Op::Add, intTy, {i, b.constInt(1)})});
+      b.at(done);
+    }
+    // The stack itself is ours; saved values on it (arrays the primal
+    // computed) may be shared with the caller's and are left alone.
+    b.emit(Op::ArrayFree, nullptr, {stack});
   }
 }
 

@@ -76,7 +76,8 @@ private:
   std::vector<std::vector<SaveEntry>> saves;          // per block, push order
   std::map<std::pair<size_t, size_t>, std::vector<Save>> countsBefore; // (block, instr)
   std::vector<const Type *> stackTypes; // element type per stack; [0] is the trace (Int)
-  std::map<const Type *, size_t> stackOf;
+  std::map<std::pair<const Type *, bool>, size_t> stackOf; // (element type, holds callee tapes)
+  std::vector<bool> calleeTapeStack;                        // per stack
   std::map<std::pair<size_t, size_t>, CallPlan> calls; // (block, instr) -> plan
   std::vector<int> slotOf;                             // per value, -1 when local
   std::vector<ValueId> slotValues;                     // slot -> source value
@@ -88,12 +89,15 @@ private:
   bool isActive(ValueId v) const { return act.active(v); }
   const Type *tanType(ValueId v) { return types().tangentType(src.typeOf(v)); }
   void need(size_t block, size_t instr, std::set<Save> &seen, ValueId v, bool count = false);
-  size_t stackFor(const Type *t) {
-    auto it = stackOf.find(t);
+  /// The stack for values of type t; callee tapes get stacks of their own,
+  /// so that freeTape can tell them from saved values of the same type.
+  size_t stackFor(const Type *t, bool calleeTapes = false) {
+    auto it = stackOf.find({t, calleeTapes});
     if (it != stackOf.end())
       return it->second;
     stackTypes.push_back(t);
-    return stackOf[t] = stackTypes.size() - 1;
+    calleeTapeStack.push_back(calleeTapes);
+    return stackOf[{t, calleeTapes}] = stackTypes.size() - 1;
   }
   const Type *typeOfSave(const Save &s) {
     return s.count ? types().intType() : src.typeOf(s.value);
@@ -145,6 +149,7 @@ void ReverseEmitter::plan() {
     multiPred[bi] = preds[bi] > 1;
   saves.assign(nb, {});
   stackTypes = {types().intType()};
+  calleeTapeStack = {false};
   stackOf.clear();
   defBlock.assign(src.values.size(), SIZE_MAX);
   isConst.assign(src.values.size(), false);
@@ -281,7 +286,7 @@ void ReverseEmitter::plan() {
               sema::asTuple(d.module.function(cp.fwd).type->result)->elements[1];
           Save s{in.result, false, true};
           seen.insert(s);
-          saves[bi].push_back({s, stackFor(tape)});
+          saves[bi].push_back({s, stackFor(tape, true)});
         }
         break;
       }
@@ -294,6 +299,12 @@ void ReverseEmitter::plan() {
   for (const Type *t : stackTypes)
     parts.push_back(types().arrayType(t));
   tapeType = types().tupleType(parts);
+  // Two functions may have tapes of one type with different layouts: then
+  // only stacks that hold callee tapes in both count (the others leak).
+  auto [entry, fresh] = d.calleeTapeStacks.emplace(tapeType, calleeTapeStack);
+  if (!fresh)
+    for (size_t k = 0; k < entry->second.size(); ++k)
+      entry->second[k] = entry->second[k] && calleeTapeStack[k];
 }
 
 Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,

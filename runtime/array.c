@@ -78,11 +78,58 @@ DlArray *dlrt_array_clone(const DlArray *a, int64_t extra) {
   return copy;
 }
 
-void dlrt_array_free(DlArray *a) { free(a); }
+/* Large freed tapes are kept for the next gradient, whose tapes grow to the
+ * same sizes: reusing their pages avoids faulting fresh memory in on every
+ * call. (Single-threaded, like the rest of the runtime for now.) */
+enum { kTapeCacheSlots = 8 };
+static const int64_t kTapeCacheMinBytes = 64 * 1024;
+static DlArray *tapeCache[kTapeCacheSlots];
+
+static int64_t byteCapacity(const DlArray *a) { return a->capacity * a->elemSize; }
+
+void dlrt_array_free(DlArray *a) {
+  if (byteCapacity(a) >= kTapeCacheMinBytes) {
+    int smallest = -1;
+    for (int i = 0; i < kTapeCacheSlots; ++i) {
+      if (!tapeCache[i]) {
+        tapeCache[i] = a;
+        return;
+      }
+      if (smallest < 0 || byteCapacity(tapeCache[i]) < byteCapacity(tapeCache[smallest]))
+        smallest = i;
+    }
+    if (byteCapacity(tapeCache[smallest]) < byteCapacity(a)) {
+      DlArray *evicted = tapeCache[smallest];
+      tapeCache[smallest] = a;
+      a = evicted;
+    }
+  }
+  free(a);
+}
 
 DlArray *dlrt_array_reserve1(DlArray *a) {
   if (a->count < a->capacity)
     return a;
+  if (a->elemSize > 0) {
+    /* The largest cached block that is at least twice as big. */
+    int best = -1;
+    for (int i = 0; i < kTapeCacheSlots; ++i)
+      if (tapeCache[i] && byteCapacity(tapeCache[i]) >= 2 * (byteCapacity(a) + a->elemSize) &&
+          (best < 0 || byteCapacity(tapeCache[i]) > byteCapacity(tapeCache[best])))
+        best = i;
+    if (best >= 0) {
+      DlArray *reused = tapeCache[best];
+      tapeCache[best] = NULL;
+      int64_t bytes = byteCapacity(reused);
+      reused->refcount = 1;
+      reused->elemSize = a->elemSize;
+      reused->capacity = bytes / a->elemSize;
+      reused->count = a->count;
+      memcpy(elements(reused), constElements(a), (size_t)(a->count * a->elemSize));
+      dlrt_array_free(a);
+      return reused;
+    }
+  }
   /* The operand is dead after the push (the compiler's contract for
    * stack.push), so it may be resized in place. glibc's realloc keeps the
    * 16-byte alignment of aligned_alloc's blocks on x86-64. */

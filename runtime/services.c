@@ -23,7 +23,7 @@ void dlrt_init(int argc, char **argv) {
   /* Tapes of reverse-mode AD grow to megabytes and are freed after every
    * gradient; glibc would hand such blocks back to the kernel each time and
    * fault them in again on the next call. Keep them in the process. */
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's maximum on 64-bit */
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 #endif
 }
