@@ -49,7 +49,7 @@ public:
       : d(d), srcId(srcId), src(src), act(act), mask(mask) {}
 
   void plan();
-  Function emitForward(const std::string &name, FuncId id, const sema::FunctionType *type);
+  Function emitForward(const std::string &name, const sema::FunctionType *type);
   Function emitBackward(const std::string &name, const sema::FunctionType *type);
 
   const Type *tapeType = nullptr;
@@ -307,8 +307,7 @@ void ReverseEmitter::plan() {
       entry->second[k] = entry->second[k] && calleeTapeStack[k];
 }
 
-Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
-                                     const sema::FunctionType *type) {
+Function ReverseEmitter::emitForward(const std::string &name, const sema::FunctionType *type) {
   Function out;
   out.name = name;
   out.type = type;
@@ -319,7 +318,6 @@ Function ReverseEmitter::emitForward(const std::string &name, FuncId /*id*/,
   std::vector<BlockId> bmap(nb);
   std::vector<std::vector<ValueId>> stackArgs(nb);
   std::vector<ValueId> fromArgs(nb);
-  std::map<std::pair<size_t, size_t>, ValueId> calleeTapes;
   for (size_t bi = 0; bi < nb; ++bi)
     if (act.reachable[bi])
       bmap[bi] = b.block(src.blocks[bi].name);
@@ -946,7 +944,7 @@ Differentiator::ReverseFns Differentiator::reverse(FuncId fnId, const Mask &mask
     }
     return fns;
   }
-  install(fns.fwd, e.emitForward(src.name + maskSuffix(src, mask) + ".fwd", fns.fwd, fwdType));
+  install(fns.fwd, e.emitForward(src.name + maskSuffix(src, mask) + ".fwd", fwdType));
   install(fns.bwd, e.emitBackward(src.name + maskSuffix(src, mask) + ".bwd", bwdType));
   return fns;
 }
