@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ad/AD.h"
+#include "ir/Builder.h"
 
 #include "frontend/Assert.h"
 
@@ -15,6 +16,8 @@
 namespace dlc::ad {
 
 using ir::BlockId;
+using ir::Builder;
+using ir::unreachableInstr;
 using ir::FuncId;
 using ir::Function;
 using ir::Instr;
@@ -23,110 +26,6 @@ using ir::Op;
 using ir::ValueId;
 using sema::Type;
 using sema::TypeKind;
-
-inline Instr unreachableInstr() {
-  Instr in;
-  in.op = Op::Unreachable;
-  return in;
-}
-
-/// Appends instructions to one function under construction. The function is
-/// a standalone object (not yet in the module), so module growth while it is
-/// built cannot invalidate it.
-class Builder {
-public:
-  Builder(Module &module, Function &f) : module(module), f(f) {}
-
-  Module &module;
-  Function &f;
-  BlockId cur;
-  SourceLoc loc; // given to instructions that can trap
-
-  sema::TypeContext &types() { return *module.types; }
-  BlockId block(std::string name) { return f.addBlock(std::move(name)); }
-  void at(BlockId b) { cur = b; }
-  ValueId arg(BlockId b, const Type *t, std::string name = {}) {
-    ValueId v = f.addValue(t, std::move(name));
-    f.block(b).args.push_back(v);
-    return v;
-  }
-  const Type *typeOf(ValueId v) const { return f.typeOf(v); }
-
-  ValueId emit(Op op, const Type *type, std::vector<ValueId> operands, int64_t imm = 0) {
-    Instr in;
-    in.op = op;
-    if (!ir::hasNoResult(op))
-      in.result = f.addValue(type);
-    in.operands = std::move(operands);
-    in.imm = imm;
-    in.loc = loc;
-    f.block(cur).instrs.push_back(std::move(in));
-    return f.block(cur).instrs.back().result;
-  }
-  ValueId constInt(int64_t v) { return emit(Op::ConstInt, types().intType(), {}, v); }
-  ValueId constFloat(const Type *t, double v) {
-    ValueId r = emit(Op::ConstFloat, t, {});
-    f.block(cur).instrs.back().fimm = v;
-    return r;
-  }
-  ValueId tuple(const std::vector<ValueId> &elements) {
-    std::vector<const Type *> ts;
-    for (ValueId e : elements)
-      ts.push_back(typeOf(e));
-    return emit(Op::Tuple, types().tupleType(ts), elements);
-  }
-  ValueId get(ValueId t, size_t i) {
-    return emit(Op::TupleGet, sema::asTuple(typeOf(t))->elements[i], {t}, int64_t(i));
-  }
-  ValueId call(FuncId callee, std::vector<ValueId> args) {
-    ValueId r = emit(Op::Call, module.function(callee).type->result, std::move(args));
-    f.block(cur).instrs.back().callee = callee;
-    return r;
-  }
-  ValueId closure(FuncId callee, const Type *type, std::vector<ValueId> captures) {
-    ValueId r = emit(Op::MakeClosure, type, std::move(captures));
-    f.block(cur).instrs.back().callee = callee;
-    return r;
-  }
-  void br(BlockId target, std::vector<ValueId> args) {
-    Instr in;
-    in.op = Op::Br;
-    in.targets.push_back({target, std::move(args)});
-    f.block(cur).instrs.push_back(std::move(in));
-  }
-  void condBr(ValueId c, BlockId t, std::vector<ValueId> targs, BlockId e,
-              std::vector<ValueId> eargs) {
-    Instr in;
-    in.op = Op::CondBr;
-    in.operands = {c};
-    in.targets.push_back({t, std::move(targs)});
-    in.targets.push_back({e, std::move(eargs)});
-    f.block(cur).instrs.push_back(std::move(in));
-  }
-  void ret(ValueId v) {
-    Instr in;
-    in.op = Op::Ret;
-    in.operands = {v};
-    f.block(cur).instrs.push_back(std::move(in));
-  }
-  void unreachable() {
-    Instr in;
-    in.op = Op::Unreachable;
-    f.block(cur).instrs.push_back(std::move(in));
-  }
-
-  // --- Tangent-space arithmetic (Tangents.cpp) ---
-  /// The zero of tangent type `t` (an empty array stands for zeros of any length).
-  ValueId zero(const Type *t);
-  /// a + b in tangent type `t`.
-  ValueId add(ValueId a, ValueId b);
-  ValueId neg(ValueId a);
-  /// The tangent at element `i` of tangent array `a`, or zero when `a` is empty.
-  ValueId elementOrZero(ValueId a, ValueId i);
-  /// `a` as an array of `n` elements: itself, or zeros when empty.
-  ValueId materialize(ValueId a, ValueId n);
-  ValueId scalar(const Type *t, double v) { return constFloat(t, v); }
-};
 
 /// Which values of a function carry derivatives for one request.
 struct Activity {

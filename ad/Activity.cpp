@@ -117,6 +117,43 @@ const char *cmpSpelling(Op op) {
   }
 }
 
+/// Marks, to a fixed point, the values the result depends on: the returned
+/// value, the operands (not control operands) of instructions that `flows`
+/// accepts and whose result is marked, and the branch arguments of marked
+/// block arguments. Only values `markable` accepts are marked.
+void backwardClosure(const Function &f, const std::vector<bool> &reachable,
+                     std::vector<bool> &marked,
+                     const std::function<bool(const Instr &)> &flows,
+                     const std::function<bool(ValueId)> &markable) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    auto mark = [&](ValueId v) {
+      if (!marked[v.index] && markable(v)) {
+        marked[v.index] = true;
+        changed = true;
+      }
+    };
+    for (size_t b = f.blocks.size(); b-- > 0;) {
+      if (!reachable[b])
+        continue;
+      const auto &instrs = f.blocks[b].instrs;
+      for (size_t k = instrs.size(); k-- > 0;) {
+        const Instr &in = instrs[k];
+        if (in.op == Op::Ret && !in.operands.empty())
+          mark(in.operands[0]);
+        for (const ir::Target &t : in.targets)
+          for (size_t a = 0; a < t.args.size(); ++a)
+            if (marked[f.block(t.block).args[a].index])
+              mark(t.args[a]);
+        if (in.result.isValid() && marked[in.result.index] && flows(in))
+          for (size_t o = 0; o < in.operands.size(); ++o)
+            if (!isControlOperand(in.op, o))
+              mark(in.operands[o]);
+      }
+    }
+  }
+}
+
 } // namespace
 
 std::vector<size_t> reversePostorder(const Function &f) {
@@ -187,33 +224,8 @@ Activity Differentiator::analyze(const Function &f, const Mask &mask) {
     }
   }
   // Backward: useful.
-  for (bool changed = true; changed;) {
-    changed = false;
-    auto mark = [&](ValueId v) {
-      if (!act.useful[v.index] && hasTangent(v)) {
-        act.useful[v.index] = true;
-        changed = true;
-      }
-    };
-    for (size_t b = f.blocks.size(); b-- > 0;) {
-      if (!act.reachable[b])
-        continue;
-      const auto &instrs = f.blocks[b].instrs;
-      for (size_t k = instrs.size(); k-- > 0;) {
-        const Instr &in = instrs[k];
-        if (in.op == Op::Ret && !in.operands.empty())
-          mark(in.operands[0]);
-        for (const ir::Target &t : in.targets)
-          for (size_t a = 0; a < t.args.size(); ++a)
-            if (act.useful[f.block(t.block).args[a].index])
-              mark(t.args[a]);
-        if (propagates(in.op) && in.result.isValid() && act.useful[in.result.index])
-          for (size_t o = 0; o < in.operands.size(); ++o)
-            if (!isControlOperand(in.op, o))
-              mark(in.operands[o]);
-      }
-    }
-  }
+  backwardClosure(f, act.reachable, act.useful, [&](const Instr &in) { return propagates(in.op); },
+                  [&](ValueId v) { return hasTangent(v); });
   return act;
 }
 
@@ -230,33 +242,8 @@ std::vector<bool> Differentiator::dataNeeded(const Function &f, const Activity &
   // or stopGradient): an active value must not flow into them through an
   // operation without a derivative.
   std::vector<bool> needed(f.values.size(), false);
-  for (bool changed = true; changed;) {
-    changed = false;
-    auto mark = [&](ValueId v) {
-      if (!needed[v.index]) {
-        needed[v.index] = true;
-        changed = true;
-      }
-    };
-    for (size_t b = f.blocks.size(); b-- > 0;) {
-      if (!act.reachable[b])
-        continue;
-      const auto &instrs = f.blocks[b].instrs;
-      for (size_t k = instrs.size(); k-- > 0;) {
-        const Instr &in = instrs[k];
-        if (in.op == Op::Ret && !in.operands.empty())
-          mark(in.operands[0]);
-        for (const ir::Target &t : in.targets)
-          for (size_t a = 0; a < t.args.size(); ++a)
-            if (needed[f.block(t.block).args[a].index])
-              mark(t.args[a]);
-        if (in.op != Op::StopGradient && in.result.isValid() && needed[in.result.index])
-          for (size_t o = 0; o < in.operands.size(); ++o)
-            if (!isControlOperand(in.op, o))
-              mark(in.operands[o]);
-      }
-    }
-  }
+  backwardClosure(f, act.reachable, needed, [](const Instr &in) { return in.op != Op::StopGradient; },
+                  [](ValueId) { return true; });
   return needed;
 }
 

@@ -4,6 +4,7 @@
 // as block arguments, which simplifyBlockArgs then prunes.
 #pragma once
 
+#include "ir/Builder.h"
 #include "ir/Lower.h"
 
 #include "frontend/Assert.h"
@@ -87,17 +88,18 @@ private:
   sema::TypeContext &types() { return m.types(); }
 
   // --- Emission helpers ---
+  /// The shared DIR builder, positioned at the current block (terminators
+  /// do not move it, so `cur` needs no update afterwards).
+  Builder here() {
+    Builder b(m.module, f);
+    b.cur = cur;
+    return b;
+  }
   ValueId emit(Op op, const Type *type, std::vector<ValueId> operands, SourceLoc loc = {},
                int64_t imm = 0) {
-    Instr in;
-    in.op = op;
-    if (!hasNoResult(op))
-      in.result = f.addValue(type);
-    in.operands = std::move(operands);
-    in.imm = imm;
-    in.loc = loc;
-    f.block(cur).instrs.push_back(std::move(in));
-    return f.block(cur).instrs.back().result;
+    Builder b = here();
+    b.loc = loc;
+    return b.emit(op, type, std::move(operands), imm);
   }
   Instr &lastInstr() { return f.block(cur).instrs.back(); }
   ValueId constInt(int64_t v) { return emit(Op::ConstInt, types().intType(), {}, {}, v); }
@@ -107,32 +109,13 @@ private:
     const Block &b = f.block(cur);
     return !b.instrs.empty() && isTerminator(b.instrs.back().op);
   }
-  void branch(BlockId target, std::vector<ValueId> args) {
-    Instr in;
-    in.op = Op::Br;
-    in.targets.push_back(Target{target, std::move(args)});
-    f.block(cur).instrs.push_back(std::move(in));
-  }
+  void branch(BlockId target, std::vector<ValueId> args) { here().br(target, std::move(args)); }
   void condBranch(ValueId cond, BlockId t, std::vector<ValueId> targs, BlockId e,
                   std::vector<ValueId> eargs) {
-    Instr in;
-    in.op = Op::CondBr;
-    in.operands = {cond};
-    in.targets.push_back(Target{t, std::move(targs)});
-    in.targets.push_back(Target{e, std::move(eargs)});
-    f.block(cur).instrs.push_back(std::move(in));
+    here().condBr(cond, t, std::move(targs), e, std::move(eargs));
   }
-  void ret(ValueId v) {
-    Instr in;
-    in.op = Op::Ret;
-    in.operands = {v};
-    f.block(cur).instrs.push_back(std::move(in));
-  }
-  void unreachable() {
-    Instr in;
-    in.op = Op::Unreachable;
-    f.block(cur).instrs.push_back(std::move(in));
-  }
+  void ret(ValueId v) { here().ret(v); }
+  void unreachable() { here().unreachable(); }
   /// Continues lowering in a fresh block no branch reaches (after return,
   /// break, continue or exit); simplifyBlockArgs drops it.
   void startDeadBlock() { cur = f.addBlock("dead"); }
@@ -201,6 +184,7 @@ private:
   // --- Tangent arithmetic (LowerTangent.cpp) ---
   ValueId loopRange(ValueId n, ValueId init, const std::function<ValueId(ValueId, ValueId)> &body);
   ValueId elementOrZero(ValueId array, ValueId i);
+  /// zerosLike(like): zeros of tangent type t, arrays as long as like's.
   ValueId tangentZero(const Type *t, ValueId like);
   ValueId tangentFieldwise(Op op, ValueId a, ValueId b, const Type *t);
   ValueId tangentDot(ValueId a, ValueId b, const Type *scalar);

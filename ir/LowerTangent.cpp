@@ -1,8 +1,9 @@
 // Lowering of tangent arithmetic (LANGUAGE.md §5.2): `+ - * /` between
 // S.Tangent values or with a scalar, `sqrt`, `zerosLike`, `dot` and
 // `s.move(by: t)`, expanded fieldwise into DIR. Tangent arrays may be shorter
-// than their counterparts (an empty one is a zero; see ad/Tangents.cpp):
-// a missing element reads as zero.
+// than their counterparts (an empty one is a zero; Note [Zero tangent arrays]
+// in ir/Builder.cpp): a missing element reads as zero. Unlike AD's sums,
+// these never write into an operand: user values may be shared.
 #include "ir/LowerImpl.h"
 
 #include <functional>
@@ -36,17 +37,10 @@ ValueId FunctionLowerer::loopRange(ValueId n, ValueId init,
 }
 
 ValueId FunctionLowerer::elementOrZero(ValueId array, ValueId i) {
-  const Type *elem = sema::asArray(f.typeOf(array))->element;
-  BlockId read = f.addBlock("element"), join = f.addBlock("element.done");
-  ValueId result = f.addValue(elem);
-  f.block(join).args = {result};
-  ValueId n = emit(Op::ArrayCount, types().intType(), {array});
-  ValueId zero = tangentZero(elem, ValueId{});
-  condBranch(emit(Op::CmpLt, types().boolType(), {i, n}), read, {}, join, {zero});
-  cur = read;
-  branch(join, {emit(Op::ArrayGet, elem, {array, i})});
-  cur = join;
-  return result;
+  Builder b = here();
+  ValueId r = b.elementOrZero(array, i);
+  cur = b.cur;
+  return r;
 }
 
 ValueId FunctionLowerer::tangentZero(const Type *t, ValueId like) {
@@ -58,10 +52,8 @@ ValueId FunctionLowerer::tangentZero(const Type *t, ValueId like) {
     std::vector<ValueId> parts;
     auto *tt = sema::asTuple(t);
     for (size_t i = 0; i < tt->elements.size(); ++i)
-      parts.push_back(tangentZero(tt->elements[i],
-                                  like.isValid() ? emit(Op::TupleGet, tt->elements[i], {like},
-                                                        {}, int64_t(i))
-                                                 : ValueId{}));
+      parts.push_back(
+          tangentZero(tt->elements[i], emit(Op::TupleGet, tt->elements[i], {like}, {}, int64_t(i))));
     return emit(Op::Tuple, t, parts);
   }
   case TypeKind::Struct: {
@@ -69,15 +61,12 @@ ValueId FunctionLowerer::tangentZero(const Type *t, ValueId like) {
     auto *st = sema::asStruct(t);
     for (size_t i = 0; i < st->fields.size(); ++i)
       parts.push_back(tangentZero(st->fields[i].type,
-                                  like.isValid() ? emit(Op::StructGet, st->fields[i].type, {like},
-                                                        {}, int64_t(i))
-                                                 : ValueId{}));
+                                  emit(Op::StructGet, st->fields[i].type, {like}, {}, int64_t(i))));
     return emit(Op::StructMake, t, parts);
   }
   case TypeKind::Array:
-    // Zeros of `like`'s length keep a zerosLike(...) printable as zeros; a
-    // zero without a model is the empty array.
-    if (like.isValid() && !sema::asArray(t)->element->isManaged())
+    // Zeros of `like`'s length keep a zerosLike(...) printable as zeros.
+    if (!sema::asArray(t)->element->isManaged())
       return emit(Op::ArrayMaterialize, t,
                   {emit(Op::ArrayMake, t, {}), emit(Op::ArrayCount, types().intType(), {like})});
     return emit(Op::ArrayMake, t, {});

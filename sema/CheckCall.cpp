@@ -563,7 +563,9 @@ const Type *Sema::checkBuiltinCall(CallExpr *call, Builtin b, const Type *expect
     const Type *t = nullptr;
     for (Argument &a : call->args)
       if (!isLiteralLike(a.value)) {
-        t = checkExpr(a.value, expected && expected->isNumeric() ? expected : nullptr);
+        // (sqrt's argument is already checked when it might be a tangent.)
+        t = a.value->type ? a.value->type
+                          : checkExpr(a.value, expected && expected->isNumeric() ? expected : nullptr);
         break;
       }
     if (!t)

@@ -1,5 +1,6 @@
-// Tangent-space arithmetic emitted into generated functions: zeros, sums and
-// array helpers. Tangent types come from TypeContext::tangentType.
+// Tangent-space arithmetic emitted into generated functions (automatic
+// differentiation, tangent arithmetic in lowering): zeros, sums and array
+// helpers. Tangent types come from TypeContext::tangentType.
 //
 // Note [Zero tangent arrays]
 // The zero of `[T].Tangent` is the empty array, whatever the primal's length,
@@ -9,9 +10,9 @@
 // accumulates the shorter operand into the longer. Sums of arrays accumulate
 // into their first operand in place (`array.accum`): reverse mode consumes
 // each adjoint exactly once, so the first operand is never seen again.
-#include "ad/ADImpl.h"
+#include "ir/Builder.h"
 
-namespace dlc::ad {
+namespace dlc::ir {
 
 ValueId Builder::zero(const Type *t) {
   switch (t->kind) {
@@ -141,4 +142,4 @@ ValueId Builder::materialize(ValueId a, ValueId n) {
   return result;
 }
 
-} // namespace dlc::ad
+} // namespace dlc::ir
