@@ -297,9 +297,13 @@ void ForwardEmitter::tangentOf(const Instr &in, ValueId r, ValueId countBefore) 
     break;
   }
   case Op::ArrayAppend:
-  case Op::StackPush:
-    t = b.emit(in.op, rt, {b.materialize(T(ops[0]), countBefore), T(ops[1])});
+  case Op::StackPush: {
+    std::vector<ValueId> tops{b.materialize(T(ops[0]), countBefore)};
+    for (size_t j = 1; j < ops.size(); ++j)
+      tops.push_back(T(ops[j]));
+    t = b.emit(in.op, rt, tops);
     break;
+  }
   case Op::ArrayAccum:
     t = b.emit(Op::ArrayAccum, rt, {T(ops[0]), A(1), T(ops[2]), A(3)});
     break;

@@ -2,18 +2,22 @@
 //
 // Note [Tapes]
 // F.fwd is F with a tape threaded through every block as extra arguments: a
-// trace stack of the indices of the blocks it executes, and one stack per
-// type of the values the pullback needs (operands of nonlinear operations,
-// array counts, callee tapes). Each block pushes its index on entry and its
-// saved values before its terminator; F.fwd returns (result, tape).
+// trace stack of the control path, and one stack per type of the values the
+// pullback needs (operands of nonlinear operations, array counts, callee
+// tapes). A block with several predecessors pushes, on entry, the index of
+// the one it came from; every block pushes its saved values before its
+// terminator, and the returning block its own index; F.fwd returns
+// (result, tape).
 //
 // F.bwd(params..., tape, result cotangent) walks the trace backwards. A
-// dispatch block pops a block index and jumps to that block's adjoint block,
-// which pops the block's saved values (in reverse), propagates cotangents
-// through the terminator and then the instructions in reverse order, and
-// jumps back to dispatch. Adjoints of values used only in their own block
-// stay SSA values; the others (block arguments, parameters, values used in
-// other blocks) live in "slots" that dispatch carries as block arguments.
+// dispatch block pops the index of the block that returned and jumps to that
+// block's adjoint block, which pops the block's saved values (in reverse),
+// propagates cotangents through the terminator and then the instructions in
+// reverse order, and jumps to the adjoint block of its predecessor: the only
+// one, or the one the trace names (a block with several predecessors pushed
+// where it came from). Adjoints of values used only in their own block stay
+// SSA values; the others (block arguments, parameters, values used in other
+// blocks) live in "slots" that every adjoint block carries as arguments.
 // Branch arguments receive the slots of the target block's arguments, which
 // are then reset: the trace guarantees the target's adjoint block ran just
 // before. Loops, early exits and data-dependent trip counts need nothing
@@ -84,6 +88,9 @@ private:
   std::vector<size_t> defBlock;                        // per value
   std::vector<bool> multiPred;                         // per block: pushes its predecessor
   std::vector<size_t> singlePred;                      // per block: its predecessor if unique
+  std::vector<const Instr *> defOf;                    // per value: its instruction, if any
+  bool isParam(ValueId v) const;
+  std::vector<std::vector<size_t>> predsOf;            // per block: its reachable predecessors
   std::vector<bool> isConst;                           // per value: defined by a constant
 
   bool isActive(ValueId v) const { return act.active(v); }
@@ -118,13 +125,27 @@ private:
   ValueId take(Builder &b, ValueId v); // the adjoint of v, reset; invalid if none
 };
 
+bool ReverseEmitter::isParam(ValueId v) const {
+  for (ValueId p : src.blocks[0].args)
+    if (p == v)
+      return true;
+  return false;
+}
+
 void ReverseEmitter::need(size_t block, size_t instr, std::set<Save> &seen, ValueId v,
                           bool count) {
   if (!count && isConst[v.index])
     return; // rematerialized
-  for (ValueId p : src.blocks[0].args)
-    if (p == v)
-      return; // the pullback receives the parameters (and can count them)
+  if (isParam(v))
+    return; // the pullback receives the parameters (and can count them)
+  // An element of a parameter array whose index this block saves anyway is
+  // read again in the pullback instead of being saved too (see P).
+  const Instr *def = defOf[v.index];
+  if (!count && def && def->op == Op::ArrayGet && isParam(def->operands[0])) {
+    ValueId i = def->operands[1];
+    if (isConst[i.index] || isParam(i) || seen.count(Save{i, false}))
+      return;
+  }
   Save s{v, count};
   if (seen.insert(s).second) {
     saves[block].push_back({s, stackFor(typeOfSave(s))});
@@ -138,11 +159,13 @@ void ReverseEmitter::plan() {
   // Predecessor edges: a block reached from one place needs no trace entry.
   std::vector<unsigned> preds(nb, 0);
   singlePred.assign(nb, SIZE_MAX);
+  predsOf.assign(nb, {});
   for (size_t bi = 0; bi < nb; ++bi)
     if (act.reachable[bi])
       for (const ir::Target &t : src.blocks[bi].instrs.back().targets) {
         ++preds[t.block.index];
         singlePred[t.block.index] = bi;
+        predsOf[t.block.index].push_back(bi);
       }
   multiPred.assign(nb, false);
   for (size_t bi = 0; bi < nb; ++bi)
@@ -153,12 +176,14 @@ void ReverseEmitter::plan() {
   stackOf.clear();
   defBlock.assign(src.values.size(), SIZE_MAX);
   isConst.assign(src.values.size(), false);
+  defOf.assign(src.values.size(), nullptr);
   for (size_t bi = 0; bi < nb; ++bi) {
     for (ValueId a : src.blocks[bi].args)
       defBlock[a.index] = bi;
     for (const Instr &in : src.blocks[bi].instrs)
       if (in.result.isValid()) {
         defBlock[in.result.index] = bi;
+        defOf[in.result.index] = &in;
         isConst[in.result.index] = in.op == Op::ConstFloat || in.op == Op::ConstInt ||
                                    in.op == Op::ConstBool;
       }
@@ -355,12 +380,19 @@ Function ReverseEmitter::emitForward(const std::string &name, const sema::Functi
         for (const Save &sv : cb->second)
           savedHere[sv] = b.emit(Op::ArrayCount, types().intType(), {vmap[sv.value.index]});
       if (ir::isTerminator(in.op)) {
-        // Push the saved values, then branch with the stacks.
+        // Push the saved values, one push per stack, then branch with the
+        // stacks.
+        std::vector<std::vector<ValueId>> pushes(st.size());
         for (const SaveEntry &e : saves[bi]) {
           ValueId v = e.key.count || e.key.tape || e.key.deriv ? savedHere.at(e.key)
                                                                : vmap[e.key.value.index];
-          st[e.stack] = b.emit(Op::StackPush, b.typeOf(st[e.stack]), {st[e.stack], v});
+          if (pushes[e.stack].empty())
+            pushes[e.stack].push_back(st[e.stack]);
+          pushes[e.stack].push_back(v);
         }
+        for (size_t k = 0; k < st.size(); ++k)
+          if (!pushes[k].empty())
+            st[k] = b.emit(Op::StackPush, b.typeOf(st[k]), pushes[k]);
         Instr c;
         c.op = in.op;
         c.loc = in.loc;
@@ -431,8 +463,14 @@ ValueId ReverseEmitter::P(Builder &b, ValueId v) {
         }
   }
   auto it = loaded.find(Save{v, false});
-  DLC_ASSERT(it != loaded.end(), "a value the pullback needs was not saved");
-  return it->second;
+  if (it != loaded.end())
+    return it->second;
+  // Rematerialized (see need): the element of a parameter array, at an index
+  // that was in range when the forward pass read it.
+  const Instr *def = defOf[v.index];
+  DLC_ASSERT(def && def->op == Op::ArrayGet && isParam(def->operands[0]),
+             "a value the pullback needs was not saved");
+  return b.emit(Op::ArrayGet, src.typeOf(v), {P(b, def->operands[0]), P(b, def->operands[1])}, 1);
 }
 
 ValueId ReverseEmitter::count(Builder &b, ValueId v) {
@@ -695,7 +733,9 @@ void ReverseEmitter::adjointRule(Builder &b, const Instr &in, size_t block, size
       ValueId n = b.emit(Op::ArrayCount, types().intType(), {g});
       b.condBr(cmp(Op::CmpEq, n, b.constInt(0)), done, {g}, clear, {});
       b.at(clear);
-      ValueId cleared = b.emit(Op::ArraySet, t, {g, i, b.zero(et)});
+      // In place: g is this adjoint's only owner, as it is for array.accum
+      // (Note [Zero tangent arrays]); a non-empty adjoint is full length.
+      ValueId cleared = b.emit(Op::ArraySet, t, {g, i, b.zero(et)}, /*imm=*/1);
       b.br(done, {cleared});
       b.at(done);
       accum(b, o[0], rest);
@@ -705,8 +745,11 @@ void ReverseEmitter::adjointRule(Builder &b, const Instr &in, size_t block, size
   case Op::ArrayAppend:
   case Op::StackPush: {
     ValueId n = count(b, o[0]);
-    if (on(1))
-      accum(b, o[1], b.elementOrZero(g, n));
+    for (size_t j = 1; j < o.size(); ++j)
+      if (on(j))
+        accum(b, o[j],
+              b.elementOrZero(g, j == 1 ? n : b.emit(Op::Add, types().intType(),
+                                                     {n, b.constInt(int64_t(j - 1))})));
     if (on(0))
       accum(b, o[0], b.emit(Op::ArrayTruncate, t, {g, n}));
     return;
@@ -863,14 +906,31 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
       adjointRule(b, in, bi, k, g);
     }
     // Next: the entry block ends the walk; a block with one predecessor
-    // continues there; otherwise the trace says where it came from.
+    // continues there; otherwise the trace says which of its predecessors
+    // it came from. Testing only those (two for a loop header) keeps the
+    // branch local and predictable, where a jump through one dispatch for
+    // every block would not be.
     std::vector<ValueId> state = withState(cursors, slots);
-    if (bi == 0)
+    if (bi == 0) {
       b.br(done, state);
-    else if (!multiPred[bi] && singlePred[bi] != SIZE_MAX)
+    } else if (!multiPred[bi] && singlePred[bi] != SIZE_MAX) {
       b.br(revOf[singlePred[bi]], state);
-    else
+    } else if (multiPred[bi]) {
+      std::vector<ValueId> popped = cursors;
+      popped[0] = b.emit(Op::Sub, intTy, {cursors[0], b.constInt(1)});
+      ValueId from = b.emit(Op::ArrayGet, intTy, {stacks[0], popped[0]}, 1);
+      state = withState(popped, slots);
+      const std::vector<size_t> &ps = predsOf[bi];
+      for (size_t j = 0; j + 1 < ps.size(); ++j) {
+        BlockId next = b.block("from.next");
+        b.condBr(b.emit(Op::CmpEq, types().boolType(), {from, b.constInt(int64_t(ps[j]))}),
+                 revOf[ps[j]], state, next, {});
+        b.at(next);
+      }
+      b.br(revOf[ps.back()], state);
+    } else {
       b.br(dispatch, state);
+    }
   }
 
   // done: the parameters' adjoints.

@@ -652,9 +652,21 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     b.CreateStore(v, l.arrayElementPtr(b, copy, index, v->getType()));
     return define(copy);
   }
+  case Op::ArrayAppend:
+    if (in.imm != 1) {
+      llvm::Value *v = operand(1);
+      llvm::Value *copy = b.CreateCall(l.runtime(RtFn::ArrayClone), {operand(0), b.getInt64(1)});
+      llvm::Value *countPtr = l.bytePtr(b, copy, kArrayCountOffset);
+      llvm::Value *count = b.CreateLoad(l.i64(), countPtr, "count");
+      b.CreateStore(v, l.arrayElementPtr(b, copy, count, v->getType()));
+      b.CreateStore(b.CreateAdd(count, b.getInt64(1), "", true, true), countPtr);
+      return define(copy);
+    }
+    [[fallthrough]]; // in place (ir/InPlace.cpp): a push, grown without the tape cache
   case Op::StackPush: {
-    // Fast path inline: room left in place; otherwise the runtime grows it.
-    llvm::Value *v = operand(1);
+    // Pushes operands 1..k. Fast path inline: room left in place; otherwise
+    // the runtime grows the array.
+    size_t k = in.operands.size() - 1;
     llvm::Value *old = operand(0);
     llvm::Value *oldCount = b.CreateLoad(l.i64(), l.bytePtr(b, old, kArrayCountOffset));
     llvm::Value *capacity = b.CreateLoad(l.i64(), l.bytePtr(b, old, kArrayCapacityOffset));
@@ -663,19 +675,26 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     auto *grow = llvm::BasicBlock::Create(fn->getContext(), "push.grow", fn);
     auto *cont = llvm::BasicBlock::Create(fn->getContext(), "push", fn);
     llvm::MDBuilder md(fn->getContext());
-    b.CreateCondBr(b.CreateICmpSGE(oldCount, capacity), grow, cont,
-                   md.createUnlikelyBranchWeights());
+    b.CreateCondBr(b.CreateICmpSGT(b.CreateAdd(oldCount, b.getInt64(int64_t(k))), capacity), grow,
+                   cont, md.createUnlikelyBranchWeights());
     b.SetInsertPoint(grow);
-    llvm::Value *grown = b.CreateCall(l.runtime(RtFn::ArrayReserve1), {old});
+    llvm::Value *grown =
+        in.op == Op::StackPush
+            ? b.CreateCall(l.runtime(RtFn::ArrayReserve), {old, b.getInt64(int64_t(k))})
+            : b.CreateCall(l.runtime(RtFn::ArrayGrow1), {old});
     b.CreateBr(cont);
     b.SetInsertPoint(cont);
     llvm::PHINode *array = b.CreatePHI(old->getType(), 2);
     array->addIncoming(old, from);
     array->addIncoming(grown, grow);
-    llvm::Value *countPtr = l.bytePtr(b, array, kArrayCountOffset);
-    llvm::Value *count = b.CreateLoad(l.i64(), countPtr, "count");
-    b.CreateStore(v, l.arrayElementPtr(b, array, count, v->getType()));
-    b.CreateStore(b.CreateAdd(count, b.getInt64(1), "", true, true), countPtr);
+    // The count is oldCount on both paths: growing keeps the elements.
+    for (size_t j = 0; j < k; ++j) {
+      llvm::Value *v = operand(j + 1);
+      b.CreateStore(v, l.arrayElementPtr(b, array, b.CreateAdd(oldCount, b.getInt64(int64_t(j))),
+                                         v->getType()));
+    }
+    b.CreateStore(b.CreateAdd(oldCount, b.getInt64(int64_t(k)), "", true, true),
+                  l.bytePtr(b, array, kArrayCountOffset));
     return define(array);
   }
   case Op::ArrayAccum: {
@@ -714,16 +733,6 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     b.CreateStore(b.CreateSelect(shorter, n, count), countPtr);
     return define(array);
   }
-  case Op::ArrayAppend: {
-    llvm::Value *v = operand(1);
-    llvm::Value *copy = b.CreateCall(l.runtime(RtFn::ArrayClone), {operand(0), b.getInt64(1)});
-    llvm::Value *countPtr = l.bytePtr(b, copy, kArrayCountOffset);
-    llvm::Value *count = b.CreateLoad(l.i64(), countPtr, "count");
-    b.CreateStore(v, l.arrayElementPtr(b, copy, count, v->getType()));
-    b.CreateStore(b.CreateAdd(count, b.getInt64(1), "", true, true), countPtr);
-    return define(copy);
-  }
-
   case Op::Call: {
     if (in.callee.index >= l.dir.functions.size())
       return internal("'call' names an unknown function");

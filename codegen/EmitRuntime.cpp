@@ -74,8 +74,10 @@ RtSignature signatureOf(RtFn fn, llvm::LLVMContext &ctx) {
     return {"dlrt_array_clone", fnTy(ptr, {ptr, i64}), Effects::Allocates};
   case RtFn::ArrayRepeat:
     return {"dlrt_array_repeat", fnTy(ptr, {ptr, i64, i64, ptr}), Effects::Allocates};
-  case RtFn::ArrayReserve1: // may return its argument: not noalias
-    return {"dlrt_array_reserve1", fnTy(ptr, {ptr}), Effects::Any};
+  case RtFn::ArrayReserve: // may return its argument: not noalias
+    return {"dlrt_array_reserve", fnTy(ptr, {ptr, i64}), Effects::Any};
+  case RtFn::ArrayGrow1: // may return its argument: not noalias
+    return {"dlrt_array_grow1", fnTy(ptr, {ptr}), Effects::Any};
   case RtFn::ArrayMaterialize:
     return {"dlrt_array_materialize", fnTy(ptr, {ptr, i64}), Effects::Any};
   case RtFn::ArrayFree:

@@ -1,22 +1,28 @@
-// In-place array writes: marks `array.set` instructions (imm = 1) that may
-// store into their operand instead of copying it, because no other live value
-// can see the operand's buffer. Arrays have value semantics and DIR is pure,
-// so this is the one place where sharing matters.
+// In-place array writes: marks `array.set` and `array.append` instructions
+// (imm = 1) that may write into their operand instead of copying it, because
+// no other live value can see the operand's buffer. Arrays have value
+// semantics and DIR is pure, so this is the one place where sharing matters.
 //
 // Note [In-place array writes]
 // Values that may share a buffer form an alias class: a branch argument and
-// the block argument it feeds, the operand and result of array.set and of the
-// in-place ops AD emits. A class qualifies when
-//   - every value in it comes from a fresh array (array, array.repeat,
-//     array.append, a copying array.set), a block argument or an in-place op
+// the block argument it feeds, the operand and result of array.set, of
+// array.append and of the in-place ops AD emits. A class qualifies when
+//   - every value in it comes from a fresh array (array, array.repeat, a
+//     copying array.set or array.append), a block argument or an in-place op
 //     of the class: no parameter, call result or element of an aggregate,
 //     which someone else may hold; and
-//   - no value in it escapes: it is only read (array.get, array.count,
-//     print, a call whose result holds no memory), written (array.set
-//     operand 0, the in-place ops), copied (array.append operand 0) or passed
-//     along a branch.
-// An array.set of a qualifying class writes in place when no other value of
-// the class is live after it: the old contents are then unobservable.
+//   - no value in it escapes while the class can still write to it. A use is
+//     a read (array.get, array.count, print, a call whose result holds no
+//     memory), a write (operand 0 of array.set, array.append and the in-place
+//     ops), a branch argument, or an escape (anything else: saving the array
+//     on a tape, storing it in an aggregate, passing it to a call that may
+//     keep it). An escape is harmless when no value of the class reaches a
+//     write or a branch after it: every later value of the class then starts
+//     from a fresh buffer, so the escaped one is never written again.
+// A write of a qualifying class happens in place when no other value of the
+// class is live after it: the old contents are then unobservable. An
+// in-place append grows the buffer by realloc, which may move it; that is
+// safe for the same reason.
 #include "ir/InPlace.h"
 
 #include <numeric>
@@ -55,6 +61,11 @@ public:
     }
     // Disqualify classes with a foreign source or an escaping use.
     std::vector<bool> bad(n, false);
+    struct Escape {
+      size_t block, pos;
+      ValueId value;
+    };
+    std::vector<Escape> escapes;
     auto spoil = [&](ValueId v) { bad[find(v.index)] = true; };
     for (size_t b = 0; b < f.blocks.size(); ++b) {
       if (b == 0)
@@ -66,14 +77,27 @@ public:
           spoil(in.result);
         for (size_t o = 0; o < in.operands.size(); ++o)
           if (isArray(in.operands[o]) && !allowedUse(in, o))
-            spoil(in.operands[o]);
+            escapes.push_back({b, size_t(&in - f.blocks[b].instrs.data()), in.operands[o]});
       }
+    }
+    // An escape spoils its class only if the escaped buffer can still be
+    // written afterwards: when some value of the class may reach a write
+    // after it.
+    for (const Escape &e : escapes) {
+      uint32_t cls = find(e.value.index);
+      if (bad[cls])
+        continue;
+      for (size_t v = 0; v < n; ++v)
+        if (find(uint32_t(v)) == cls && liveAfter(ValueId{uint32_t(v)}, e.block, e.pos, /*writesOnly=*/true)) {
+          bad[cls] = true;
+          break;
+        }
     }
     for (size_t b = 0; b < f.blocks.size(); ++b) {
       auto &instrs = f.blocks[b].instrs;
       for (size_t k = 0; k < instrs.size(); ++k) {
         Instr &in = instrs[k];
-        if (in.op != Op::ArraySet || bad[find(in.operands[0].index)])
+        if ((in.op != Op::ArraySet && in.op != Op::ArrayAppend) || bad[find(in.operands[0].index)])
           continue;
         bool safe = true;
         uint32_t cls = find(in.operands[0].index);
@@ -102,12 +126,11 @@ private:
   void unite(ValueId a, ValueId b) { parent[find(a.index)] = find(b.index); }
 
   static bool sharesOperand(Op op) {
-    return op == Op::ArraySet || op == Op::StackPush || op == Op::ArrayAccum ||
-           op == Op::ArrayTruncate || op == Op::ArrayMaterialize;
+    return op == Op::ArraySet || op == Op::ArrayAppend || op == Op::StackPush ||
+           op == Op::ArrayAccum || op == Op::ArrayTruncate || op == Op::ArrayMaterialize;
   }
   static bool freshOrShared(Op op) {
-    return op == Op::ArrayMake || op == Op::ArrayRepeat || op == Op::ArrayAppend ||
-           sharesOperand(op);
+    return op == Op::ArrayMake || op == Op::ArrayRepeat || sharesOperand(op);
   }
   bool allowedUse(const Instr &in, size_t o) const {
     switch (in.op) {
@@ -133,10 +156,18 @@ private:
     }
   }
 
-  bool usesValue(const Instr &in, ValueId v) const {
-    for (ValueId o : in.operands)
-      if (o == v)
+  /// Does `in` use `v`? With writesOnly, only uses that may write v's buffer
+  /// count: operand 0 of array.set and of the in-place ops, and branch
+  /// arguments, which may flow to such a write.
+  bool usesValue(const Instr &in, ValueId v, bool writesOnly) const {
+    if (writesOnly) {
+      if (sharesOperand(in.op) && !in.operands.empty() && in.operands[0] == v)
         return true;
+    } else {
+      for (ValueId o : in.operands)
+        if (o == v)
+          return true;
+    }
     for (const Target &t : in.targets)
       for (ValueId a : t.args)
         if (a == v)
@@ -146,12 +177,12 @@ private:
 
   /// Is `v` used after instruction k of block b, on a path that does not
   /// pass v's definition first?
-  bool liveAfter(ValueId v, size_t b, size_t k) const {
+  bool liveAfter(ValueId v, size_t b, size_t k, bool writesOnly = false) const {
     const auto &instrs = f.blocks[b].instrs;
     for (size_t j = k + 1; j < instrs.size(); ++j) {
       if (long(j) == defPos[v.index] && defBlock[v.index] == b)
         return false;
-      if (usesValue(instrs[j], v))
+      if (usesValue(instrs[j], v, writesOnly))
         return true;
     }
     std::vector<bool> seen(f.blocks.size(), false);
@@ -172,7 +203,7 @@ private:
           redefined = true;
           break;
         }
-        if (usesValue(f.blocks[s].instrs[j], v))
+        if (usesValue(f.blocks[s].instrs[j], v, writesOnly))
           return true;
       }
       if (redefined)

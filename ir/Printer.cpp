@@ -312,9 +312,10 @@ private:
     case Op::ArrayMake:
     case Op::ArrayRepeat:
     case Op::ArrayCount:
-    case Op::ArrayGet:
     case Op::ArraySet:
     case Op::ArrayAppend:
+      return valueList(in.operands) + (in.imm == 1 ? " /* in place */" : "");
+    case Op::ArrayGet:
     case Op::Print:
     case Op::Assert:
     case Op::Args:

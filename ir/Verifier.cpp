@@ -717,7 +717,11 @@ private:
     case Op::ArraySet:
     case Op::ArrayAppend:
     case Op::StackPush: {
-      size_t n = in.op == Op::ArrayGet ? 2 : in.op == Op::ArraySet ? 3 : 2;
+      // stack.push takes one or more elements.
+      size_t n = in.op == Op::ArrayGet   ? 2
+                 : in.op == Op::ArraySet ? 3
+                 : in.op == Op::StackPush && in.operands.size() > 2 ? in.operands.size()
+                                                                    : 2;
       if (!arity(n))
         return;
       auto *at = sema::asArray(operandType(0));
@@ -731,7 +735,8 @@ private:
         expectResult(at->element);
         return;
       }
-      expectOperand(n - 1, at->element, "the element");
+      for (size_t e = in.op == Op::StackPush ? 1 : n - 1; e < n; ++e)
+        expectOperand(e, at->element, "the element");
       expectResult(at);
       return;
     }

@@ -50,7 +50,22 @@ static DlArray *allocArray(int64_t elemSize, int64_t count, int64_t capacity) {
   return a;
 }
 
+/* Empty arrays are shared, one per element size: generated derivative code
+ * creates a great many of them (zero adjoints). They are immortal (refcount
+ * -1) and have no capacity, so every write to them goes to a new buffer: a
+ * push grows into fresh memory, and set traps on the index. */
+enum { kSharedEmptySizes = 65 };
+static DlArray sharedEmpty[kSharedEmptySizes];
+
+static bool isShared(const DlArray *a) { return a->refcount < 0; }
+
 DlArray *dlrt_array_new(int64_t elemSize, int64_t count) {
+  if (count == 0 && elemSize >= 0 && elemSize < kSharedEmptySizes) {
+    DlArray *empty = &sharedEmpty[elemSize];
+    empty->refcount = -1;
+    empty->elemSize = elemSize;
+    return empty;
+  }
   return allocArray(elemSize, count, count);
 }
 
@@ -88,6 +103,8 @@ static DlArray *tapeCache[kTapeCacheSlots];
 static int64_t byteCapacity(const DlArray *a) { return a->capacity * a->elemSize; }
 
 void dlrt_array_free(DlArray *a) {
+  if (isShared(a))
+    return;
   if (byteCapacity(a) >= kTapeCacheMinBytes) {
     int smallest = -1;
     for (int i = 0; i < kTapeCacheSlots; ++i) {
@@ -107,10 +124,14 @@ void dlrt_array_free(DlArray *a) {
   free(a);
 }
 
-DlArray *dlrt_array_reserve1(DlArray *a) {
-  if (a->count < a->capacity)
-    return a;
-  if (a->elemSize > 0) {
+static DlArray *growFull(DlArray *a, int64_t initial);
+
+/* One growth step of a tape stack that is full. */
+static DlArray *growTape(DlArray *a) {
+  /* Only tapes already big take from the cache: a small one (a callee's
+   * tape, of which there may be thousands) would take the block that a big
+   * one needs. */
+  if (a->elemSize > 0 && byteCapacity(a) >= kTapeCacheMinBytes / 2) {
     /* The largest cached block that is at least twice as big. */
     int best = -1;
     for (int i = 0; i < kTapeCacheSlots; ++i)
@@ -130,10 +151,38 @@ DlArray *dlrt_array_reserve1(DlArray *a) {
       return reused;
     }
   }
+  /* A new tape starts with room for 64 values: a callee's tape (one per
+   * call, perhaps thousands per gradient) then rarely needs to grow. */
+  return growFull(a, 64);
+}
+
+DlArray *dlrt_array_reserve(DlArray *a, int64_t n) {
+  if (n < 0 || a->count > INT64_MAX - n)
+    dlrt_fail("<runtime>", "out of memory");
+  while (a->count + n > a->capacity)
+    a = growTape(a);
+  return a;
+}
+
+DlArray *dlrt_array_grow1(DlArray *a) {
+  if (a->count < a->capacity)
+    return a;
+  return growFull(a, 16);
+}
+
+/* A full array with room for twice as many elements (at least `initial`). */
+static DlArray *growFull(DlArray *a, int64_t initial) {
   /* The operand is dead after the push (the compiler's contract for
-   * stack.push), so it may be resized in place. glibc's realloc keeps the
-   * 16-byte alignment of aligned_alloc's blocks on x86-64. */
-  int64_t capacity = a->capacity < 4 ? 16 : 2 * a->capacity;
+   * stack.push and an in-place array.append), so it may be resized in place.
+   * glibc's realloc keeps the 16-byte alignment of aligned_alloc's blocks on
+   * x86-64. */
+  int64_t capacity = a->capacity < initial / 2 ? initial : 2 * a->capacity;
+  if (a->capacity == 0) { /* possibly a shared empty array: never resized */
+    DlArray *fresh = allocRaw(a->elemSize, 0, capacity);
+    if (!isShared(a))
+      free(a);
+    return fresh;
+  }
   int64_t limit = (INT64_MAX - DLRT_ARRAY_HEADER_SIZE - 16) / (a->elemSize > 0 ? a->elemSize : 1);
   if (capacity > limit)
     dlrt_fail("<runtime>", "out of memory");

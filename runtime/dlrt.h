@@ -71,18 +71,25 @@ DlString *dlrt_string_concat(const DlString *a, const DlString *b);
 int64_t dlrt_string_compare(const DlString *a, const DlString *b);
 
 /* --- Arrays ------------------------------------------------------------------ */
-/* A new array of `count` zero-filled elements (capacity >= count). */
+/* A new array of `count` zero-filled elements (capacity >= count). Empty
+ * arrays are shared per element size and immortal (refcount -1, capacity 0):
+ * nothing writes to them, since every write needs room they do not have. */
 DlArray *dlrt_array_new(int64_t elemSize, int64_t count);
 /* A copy of `a` with refcount 1 and room for at least `extra` more elements. */
 DlArray *dlrt_array_clone(const DlArray *a, int64_t extra);
 /* `count` copies of the element at `elem`; traps at `loc` if count < 0. */
 DlArray *dlrt_array_repeat(const void *elem, int64_t elemSize, int64_t count, const char *loc);
 
-/* In-place forms used by code that automatic differentiation generates, on
- * arrays nobody else sees. */
-/* `a` with room for one more element: `a` itself when it has capacity, else a
- * grown copy (capacity doubles). */
-DlArray *dlrt_array_reserve1(DlArray *a);
+/* In-place forms, on arrays nobody else sees: tapes in code that automatic
+ * differentiation generates, arrays that ir/InPlace.cpp proved unshared. `a`
+ * is dead afterwards (it may have been resized or freed). */
+/* A tape stack with room for `n` more elements: `a` itself when it has the
+ * room, else `a` grown (capacity doubling, large blocks from a cache of freed
+ * tapes). */
+DlArray *dlrt_array_reserve(DlArray *a, int64_t n);
+/* `a` with room for one more element: `a` itself when it has capacity, else
+ * `a` grown (capacity doubles). */
+DlArray *dlrt_array_grow1(DlArray *a);
 /* `a` when it has at least `count` elements, else a copy padded with zero
  * bytes to `count` elements (a tangent array shorter than its primal stands
  * for one padded with zeros). */

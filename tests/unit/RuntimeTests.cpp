@@ -496,13 +496,59 @@ TEST_CASE("array_new zero-fills and aligns") {
 
   DlArray *empty = dlrt_array_new(4, 0);
   CHECK(empty->count == 0);
-  CHECK(empty->refcount == 1);
   CHECK(empty->elemSize == 4);
 
   DlArray *odd = dlrt_array_new(3, 5);
   unsigned char *bytes = elementsOf<unsigned char>(odd);
   for (int i = 0; i < 15; ++i)
     CHECK(bytes[i] == 0);
+}
+
+TEST_CASE("empty arrays are shared, immortal and never written") {
+  DlArray *a = dlrt_array_new(8, 0);
+  DlArray *b = dlrt_array_new(8, 0);
+  CHECK(a == b);
+  CHECK(a->refcount < 0);
+  CHECK(a->capacity == 0);
+  CHECK(dlrt_array_new(16, 0) != a); // one per element size
+  CHECK(dlrt_array_new(16, 0)->elemSize == 16);
+  dlrt_array_free(a); // a no-op
+  CHECK(dlrt_array_new(8, 0) == a);
+
+  // Growing one (a push or an in-place append) gives a fresh buffer and
+  // leaves the shared one empty.
+  DlArray *grown = dlrt_array_grow1(a);
+  CHECK(grown != a);
+  CHECK(grown->refcount == 1);
+  CHECK(grown->count == 0);
+  CHECK(grown->capacity >= 1);
+  CHECK(a->count == 0);
+  CHECK(a->capacity == 0);
+  DlArray *tape = dlrt_array_reserve(a, 100);
+  CHECK(tape != a);
+  CHECK(tape->capacity >= 100);
+  CHECK(a->capacity == 0);
+  dlrt_array_free(grown);
+  dlrt_array_free(tape);
+}
+
+TEST_CASE("array_grow1 and array_reserve keep the elements") {
+  DlArray *a = dlrt_array_new(8, 3);
+  for (int i = 0; i < 3; ++i)
+    elementsOf<int64_t>(a)[i] = 10 + i;
+  DlArray *g = dlrt_array_grow1(a); // full: grows
+  CHECK(g->capacity > 3);
+  CHECK(g->count == 3);
+  for (int i = 0; i < 3; ++i)
+    CHECK(elementsOf<int64_t>(g)[i] == 10 + i);
+  CHECK(dlrt_array_grow1(g) == g); // room left: unchanged
+  DlArray *r = dlrt_array_reserve(g, 1000);
+  CHECK(r->capacity >= 1003);
+  CHECK(r->count == 3);
+  for (int i = 0; i < 3; ++i)
+    CHECK(elementsOf<int64_t>(r)[i] == 10 + i);
+  CHECK(dlrt_array_reserve(r, 1000) == r);
+  dlrt_array_free(r);
 }
 
 TEST_CASE("array_clone copies elements and adds capacity") {
