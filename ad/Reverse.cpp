@@ -26,6 +26,7 @@
 // cannot contain themselves.
 #include "ad/ADImpl.h"
 
+#include <algorithm>
 #include <map>
 
 namespace dlc::ad {
@@ -91,6 +92,16 @@ private:
   std::vector<const Instr *> defOf;                    // per value: its instruction, if any
   bool isParam(ValueId v) const;
   std::vector<std::vector<size_t>> predsOf;            // per block: its reachable predecessors
+  // Note [Counted loops]
+  struct Loop {
+    size_t header, entry, latch;
+    std::vector<bool> body;
+  };
+  std::vector<Loop> loops;
+  std::vector<int> loopOf; // per block: the loop it heads, or -1
+  void findLoops();
+  /// The loops that edge from -> to leaves, innermost first.
+  std::vector<size_t> loopsLeft(size_t from, size_t to) const;
   std::vector<bool> isConst;                           // per value: defined by a constant
 
   bool isActive(ValueId v) const { return act.active(v); }
@@ -154,6 +165,70 @@ void ReverseEmitter::need(size_t block, size_t instr, std::set<Save> &seen, Valu
   }
 }
 
+// Note [Counted loops]
+// A loop header has two predecessors, so the trace would record one entry
+// per iteration. For a natural loop with one entry edge and one back edge,
+// F.fwd instead counts the iterations in a block argument of the header (0
+// on entry, +1 on the back edge) and pushes the count on the trace once, on
+// each edge that leaves the loop. F.bwd pops it on the way back in, carries
+// it as part of its state, and at the header's adjoint block goes round
+// again (count - 1, to the latch) until the count is 0 (to the entry).
+void ReverseEmitter::findLoops() {
+  size_t nb = src.blocks.size();
+  loops.clear();
+  loopOf.assign(nb, -1);
+  for (size_t h = 1; h < nb; ++h) {
+    if (!act.reachable[h] || predsOf[h].size() != 2)
+      continue;
+    int found = -1;
+    Loop loop;
+    for (int j = 0; j < 2; ++j) {
+      size_t latch = predsOf[h][size_t(j)], entry = predsOf[h][size_t(1 - j)];
+      // The natural loop of latch -> h: h and every block that reaches the
+      // latch without passing h.
+      std::vector<bool> body(nb, false);
+      body[h] = true;
+      std::vector<size_t> work{latch};
+      while (!work.empty()) {
+        size_t x = work.back();
+        work.pop_back();
+        if (body[x])
+          continue;
+        body[x] = true;
+        for (size_t p : predsOf[x])
+          work.push_back(p);
+      }
+      // One way in: not through the function's entry, and not through the
+      // other predecessor (which would make it a second back edge).
+      if (body[0] || body[entry])
+        continue;
+      if (found >= 0) {
+        found = -2;
+        break;
+      }
+      found = j;
+      loop = Loop{h, entry, latch, std::move(body)};
+    }
+    if (found < 0)
+      continue;
+    loopOf[h] = int(loops.size());
+    loops.push_back(std::move(loop));
+  }
+}
+
+std::vector<size_t> ReverseEmitter::loopsLeft(size_t from, size_t to) const {
+  std::vector<size_t> left;
+  for (size_t l = 0; l < loops.size(); ++l)
+    if (loops[l].body[from] && !loops[l].body[to])
+      left.push_back(l);
+  // Nested loops' bodies are nested: the innermost is the smallest.
+  auto size = [&](size_t l) {
+    return std::count(loops[l].body.begin(), loops[l].body.end(), true);
+  };
+  std::sort(left.begin(), left.end(), [&](size_t a, size_t b) { return size(a) < size(b); });
+  return left;
+}
+
 void ReverseEmitter::plan() {
   size_t nb = src.blocks.size();
   // Predecessor edges: a block reached from one place needs no trace entry.
@@ -170,6 +245,7 @@ void ReverseEmitter::plan() {
   multiPred.assign(nb, false);
   for (size_t bi = 0; bi < nb; ++bi)
     multiPred[bi] = preds[bi] > 1;
+  findLoops();
   saves.assign(nb, {});
   stackTypes = {types().intType()};
   calleeTapeStack = {false};
@@ -351,7 +427,9 @@ Function ReverseEmitter::emitForward(const std::string &name, const sema::Functi
       continue;
     for (ValueId a : src.blocks[bi].args)
       vmap[a.index] = b.arg(bmap[bi], src.typeOf(a), src.values[a.index].name);
-    if (multiPred[bi])
+    if (loopOf[bi] >= 0)
+      fromArgs[bi] = b.arg(bmap[bi], types().intType(), "iter");
+    else if (multiPred[bi])
       fromArgs[bi] = b.arg(bmap[bi], types().intType(), "from");
     if (bi != 0)
       for (const Type *t : stackTypes)
@@ -367,8 +445,8 @@ Function ReverseEmitter::emitForward(const std::string &name, const sema::Functi
       st = stackArgs[bi];
     }
     // The trace (Note [Tapes]): a block with several predecessors records
-    // which one it came from.
-    if (multiPred[bi])
+    // which one it came from, unless it heads a counted loop.
+    if (multiPred[bi] && loopOf[bi] < 0)
       st[0] = b.emit(Op::StackPush, b.typeOf(st[0]), {st[0], fromArgs[bi]});
     std::map<Save, ValueId> savedHere;
     const auto &instrs = src.blocks[bi].instrs;
@@ -403,17 +481,51 @@ Function ReverseEmitter::emitForward(const std::string &name, const sema::Functi
           b.ret(b.tuple({vmap[in.operands[0].index], b.tuple(st)}));
           continue;
         }
+        // Edges that leave counted loops push the loops' counts there
+        // (Note [Counted loops]).
+        std::vector<std::pair<BlockId, ir::Target>> exits;
         for (const ir::Target &t : in.targets) {
-          ir::Target nt{bmap[t.block.index], {}};
+          size_t to = t.block.index;
+          ir::Target nt{bmap[to], {}};
           for (ValueId a : t.args)
             nt.args.push_back(vmap[a.index]);
-          if (multiPred[t.block.index])
+          if (int l = loopOf[to]; l >= 0)
+            nt.args.push_back(loops[size_t(l)].latch == bi
+                                  ? b.emit(Op::Add, types().intType(),
+                                           {fromArgs[to], b.constInt(1)})
+                                  : b.constInt(0));
+          else if (multiPred[to])
             nt.args.push_back(b.constInt(int64_t(bi)));
+          std::vector<size_t> left = loopsLeft(bi, to);
+          if (!left.empty()) {
+            BlockId edge = b.block("loop.exit");
+            std::vector<ValueId> counts{st[0]};
+            for (size_t l : left)
+              counts.push_back(fromArgs[loops[l].header]);
+            ValueId trace = b.f.addValue(b.typeOf(st[0]));
+            nt.args.push_back(trace);
+            for (size_t k = 1; k < st.size(); ++k)
+              nt.args.push_back(st[k]);
+            exits.push_back({edge, std::move(nt)});
+            Instr push;
+            push.op = Op::StackPush;
+            push.result = trace;
+            push.operands = std::move(counts);
+            b.f.block(edge).instrs.push_back(std::move(push));
+            c.targets.push_back(ir::Target{edge, {}});
+            continue;
+          }
           for (ValueId s : st)
             nt.args.push_back(s);
           c.targets.push_back(std::move(nt));
         }
         b.f.block(b.cur).instrs.push_back(std::move(c));
+        for (auto &[edge, target] : exits) {
+          Instr br;
+          br.op = Op::Br;
+          br.targets.push_back(std::move(target));
+          b.f.block(edge).instrs.push_back(std::move(br));
+        }
         continue;
       }
       // The pullback may still read a tape this function releases.
@@ -806,15 +918,21 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
   std::vector<ValueId> init;
   for (ValueId s : stacks)
     init.push_back(b.emit(Op::ArrayCount, intTy, {s}));
+  for (size_t l = 0; l < loops.size(); ++l)
+    init.push_back(b.constInt(0));
   for (ValueId v : slotValues)
     init.push_back(b.zero(tanType(v)));
   b.br(dispatch, init);
 
   // dispatch(cursors..., slots...) pops a block index from the trace; every
-  // adjoint block takes the same state as arguments.
+  // adjoint block takes the same state as arguments: a cursor per stack, an
+  // iteration count per counted loop (kept with the cursors), the slots.
+  size_t firstCount = stackTypes.size();
   auto stateArgs = [&](BlockId blk, std::vector<ValueId> &cs, std::vector<ValueId> &ss) {
     for (size_t k = 0; k < stackTypes.size(); ++k)
       cs.push_back(b.arg(blk, intTy, "cursor"));
+    for (size_t l = 0; l < loops.size(); ++l)
+      cs.push_back(b.arg(blk, intTy, "iter"));
     for (ValueId v : slotValues)
       ss.push_back(b.arg(blk, tanType(v), "d" + src.values[v.index].name));
   };
@@ -906,28 +1024,60 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
       adjointRule(b, in, bi, k, g);
     }
     // Next: the entry block ends the walk; a block with one predecessor
-    // continues there; otherwise the trace says which of its predecessors
-    // it came from. Testing only those (two for a loop header) keeps the
-    // branch local and predictable, where a jump through one dispatch for
-    // every block would not be.
+    // continues there; a counted loop's header goes round again or leaves
+    // (Note [Counted loops]); otherwise the trace says which of its
+    // predecessors it came from. Testing only those keeps the branch local
+    // and predictable, where a jump through one dispatch for every block
+    // would not be.
     std::vector<ValueId> state = withState(cursors, slots);
+    // Where to branch to go back from here to predecessor x: x's adjoint
+    // block, through a block that pops the counts of the loops that the edge
+    // x -> bi leaves (pushed innermost first).
+    auto backTo = [&](size_t x, std::vector<ValueId> cs) -> std::pair<BlockId, std::vector<ValueId>> {
+      std::vector<size_t> left = loopsLeft(x, bi);
+      if (left.empty())
+        return {revOf[x], withState(cs, slots)};
+      BlockId enter = b.block("loop.enter"), here = b.cur;
+      b.at(enter);
+      for (size_t j = left.size(); j-- > 0;) {
+        cs[0] = b.emit(Op::Sub, intTy, {cs[0], b.constInt(1)});
+        cs[firstCount + left[j]] = b.emit(Op::ArrayGet, intTy, {stacks[0], cs[0]}, 1);
+      }
+      b.br(revOf[x], withState(cs, slots));
+      b.at(here);
+      return {enter, {}};
+    };
     if (bi == 0) {
       b.br(done, state);
+    } else if (int l = loopOf[bi]; l >= 0) {
+      const Loop &loop = loops[size_t(l)];
+      ValueId iter = cursors[firstCount + size_t(l)];
+      auto [toEntry, entryArgs] = backTo(loop.entry, cursors);
+      BlockId again = b.block("loop.back");
+      b.condBr(b.emit(Op::CmpEq, types().boolType(), {iter, b.constInt(0)}), toEntry, entryArgs,
+               again, {});
+      b.at(again);
+      std::vector<ValueId> cs = cursors;
+      cs[firstCount + size_t(l)] = b.emit(Op::Sub, intTy, {iter, b.constInt(1)});
+      auto [toLatch, latchArgs] = backTo(loop.latch, cs);
+      b.br(toLatch, latchArgs);
     } else if (!multiPred[bi] && singlePred[bi] != SIZE_MAX) {
-      b.br(revOf[singlePred[bi]], state);
+      auto [to, args] = backTo(singlePred[bi], cursors);
+      b.br(to, args);
     } else if (multiPred[bi]) {
       std::vector<ValueId> popped = cursors;
       popped[0] = b.emit(Op::Sub, intTy, {cursors[0], b.constInt(1)});
       ValueId from = b.emit(Op::ArrayGet, intTy, {stacks[0], popped[0]}, 1);
-      state = withState(popped, slots);
       const std::vector<size_t> &ps = predsOf[bi];
       for (size_t j = 0; j + 1 < ps.size(); ++j) {
         BlockId next = b.block("from.next");
-        b.condBr(b.emit(Op::CmpEq, types().boolType(), {from, b.constInt(int64_t(ps[j]))}),
-                 revOf[ps[j]], state, next, {});
+        auto [to, args] = backTo(ps[j], popped);
+        b.condBr(b.emit(Op::CmpEq, types().boolType(), {from, b.constInt(int64_t(ps[j]))}), to,
+                 args, next, {});
         b.at(next);
       }
-      b.br(revOf[ps.back()], state);
+      auto [to, args] = backTo(ps.back(), popped);
+      b.br(to, args);
     } else {
       b.br(dispatch, state);
     }
