@@ -17,8 +17,11 @@ namespace dlc::ir {
 ValueId Builder::zero(const Type *t) {
   switch (t->kind) {
   case TypeKind::Float:
-  case TypeKind::Double:
-    return constFloat(t, 0.0);
+  case TypeKind::Double: {
+    ValueId z = constFloat(t, 0.0);
+    knownZeros.insert(z.index);
+    return z;
+  }
   case TypeKind::Tuple: {
     std::vector<ValueId> parts;
     for (const Type *e : sema::asTuple(t)->elements)
@@ -31,8 +34,11 @@ ValueId Builder::zero(const Type *t) {
       fields.push_back(zero(field.type));
     return emit(Op::StructMake, t, fields);
   }
-  case TypeKind::Array:
-    return emit(Op::ArrayMake, t, {});
+  case TypeKind::Array: {
+    ValueId z = emit(Op::ArrayMake, t, {});
+    knownZeros.insert(z.index);
+    return z;
+  }
   default:
     DLC_UNREACHABLE("zero of a type without tangent space");
   }
@@ -45,6 +51,12 @@ ValueId Builder::neg(ValueId a) {
 }
 
 ValueId Builder::add(ValueId a, ValueId b) {
+  // Adding a zero made by zero() is the other operand (for floats, up to the
+  // sign of a zero sum): adjoint slots start as zeros and are reset to zeros.
+  if (knownZeros.count(a.index))
+    return b;
+  if (knownZeros.count(b.index))
+    return a;
   const Type *t = typeOf(a);
   switch (t->kind) {
   case TypeKind::Float:

@@ -6,6 +6,7 @@
 #include "frontend/Assert.h"
 #include "ir/IR.h"
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ public:
   Function &f;
   BlockId cur;
   SourceLoc loc; // given to instructions that can trap
+  std::set<uint32_t> knownZeros; // values zero() made (see add)
 
   sema::TypeContext &types() { return *module.types; }
   BlockId block(std::string name) { return f.addBlock(std::move(name)); }

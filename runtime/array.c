@@ -102,9 +102,24 @@ static DlArray *tapeCache[kTapeCacheSlots];
 
 static int64_t byteCapacity(const DlArray *a) { return a->capacity * a->elemSize; }
 
+/* Freed tapes of the initial capacity, per element size, for the next
+ * callee: a gradient may create and free thousands of them, more than
+ * malloc's per-thread cache holds. The link lives in the first element. */
+enum { kInitialTapeCapacity = 64, kSmallTapesKept = 4096 };
+static DlArray *smallTapes[kSharedEmptySizes];
+static int smallTapeCount[kSharedEmptySizes];
+
 void dlrt_array_free(DlArray *a) {
   if (isShared(a))
     return;
+  int64_t size = a->elemSize;
+  if (a->capacity == kInitialTapeCapacity && size > 0 && size < kSharedEmptySizes &&
+      smallTapeCount[size] < kSmallTapesKept) {
+    *(DlArray **)elements(a) = smallTapes[size];
+    smallTapes[size] = a;
+    ++smallTapeCount[size];
+    return;
+  }
   if (byteCapacity(a) >= kTapeCacheMinBytes) {
     int smallest = -1;
     for (int i = 0; i < kTapeCacheSlots; ++i) {
@@ -153,7 +168,18 @@ static DlArray *growTape(DlArray *a) {
   }
   /* A new tape starts with room for 64 values: a callee's tape (one per
    * call, perhaps thousands per gradient) then rarely needs to grow. */
-  return growFull(a, 64);
+  int64_t size = a->elemSize;
+  if (a->capacity == 0 && size > 0 && size < kSharedEmptySizes && smallTapes[size]) {
+    DlArray *reused = smallTapes[size];
+    smallTapes[size] = *(DlArray **)elements(reused);
+    --smallTapeCount[size];
+    reused->refcount = 1;
+    reused->count = 0;
+    if (!isShared(a))
+      free(a);
+    return reused;
+  }
+  return growFull(a, kInitialTapeCapacity);
 }
 
 DlArray *dlrt_array_reserve(DlArray *a, int64_t n) {
