@@ -78,20 +78,39 @@ private:
     Save key;
     size_t stack;
   };
-  std::vector<std::vector<SaveEntry>> saves;          // per block, push order
+  std::vector<std::vector<SaveEntry>> saves;                           // per block, push order
   std::map<std::pair<size_t, size_t>, std::vector<Save>> countsBefore; // (block, instr)
   std::vector<const Type *> stackTypes; // element type per stack; [0] is the trace (Int)
   std::map<std::pair<const Type *, bool>, size_t> stackOf; // (element type, holds callee tapes)
-  std::vector<bool> calleeTapeStack;                        // per stack
-  std::map<std::pair<size_t, size_t>, CallPlan> calls; // (block, instr) -> plan
-  std::vector<int> slotOf;                             // per value, -1 when local
-  std::vector<ValueId> slotValues;                     // slot -> source value
-  std::vector<size_t> defBlock;                        // per value
-  std::vector<bool> multiPred;                         // per block: pushes its predecessor
-  std::vector<size_t> singlePred;                      // per block: its predecessor if unique
-  std::vector<const Instr *> defOf;                    // per value: its instruction, if any
+  std::vector<bool> calleeTapeStack;                       // per stack
+  std::map<std::pair<size_t, size_t>, CallPlan> calls;     // (block, instr) -> plan
+  std::vector<int> slotOf;                                 // per value, -1 when local
+  std::vector<ValueId> slotValues;                         // slot -> source value
+  std::vector<size_t> defBlock;                            // per value
+  std::vector<bool> multiPred;                             // per block: pushes its predecessor
+  std::vector<size_t> singlePred;                          // per block: its predecessor if unique
+  std::vector<const Instr *> defOf;                        // per value: its instruction, if any
   bool isParam(ValueId v) const;
-  std::vector<std::vector<size_t>> predsOf;            // per block: its reachable predecessors
+  // Note [Rematerialization]
+  std::vector<std::vector<ValueId>> rematIn;             // per block: recomputed, in need order
+  std::map<std::pair<size_t, uint32_t>, bool> rematMemo; // (block, value)
+  std::map<uint32_t, bool> pureMemo;                     // callee -> pure scalar function
+  struct Induction {
+    size_t loop;
+    ValueId start;
+    int64_t step;
+  };
+  std::map<uint32_t, Induction> inductions; // header argument -> its recurrence
+  void findInductions();
+  bool remat(ValueId v, size_t block, int depth = 0);
+  bool pureScalar(FuncId f);
+  ValueId emitRemat(Builder &b, ValueId v);
+  bool entryInvariant(ValueId v);
+  ValueId emitInEntry(Builder &b, ValueId v);
+  ValueId inlinePure(Builder &b, FuncId callee, const std::vector<ValueId> &args);
+  BlockId bwdEntry;                         // F.bwd's entry block
+  std::map<uint32_t, ValueId> entryRemat;   // recomputed there, once
+  std::vector<std::vector<size_t>> predsOf; // per block: its reachable predecessors
   // Note [Counted loops]
   struct Loop {
     size_t header, entry, latch;
@@ -102,7 +121,7 @@ private:
   void findLoops();
   /// The loops that edge from -> to leaves, innermost first.
   std::vector<size_t> loopsLeft(size_t from, size_t to) const;
-  std::vector<bool> isConst;                           // per value: defined by a constant
+  std::vector<bool> isConst; // per value: defined by a constant
 
   bool isActive(ValueId v) const { return act.active(v); }
   const Type *tanType(ValueId v) { return types().tangentType(src.typeOf(v)); }
@@ -123,17 +142,19 @@ private:
   void adjointRule(Builder &b, const Instr &in, size_t block, size_t index, ValueId g);
 
   // --- Backward emission state ---
-  std::vector<ValueId> params;         // bwd parameters (the primal's)
-  ValueId ct;                          // the result cotangent
-  std::vector<ValueId> stacks;         // read from the tape
-  std::vector<ValueId> cursors;        // current, within an adjoint block
-  std::vector<ValueId> slots;          // current slot values
-  std::map<uint32_t, ValueId> local;   // current local adjoints
-  std::map<Save, ValueId> loaded;      // saved values popped in this block
-  ValueId P(Builder &b, ValueId v);    // a primal value in the pullback
-  ValueId count(Builder &b, ValueId v); // the count of array v when its instruction ran
+  std::vector<ValueId> params;       // bwd parameters (the primal's)
+  ValueId ct;                        // the result cotangent
+  std::vector<ValueId> stacks;       // read from the tape
+  std::vector<ValueId> cursors;      // current, within an adjoint block
+  std::vector<ValueId> slots;        // current slot values
+  std::map<uint32_t, ValueId> local; // current local adjoints
+  std::map<Save, ValueId> loaded;    // saved values popped in this block
+  ValueId P(Builder &b, ValueId v);  // a primal value in the pullback
+  /// The count of array v when its instruction ran.
+  ValueId count(Builder &b, ValueId v);
   void accum(Builder &b, ValueId v, ValueId g);
-  ValueId take(Builder &b, ValueId v); // the adjoint of v, reset; invalid if none
+  /// The adjoint of v, reset; invalid if none.
+  ValueId take(Builder &b, ValueId v);
 };
 
 bool ReverseEmitter::isParam(ValueId v) const {
@@ -143,19 +164,22 @@ bool ReverseEmitter::isParam(ValueId v) const {
   return false;
 }
 
-void ReverseEmitter::need(size_t block, size_t instr, std::set<Save> &seen, ValueId v,
-                          bool count) {
+void ReverseEmitter::need(size_t block, size_t instr, std::set<Save> &seen, ValueId v, bool count) {
   if (!count && isConst[v.index])
     return; // rematerialized
   if (isParam(v))
     return; // the pullback receives the parameters (and can count them)
-  // An element of a parameter array whose index this block saves anyway is
-  // read again in the pullback instead of being saved too (see P).
-  const Instr *def = defOf[v.index];
-  if (!count && def && def->op == Op::ArrayGet && isParam(def->operands[0])) {
-    ValueId i = def->operands[1];
-    if (isConst[i.index] || isParam(i) || seen.count(Save{i, false}))
+  // Recomputed in the pullback instead (Note [Rematerialization]); so is an
+  // element of a parameter array whose index this block saves anyway.
+  if (!count) {
+    const Instr *def = defOf[v.index];
+    bool cheap = remat(v, block) || (def && def->op == Op::ArrayGet && isParam(def->operands[0]) &&
+                                     seen.count(Save{def->operands[1], false}));
+    if (cheap) {
+      if (seen.insert(Save{v, false, false, false}).second)
+        rematIn[block].push_back(v);
       return;
+    }
   }
   Save s{v, count};
   if (seen.insert(s).second) {
@@ -247,6 +271,7 @@ void ReverseEmitter::plan() {
     multiPred[bi] = preds[bi] > 1;
   findLoops();
   saves.assign(nb, {});
+  rematIn.assign(nb, {});
   stackTypes = {types().intType()};
   calleeTapeStack = {false};
   stackOf.clear();
@@ -260,10 +285,11 @@ void ReverseEmitter::plan() {
       if (in.result.isValid()) {
         defBlock[in.result.index] = bi;
         defOf[in.result.index] = &in;
-        isConst[in.result.index] = in.op == Op::ConstFloat || in.op == Op::ConstInt ||
-                                   in.op == Op::ConstBool;
+        isConst[in.result.index] =
+            in.op == Op::ConstFloat || in.op == Op::ConstInt || in.op == Op::ConstBool;
       }
   }
+  findInductions();
   // Slots: active block arguments, and active values used outside their block.
   slotOf.assign(src.values.size(), -1);
   auto addSlot = [&](ValueId v) {
@@ -383,8 +409,7 @@ void ReverseEmitter::plan() {
         if (!cp.recursive) {
           // The callee's tape is a value of this block: saved under a
           // placeholder Save keyed by the call's result with count=true.
-          const Type *tape =
-              sema::asTuple(d.module.function(cp.fwd).type->result)->elements[1];
+          const Type *tape = sema::asTuple(d.module.function(cp.fwd).type->result)->elements[1];
           Save s{in.result, false, true};
           seen.insert(s);
           saves[bi].push_back({s, stackFor(tape, true)});
@@ -490,10 +515,9 @@ Function ReverseEmitter::emitForward(const std::string &name, const sema::Functi
           for (ValueId a : t.args)
             nt.args.push_back(vmap[a.index]);
           if (int l = loopOf[to]; l >= 0)
-            nt.args.push_back(loops[size_t(l)].latch == bi
-                                  ? b.emit(Op::Add, types().intType(),
-                                           {fromArgs[to], b.constInt(1)})
-                                  : b.constInt(0));
+            nt.args.push_back(loops[size_t(l)].latch == bi ? b.emit(Op::Add, types().intType(),
+                                                                    {fromArgs[to], b.constInt(1)})
+                                                           : b.constInt(0));
           else if (multiPred[to])
             nt.args.push_back(b.constInt(int64_t(bi)));
           std::vector<size_t> left = loopsLeft(bi, to);
@@ -575,14 +599,261 @@ ValueId ReverseEmitter::P(Builder &b, ValueId v) {
         }
   }
   auto it = loaded.find(Save{v, false});
-  if (it != loaded.end())
+  DLC_ASSERT(it != loaded.end(), "a value the pullback needs was neither saved nor recomputed");
+  return it->second;
+}
+
+// Note [Rematerialization]
+// Values that are cheap to recompute from what the pullback has anyway are
+// recomputed at the top of the adjoint block instead of being saved: the
+// tape's size, not the arithmetic, bounds the speed of a gradient over large
+// loops. The pullback has the parameters (arrays are values: a parameter's
+// elements cannot change), constants, and in a counted loop's body the
+// iteration count (Note [Counted loops]), which gives an induction variable
+// `i` (start s on entry, i + k on the back edge) as s + count * k. On top of
+// these it recomputes scalar + - * / % and conversions, elements of
+// parameter arrays, counts of parameter arrays, and calls of pure functions
+// of scalars returning Int or Bool (index arithmetic such as `k * d + r`).
+// Every recomputation repeats one the forward pass made without trapping.
+void ReverseEmitter::findInductions() {
+  inductions.clear();
+  for (size_t l = 0; l < loops.size(); ++l) {
+    const Loop &loop = loops[l];
+    const ir::Block &h = src.blocks[loop.header];
+    auto argsFrom = [&](size_t from) -> const std::vector<ValueId> * {
+      for (const ir::Target &t : src.blocks[from].instrs.back().targets)
+        if (t.block.index == loop.header)
+          return &t.args;
+      return nullptr;
+    };
+    const std::vector<ValueId> *in = argsFrom(loop.entry), *back = argsFrom(loop.latch);
+    if (!in || !back)
+      continue;
+    for (size_t a = 0; a < h.args.size(); ++a) {
+      ValueId v = h.args[a];
+      if (src.typeOf(v) != types().intType())
+        continue;
+      const Instr *next = defOf[(*back)[a].index];
+      if (!next || next->op != Op::Add)
+        continue;
+      ValueId x = next->operands[0], k = next->operands[1];
+      if (x != v)
+        std::swap(x, k);
+      if (x != v || !isConst[k.index])
+        continue;
+      inductions[v.index] = Induction{l, (*in)[a], defOf[k.index]->imm};
+    }
+  }
+}
+
+bool ReverseEmitter::pureScalar(FuncId id) {
+  auto memo = pureMemo.find(id.index);
+  if (memo != pureMemo.end())
+    return memo->second;
+  pureMemo[id.index] = false; // while looking: recursion is not pure enough
+  const Function &f = d.module.function(id);
+  auto scalar = [](const Type *t) {
+    return t->kind == TypeKind::Int || t->kind == TypeKind::Bool || t->isFloatingPoint();
+  };
+  if (f.isExtern || f.blocks.empty() || !scalar(f.type->result))
+    return false;
+  for (const Type *p : f.type->params)
+    if (!scalar(p))
+      return false;
+  for (const ir::Block &blk : f.blocks)
+    for (const Instr &in : blk.instrs) {
+      switch (in.op) {
+      case Op::Print:
+      case Op::Exit:
+      case Op::Clock:
+      case Op::Args:
+      case Op::CallClosure:
+      case Op::MakeClosure:
+      case Op::Derivative:
+        return false;
+      case Op::Call:
+        if (!pureScalar(in.callee))
+          return false;
+        break;
+      default:
+        if (in.result.isValid() && f.typeOf(in.result)->isManaged())
+          return false;
+      }
+    }
+  return pureMemo[id.index] = true;
+}
+
+bool ReverseEmitter::remat(ValueId v, size_t block, int depth) {
+  if (isConst[v.index] || isParam(v))
+    return true;
+  if (depth > 12)
+    return false;
+  auto key = std::make_pair(block, v.index);
+  if (auto it = rematMemo.find(key); it != rematMemo.end())
     return it->second;
-  // Rematerialized (see need): the element of a parameter array, at an index
-  // that was in range when the forward pass read it.
+  bool ok = false;
+  if (auto ind = inductions.find(v.index); ind != inductions.end()) {
+    ok = loops[ind->second.loop].body[block] && remat(ind->second.start, block, depth + 1);
+  } else if (const Instr *def = defOf[v.index]) {
+    auto all = [&] {
+      for (ValueId o : def->operands)
+        if (!remat(o, block, depth + 1))
+          return false;
+      return true;
+    };
+    const Type *t = src.typeOf(v);
+    bool scalar = t->kind == TypeKind::Int || t->isFloatingPoint();
+    switch (def->op) {
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::Div:
+    case Op::Rem:
+    case Op::Neg:
+    case Op::Convert:
+      ok = scalar && all();
+      break;
+    case Op::ArrayCount:
+      ok = isParam(def->operands[0]);
+      break;
+    case Op::ArrayGet:
+      ok = isParam(def->operands[0]) && !t->isManaged() && all();
+      break;
+    case Op::Call:
+      ok = (t->kind == TypeKind::Int || t->kind == TypeKind::Bool) && pureScalar(def->callee) &&
+           all();
+      break;
+    default:
+      break;
+    }
+  }
+  rematMemo[key] = ok;
+  return ok;
+}
+
+/// A recomputation repeats an operation that ran without trapping: array
+/// reads need no bounds check and Int arithmetic no overflow check.
+static void markRecomputed(Instr &c) {
+  switch (c.op) {
+  case Op::ArrayGet:
+  case Op::Add:
+  case Op::Sub:
+  case Op::Mul:
+  case Op::Div:
+  case Op::Rem:
+  case Op::Neg:
+    c.imm = 1;
+    break;
+  default:
+    break;
+  }
+}
+
+/// A call of a pure function with one block, recomputed: its body, inlined
+/// (invalid when the callee has more blocks).
+ValueId ReverseEmitter::inlinePure(Builder &b, FuncId callee, const std::vector<ValueId> &args) {
+  const Function &f = d.module.function(callee);
+  if (f.blocks.size() != 1)
+    return ValueId{};
+  for (const Instr &in : f.blocks[0].instrs)
+    if (in.op == Op::Call)
+      return ValueId{};
+  std::map<uint32_t, ValueId> map;
+  for (size_t i = 0; i < args.size(); ++i)
+    map[f.blocks[0].args[i].index] = args[i];
+  for (const Instr &in : f.blocks[0].instrs) {
+    if (in.op == Op::Ret)
+      return map.at(in.operands[0].index);
+    Instr c = in;
+    for (ValueId &o : c.operands)
+      o = map.at(o.index);
+    markRecomputed(c);
+    c.result = b.f.addValue(f.typeOf(in.result));
+    b.f.block(b.cur).instrs.push_back(c);
+    map[in.result.index] = c.result;
+  }
+  return ValueId{};
+}
+
+/// Computed by F's entry block from parameters and constants only: the
+/// pullback can compute it once, in its own entry block. (Only F's entry
+/// block: every operation there ran in the forward pass, so recomputing it
+/// cannot trap where F did not.)
+bool ReverseEmitter::entryInvariant(ValueId v) {
+  if (isConst[v.index] || isParam(v))
+    return true;
   const Instr *def = defOf[v.index];
-  DLC_ASSERT(def && def->op == Op::ArrayGet && isParam(def->operands[0]),
-             "a value the pullback needs was not saved");
-  return b.emit(Op::ArrayGet, src.typeOf(v), {P(b, def->operands[0]), P(b, def->operands[1])}, 1);
+  if (!def || defBlock[v.index] != 0 || !remat(v, 0) || inductions.count(v.index))
+    return false;
+  for (ValueId o : def->operands)
+    if (!entryInvariant(o))
+      return false;
+  return true;
+}
+
+ValueId ReverseEmitter::emitInEntry(Builder &b, ValueId v) {
+  if (isConst[v.index] || isParam(v))
+    return P(b, v);
+  if (auto it = entryRemat.find(v.index); it != entryRemat.end())
+    return it->second;
+  const Instr *def = defOf[v.index];
+  Instr c = *def;
+  for (ValueId &o : c.operands)
+    o = emitInEntry(b, o);
+  markRecomputed(c);
+  c.result = b.f.addValue(src.typeOf(v));
+  b.f.block(b.cur).instrs.push_back(c);
+  return entryRemat[v.index] = c.result;
+}
+
+ValueId ReverseEmitter::emitRemat(Builder &b, ValueId v) {
+  if (auto it = loaded.find(Save{v, false}); it != loaded.end())
+    return it->second;
+  if (isConst[v.index] || isParam(v))
+    return P(b, v);
+  if (entryInvariant(v)) {
+    auto it = entryRemat.find(v.index);
+    if (it == entryRemat.end()) {
+      // Insert before the entry block's terminator.
+      BlockId here = b.cur;
+      Instr term = b.f.block(bwdEntry).instrs.back();
+      b.f.block(bwdEntry).instrs.pop_back();
+      b.at(bwdEntry);
+      emitInEntry(b, v);
+      b.f.block(bwdEntry).instrs.push_back(std::move(term));
+      b.at(here);
+      it = entryRemat.find(v.index);
+    }
+    return loaded[Save{v, false}] = it->second;
+  }
+  ValueId r;
+  if (auto ind = inductions.find(v.index); ind != inductions.end()) {
+    const Type *intTy = types().intType();
+    ValueId n = cursors[stackTypes.size() + ind->second.loop];
+    // With step 1 the sum is a value the forward pass reached, so it cannot
+    // overflow (imm 1: unchecked); n * step on its own could, so other steps
+    // keep their checks.
+    int64_t step = ind->second.step;
+    ValueId steps = step == 1 ? n : b.emit(Op::Mul, intTy, {n, b.constInt(step)});
+    r = b.emit(Op::Add, intTy, {emitRemat(b, ind->second.start), steps}, step == 1 ? 1 : 0);
+  } else {
+    const Instr *def = defOf[v.index];
+    DLC_ASSERT(def, "only instruction results are recomputed");
+    Instr c = *def;
+    for (ValueId &o : c.operands)
+      o = emitRemat(b, o);
+    if (c.op == Op::Call && (r = inlinePure(b, c.callee, c.operands)).isValid()) {
+      loaded[Save{v, false}] = r;
+      return r;
+    }
+    markRecomputed(c);
+    c.result = b.f.addValue(src.typeOf(v));
+    c.loc = def->loc;
+    b.f.block(b.cur).instrs.push_back(c);
+    r = c.result;
+  }
+  loaded[Save{v, false}] = r;
+  return r;
 }
 
 ValueId ReverseEmitter::count(Builder &b, ValueId v) {
@@ -636,9 +907,7 @@ void ReverseEmitter::adjointRule(Builder &b, const Instr &in, size_t block, size
   auto div = [&](ValueId x, ValueId y) { return b.emit(Op::Div, b.typeOf(x), {x, y}); };
   auto sub = [&](ValueId x, ValueId y) { return b.emit(Op::Sub, b.typeOf(x), {x, y}); };
   auto one = [&]() { return b.constFloat(t, 1.0); };
-  auto cmp = [&](Op op, ValueId x, ValueId y) {
-    return b.emit(op, types().boolType(), {x, y});
-  };
+  auto cmp = [&](Op op, ValueId x, ValueId y) { return b.emit(op, types().boolType(), {x, y}); };
   auto sel = [&](ValueId c, ValueId x, ValueId y) {
     return b.emit(Op::Select, b.typeOf(x), {c, x, y});
   };
@@ -860,8 +1129,9 @@ void ReverseEmitter::adjointRule(Builder &b, const Instr &in, size_t block, size
     for (size_t j = 1; j < o.size(); ++j)
       if (on(j))
         accum(b, o[j],
-              b.elementOrZero(g, j == 1 ? n : b.emit(Op::Add, types().intType(),
-                                                     {n, b.constInt(int64_t(j - 1))})));
+              b.elementOrZero(
+                  g, j == 1 ? n
+                            : b.emit(Op::Add, types().intType(), {n, b.constInt(int64_t(j - 1))})));
     if (on(0))
       accum(b, o[0], b.emit(Op::ArrayTruncate, t, {g, n}));
     return;
@@ -910,6 +1180,8 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
   for (ValueId p : src.blocks[0].args)
     params.push_back(b.arg(entry, src.typeOf(p), src.values[p.index].name));
   ValueId tape = b.arg(entry, tapeType, "tape");
+  bwdEntry = entry;
+  entryRemat.clear();
   ct = b.arg(entry, d.tangentOrUnit(src.type->result), "seed");
   b.at(entry);
   for (size_t k = 0; k < stackTypes.size(); ++k)
@@ -998,6 +1270,9 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
       cursors[k] = b.emit(Op::Sub, intTy, {cursors[k], b.constInt(1)});
       loaded[e.key] = b.emit(Op::ArrayGet, stackTypes[k], {stacks[k], cursors[k]}, 1);
     }
+    // Then recompute what was not saved (Note [Rematerialization]).
+    for (ValueId v : rematIn[bi])
+      emitRemat(b, v);
     // The terminator.
     const Instr &term = blk.instrs.back();
     if (term.op == Op::Ret) {
@@ -1033,7 +1308,8 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
     // Where to branch to go back from here to predecessor x: x's adjoint
     // block, through a block that pops the counts of the loops that the edge
     // x -> bi leaves (pushed innermost first).
-    auto backTo = [&](size_t x, std::vector<ValueId> cs) -> std::pair<BlockId, std::vector<ValueId>> {
+    auto backTo = [&](size_t x,
+                      std::vector<ValueId> cs) -> std::pair<BlockId, std::vector<ValueId>> {
       std::vector<size_t> left = loopsLeft(x, bi);
       if (left.empty())
         return {revOf[x], withState(cs, slots)};
@@ -1132,8 +1408,8 @@ Differentiator::ReverseFns Differentiator::reverse(FuncId fnId, const Mask &mask
     e.plan();
   const Type *tape = ok ? e.tapeType : types().unitType();
   const Type *seed = tangentOrUnit(src.type->result);
-  auto *fwdType = types().functionType(src.type->params,
-                                       types().tupleType({src.type->result, tape}));
+  auto *fwdType =
+      types().functionType(src.type->params, types().tupleType({src.type->result, tape}));
   std::vector<const Type *> bwdParams = src.type->params;
   bwdParams.push_back(tape);
   bwdParams.push_back(seed);
@@ -1164,8 +1440,8 @@ Differentiator::ReverseFns Differentiator::customReverse(FuncId fnId, const Mask
   // which returns the tangents of every differentiable parameter.
   Function src = module.function(fnId);
   const Type *tape = types().unitType();
-  auto *fwdType = types().functionType(src.type->params,
-                                       types().tupleType({src.type->result, tape}));
+  auto *fwdType =
+      types().functionType(src.type->params, types().tupleType({src.type->result, tape}));
   std::vector<const Type *> bwdParams = src.type->params;
   bwdParams.push_back(tape);
   bwdParams.push_back(tangentOrUnit(src.type->result));

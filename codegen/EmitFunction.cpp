@@ -275,13 +275,32 @@ llvm::Value *FunctionEmitter::checkedIntOp(llvm::Intrinsic::ID id, llvm::Value *
 llvm::Value *FunctionEmitter::emitArith(const ir::Instr &in) {
   const sema::Type *t = operandType(0);
   bool isInt = t->kind == TypeKind::Int;
+  // imm 1 on Int arithmetic: a recomputation of one that did not trap
+  // (ad/Reverse.cpp, Note [Rematerialization]), so no checks.
+  bool unchecked = isInt && in.imm == 1;
   if (in.op == Op::Neg) {
     llvm::Value *x = operand(0);
+    if (unchecked)
+      return b.CreateNSWNeg(x);
     if (isInt)
       return checkedIntOp(llvm::Intrinsic::ssub_with_overflow, b.getInt64(0), x, "-");
     return b.CreateFNeg(x);
   }
   llvm::Value *x = operand(0), *y = operand(1);
+  if (unchecked) {
+    switch (in.op) {
+    case Op::Add:
+      return b.CreateNSWAdd(x, y);
+    case Op::Sub:
+      return b.CreateNSWSub(x, y);
+    case Op::Mul:
+      return b.CreateNSWMul(x, y);
+    case Op::Div:
+      return b.CreateSDiv(x, y);
+    default: // x % -1 is 0 for every x, as in the checked form
+      return b.CreateSRem(x, b.CreateSelect(b.CreateICmpEQ(y, b.getInt64(-1)), b.getInt64(1), y));
+    }
+  }
   if (!isInt) {
     switch (in.op) {
     case Op::Add:
@@ -714,8 +733,8 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     llvm::PHINode *array = b.CreatePHI(old->getType(), 2);
     array->addIncoming(old, from);
     array->addIncoming(padded, pad);
+    // The index is below n by construction (see ir/IROps.def).
     llvm::Value *index = operand(1), *v = operand(2);
-    boundsChecked(array, index);
     llvm::Value *ptr = l.arrayElementPtr(b, array, index, v->getType());
     b.CreateStore(b.CreateFAdd(b.CreateLoad(v->getType(), ptr), v), ptr);
     return define(array);
