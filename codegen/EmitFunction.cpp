@@ -5,9 +5,9 @@
 // failure blocks.
 #include "codegen/Lowering.h"
 
-#include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
 
 #include <cstdint>
 
@@ -697,10 +697,9 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     b.CreateCondBr(b.CreateICmpSGT(b.CreateAdd(oldCount, b.getInt64(int64_t(k))), capacity), grow,
                    cont, md.createUnlikelyBranchWeights());
     b.SetInsertPoint(grow);
-    llvm::Value *grown =
-        in.op == Op::StackPush
-            ? b.CreateCall(l.runtime(RtFn::ArrayReserve), {old, b.getInt64(int64_t(k))})
-            : b.CreateCall(l.runtime(RtFn::ArrayGrow1), {old});
+    llvm::Value *grown = in.op == Op::StackPush ? b.CreateCall(l.runtime(RtFn::ArrayReserve),
+                                                               {old, b.getInt64(int64_t(k))})
+                                                : b.CreateCall(l.runtime(RtFn::ArrayGrow1), {old});
     b.CreateBr(cont);
     b.SetInsertPoint(cont);
     llvm::PHINode *array = b.CreatePHI(old->getType(), 2);

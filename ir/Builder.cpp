@@ -76,8 +76,8 @@ ValueId Builder::add(ValueId a, ValueId b) {
     std::vector<ValueId> fields;
     for (size_t i = 0; i < st->fields.size(); ++i) {
       const Type *ft = st->fields[i].type;
-      fields.push_back(add(emit(Op::StructGet, ft, {a}, int64_t(i)),
-                           emit(Op::StructGet, ft, {b}, int64_t(i))));
+      fields.push_back(
+          add(emit(Op::StructGet, ft, {a}, int64_t(i)), emit(Op::StructGet, ft, {b}, int64_t(i))));
     }
     return emit(Op::StructMake, t, fields);
   }

@@ -30,7 +30,7 @@ public:
   Module &module;
   Function &f;
   BlockId cur;
-  SourceLoc loc; // given to instructions that can trap
+  SourceLoc loc;                 // given to instructions that can trap
   std::set<uint32_t> knownZeros; // values zero() made (see add)
 
   sema::TypeContext &types() { return *module.types; }

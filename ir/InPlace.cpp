@@ -88,7 +88,8 @@ public:
       if (bad[cls])
         continue;
       for (size_t v = 0; v < n; ++v)
-        if (find(uint32_t(v)) == cls && liveAfter(ValueId{uint32_t(v)}, e.block, e.pos, /*writesOnly=*/true)) {
+        if (find(uint32_t(v)) == cls &&
+            liveAfter(ValueId{uint32_t(v)}, e.block, e.pos, /*writesOnly=*/true)) {
           bad[cls] = true;
           break;
         }
@@ -102,7 +103,8 @@ public:
         bool safe = true;
         uint32_t cls = find(in.operands[0].index);
         for (size_t v = 0; v < n && safe; ++v)
-          if (find(uint32_t(v)) == cls && v != in.result.index && liveAfter(ValueId{uint32_t(v)}, b, k))
+          if (find(uint32_t(v)) == cls && v != in.result.index &&
+              liveAfter(ValueId{uint32_t(v)}, b, k))
             safe = false;
         if (safe)
           in.imm = 1;

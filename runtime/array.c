@@ -232,8 +232,8 @@ DlArray *dlrt_array_materialize(DlArray *a, int64_t count) {
 DlArray *dlrt_array_repeat(const void *elem, int64_t elemSize, int64_t count, const char *loc) {
   if (count < 0) {
     char message[96];
-    snprintf(message, sizeof message,
-             "cannot repeat an element a negative number of times (%lld)", (long long)count);
+    snprintf(message, sizeof message, "cannot repeat an element a negative number of times (%lld)",
+             (long long)count);
     dlrt_fail(loc, message);
   }
   DlArray *a = allocArray(elemSize, count, count);
