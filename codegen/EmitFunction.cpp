@@ -276,7 +276,7 @@ llvm::Value *FunctionEmitter::emitArith(const ir::Instr &in) {
   const sema::Type *t = operandType(0);
   bool isInt = t->kind == TypeKind::Int;
   // imm 1 on Int arithmetic: a recomputation of one that did not trap
-  // (ad/Reverse.cpp, Note [Rematerialization]), so no checks.
+  // (ad/Recompute.cpp, Note [Rematerialization]), so no checks.
   bool unchecked = isInt && in.imm == 1;
   if (in.op == Op::Neg) {
     llvm::Value *x = operand(0);

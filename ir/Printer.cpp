@@ -266,13 +266,16 @@ private:
         s += (s.empty() ? "" : ", ") + target(t);
       return s;
     }
-    case Op::Undef:
     case Op::Add:
     case Op::Sub:
     case Op::Mul:
     case Op::Div:
     case Op::Rem:
-    case Op::Neg:
+    case Op::Neg: {
+      bool unchecked = in.imm == 1 && typeOf(in.result)->kind == sema::TypeKind::Int;
+      return valueList(in.operands) + (unchecked ? " /* unchecked */" : "");
+    }
+    case Op::Undef:
     case Op::Concat:
     case Op::CmpEq:
     case Op::CmpNe:
