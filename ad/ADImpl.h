@@ -7,6 +7,7 @@
 
 #include "frontend/Assert.h"
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -26,6 +27,30 @@ using ir::Op;
 using ir::ValueId;
 using sema::Type;
 using sema::TypeKind;
+
+// --- Tensor operations (TensorRules.cpp) ---
+/// Whether the `tensor.*` instruction's result is a differentiable function
+/// of its differentiable operands.
+bool tensorPropagates(const Instr &in);
+bool tensorZeroAlmostEverywhere(const Instr &in);
+/// Operands that only give a shape or a condition.
+bool tensorControlOperand(const Instr &in, size_t i);
+/// The operation as the user wrote it, for reports.
+const char *tensorOpSpelling(const Instr &in);
+/// The primal operands (indices) and whether the result the adjoint rule reads.
+void tensorAdjointNeeds(const Instr &in, const std::function<bool(size_t)> &on,
+                        std::vector<size_t> &operands, bool &result);
+/// Forward mode: the tangent of `in`'s result `r`. A(i): primal operand,
+/// T(i): its tangent (zero when inactive), on(i): whether it is active.
+ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(size_t)> &A,
+                      const std::function<ValueId(size_t)> &T,
+                      const std::function<bool(size_t)> &on, ValueId r);
+/// Reverse mode: accumulates into each active operand its adjoint given the
+/// result's adjoint g. R(): the primal result.
+void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size_t)> &A,
+                   const std::function<ValueId()> &R, const std::function<bool(size_t)> &on,
+                   const std::function<const Type *(size_t)> &operandType, ValueId g,
+                   const std::function<void(size_t, ValueId)> &accum);
 
 /// Which values of a function carry derivatives for one request.
 struct Activity {

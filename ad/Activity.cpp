@@ -13,7 +13,7 @@ namespace dlc::ad {
 namespace {
 
 /// Ops whose result is a differentiable function of their differentiable operands.
-bool propagates(Op op) {
+bool propagatesOp(Op op) {
   switch (op) {
   case Op::Add:
   case Op::Sub:
@@ -58,14 +58,23 @@ bool propagates(Op op) {
   }
 }
 
-bool zeroAlmostEverywhere(Op op) {
+bool propagates(const Instr &in) {
+  return in.op == Op::Tensor ? tensorPropagates(in) : propagatesOp(in.op);
+}
+
+bool zeroAlmostEverywhere(const Instr &in) {
+  if (in.op == Op::Tensor)
+    return tensorZeroAlmostEverywhere(in);
+  Op op = in.op;
   return op == Op::Floor || op == Op::Ceil || op == Op::Round || op == Op::Sign;
 }
 
 /// Operands that only steer (conditions, indices, counts): usefulness does
 /// not flow into them.
-bool isControlOperand(Op op, size_t i) {
-  switch (op) {
+bool isControlOperand(const Instr &in, size_t i) {
+  if (in.op == Op::Tensor)
+    return tensorControlOperand(in, i);
+  switch (in.op) {
   case Op::Select:
     return i == 0;
   case Op::ArrayGet:
@@ -147,7 +156,7 @@ void backwardClosure(const Function &f, const std::vector<bool> &reachable,
               mark(t.args[a]);
         if (in.result.isValid() && marked[in.result.index] && flows(in))
           for (size_t o = 0; o < in.operands.size(); ++o)
-            if (!isControlOperand(in.op, o))
+            if (!isControlOperand(in, o))
               mark(in.operands[o]);
       }
     }
@@ -210,7 +219,7 @@ Activity Differentiator::analyze(const Function &f, const Mask &mask) {
       if (!act.reachable[b])
         continue;
       for (const Instr &in : f.blocks[b].instrs) {
-        if (propagates(in.op) && in.result.isValid())
+        if (propagates(in) && in.result.isValid())
           for (ValueId o : in.operands)
             if (act.varied[o.index]) {
               mark(in.result);
@@ -224,7 +233,7 @@ Activity Differentiator::analyze(const Function &f, const Mask &mask) {
     }
   }
   // Backward: useful.
-  backwardClosure(f, act.reachable, act.useful, [&](const Instr &in) { return propagates(in.op); },
+  backwardClosure(f, act.reachable, act.useful, [&](const Instr &in) { return propagates(in); },
                   [&](ValueId v) { return hasTangent(v); });
   return act;
 }
@@ -259,21 +268,35 @@ bool Differentiator::checkDifferentiable(const Function &f, const Activity &act)
         variedOperand |= act.varied[o.index];
       if (!variedOperand || !in.result.isValid())
         continue;
-      if (zeroAlmostEverywhere(in.op)) {
+      if (zeroAlmostEverywhere(in)) {
         if (act.useful[in.result.index] && warnedZero.insert({in.loc.file, in.loc.line, in.loc.col}).second)
-          diags.report(DiagId::warn_zero_derivative, in.loc, {ir::mnemonic(in.op)});
+          diags.report(DiagId::warn_zero_derivative, in.loc,
+                       {in.op == Op::Tensor ? tensorOpSpelling(in) : ir::mnemonic(in.op)});
         continue;
       }
       // A count depends on no element's value: its derivative is exactly zero.
       if (in.op == Op::StopGradient || in.op == Op::ArrayCount || !needed[in.result.index])
         continue;
-      if (propagates(in.op) && in.op != Op::Call && in.op != Op::Convert)
+      if (in.op == Op::Tensor) {
+        ir::TensorOp top = ir::tensorOpOf(in.imm);
+        if (top == ir::TensorOp::Shape || top == ir::TensorOp::Rank || top == ir::TensorOp::Count ||
+            top == ir::TensorOp::FillLike)
+          continue; // depends on no element's value
+        if (top == ir::TensorOp::Convert && types().tangentType(f.typeOf(in.result)))
+          continue; // Float <-> Double
+      }
+      bool tensorConvert =
+          in.op == Op::Tensor && ir::tensorOpOf(in.imm) == ir::TensorOp::Convert;
+      if (propagates(in) && in.op != Op::Call && in.op != Op::Convert && !tensorConvert)
         continue;
       std::string what;
       if (in.op == Op::Convert) {
         if (types().tangentType(f.typeOf(in.result)))
           continue; // Float <-> Double
         what = f.typeOf(in.result)->str() + "(...)";
+      } else if (in.op == Op::Tensor) {
+        what = ir::tensorOpOf(in.imm) == ir::TensorOp::Convert ? f.typeOf(in.result)->str() + "(...)"
+                                                                : tensorOpSpelling(in);
       } else if (const char *cmp = cmpSpelling(in.op)) {
         what = cmp;
       } else if (in.op == Op::Call) {

@@ -224,6 +224,24 @@ FuncId Differentiator::userDerivative(FuncId fnId, DerivKind kind, unsigned cons
   FuncId result;
   if (kind == DerivKind::JVP) {
     result = jvp(fnId, mask);
+    if (ir::containsTensor(fnType->result)) {
+      // The user's jvp: the tangent of a tensor result materialized.
+      const Function &inner = module.function(result);
+      Function w;
+      w.name = name + ".jvp.user";
+      w.loc = module.function(fnId).loc;
+      w.type = inner.type;
+      Builder b(module, w);
+      BlockId entry = b.block("entry");
+      b.at(entry);
+      std::vector<ValueId> args;
+      for (const Type *p : inner.type->params)
+        args.push_back(b.arg(entry, p));
+      ValueId pair = b.call(result, args);
+      ValueId value = b.get(pair, 0);
+      b.ret(b.tuple({value, b.materializeLike(b.get(pair, 1), value)}));
+      result = module.addFunction(std::move(w));
+    }
   } else {
     ReverseFns fns = reverse(fnId, mask);
     const Type *resultTy = fnType->result;
@@ -233,12 +251,15 @@ FuncId Differentiator::userDerivative(FuncId fnId, DerivKind kind, unsigned cons
                                                             : nullptr;
     if (kind == DerivKind::VJP)
       gradsTy = sema::asFunction(sema::asTuple(userType->result)->elements[1])->result;
-    auto selectGrads = [&](Builder &b, ValueId cts) {
+    // The gradients the user sees, zero tensors materialized against the
+    // arguments (Note [Zero tangent tensors]).
+    auto selectGrads = [&](Builder &b, ValueId cts, const std::vector<ValueId> &primals) {
+      auto part = [&](size_t i) { return b.materializeLike(b.get(cts, i), primals[i]); };
       if (wrt.size() == 1)
-        return b.get(cts, wrt[0]);
+        return part(wrt[0]);
       std::vector<ValueId> parts;
       for (size_t i : wrt)
-        parts.push_back(b.get(cts, i));
+        parts.push_back(part(i));
       return b.tuple(parts);
     };
     const char *suffix = kind == DerivKind::Grad ? ".grad"
@@ -271,7 +292,7 @@ FuncId Differentiator::userDerivative(FuncId fnId, DerivKind kind, unsigned cons
       std::vector<ValueId> pargs;
       for (const Type *p : pbParams)
         pargs.push_back(pbb.arg(pe, p));
-      pbb.ret(selectGrads(pbb, pbb.call(fns.bwd, pargs)));
+      pbb.ret(selectGrads(pbb, pbb.call(fns.bwd, pargs), pargs));
       FuncId pbId = module.addFunction(std::move(pb));
       std::vector<ValueId> captured = args;
       captured.push_back(tape);
@@ -283,7 +304,7 @@ FuncId Differentiator::userDerivative(FuncId fnId, DerivKind kind, unsigned cons
       std::vector<ValueId> bargs = args;
       bargs.push_back(tape);
       bargs.push_back(b.constFloat(resultTy, 1.0));
-      ValueId grads = selectGrads(b, b.call(fns.bwd, bargs));
+      ValueId grads = selectGrads(b, b.call(fns.bwd, bargs), args);
       freeTape(b, tape);
       if (kind == DerivKind::Grad) {
         w.type = types().functionType(fnType->params, gradsTy);

@@ -311,6 +311,10 @@ void ForwardEmitter::tangentOf(const Instr &in, ValueId r, ValueId countBefore) 
   case Op::ArrayTruncate:
     t = b.emit(in.op, rt, {T(ops[0]), A(1)});
     break;
+  case Op::Tensor:
+    t = tensorTangent(
+        b, in, A, [&](size_t i) { return T(ops[i]); }, act_, r);
+    break;
   default:
     DLC_UNREACHABLE("no tangent rule for an op that propagates activity");
   }

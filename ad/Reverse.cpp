@@ -181,6 +181,16 @@ void ReverseEmitter::plan() {
       case Op::Select:
         nd(0);
         break;
+      case Op::Tensor: {
+        std::vector<size_t> ops;
+        bool result = false;
+        tensorAdjointNeeds(in, activeOp, ops, result);
+        for (size_t i : ops)
+          nd(i);
+        if (result)
+          need(bi, k, seen, in.result);
+        break;
+      }
       case Op::ArrayGet:
         nd(1);
         need(bi, k, seen, o[0], true);
@@ -468,6 +478,12 @@ void ReverseEmitter::adjointRule(Builder &b, const Instr &in, size_t block, size
   auto sel = [&](ValueId c, ValueId x, ValueId y) {
     return b.emit(Op::Select, b.typeOf(x), {c, x, y});
   };
+  if (in.op == Op::Tensor) {
+    tensorAdjoint(
+        b, in, A, R, on, [&](size_t i) { return src.typeOf(o[i]); }, g,
+        [&](size_t i, ValueId gi) { accum(b, o[i], gi); });
+    return;
+  }
   switch (in.op) {
   case Op::Add:
     accum(b, o[0], g);

@@ -773,6 +773,20 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     return define(b.CreateCall(l.closureCodeType(fnTy), code, args));
   }
 
+  case Op::Tensor: {
+    std::vector<llvm::Value *> ops;
+    std::vector<const sema::Type *> types;
+    for (size_t i = 0; i < in.operands.size(); ++i) {
+      ops.push_back(operand(i));
+      types.push_back(operandType(i));
+    }
+    if (l.failed())
+      return;
+    return define(l.emitTensor(b, in, ops, types, resultType()));
+  }
+  case Op::Seed:
+    l.emitSeed(b, operand(0));
+    return;
   case Op::Print:
     for (size_t i = 0; i < in.operands.size(); ++i) {
       if (i)

@@ -41,7 +41,7 @@ void Lowering::emitPrintValue(Builder &b, llvm::Value *v, const sema::Type *t, b
     b.CreateCall(printHelper(t), {v});
     return;
   case TypeKind::Tensor:
-    error({}, "tensors are not supported yet");
+    b.CreateCall(tensorRuntime("dlrt_print_tensor", b.getVoidTy(), {ptrType()}), {v});
     return;
   case TypeKind::Error:
     error({}, "internal error: printing a value of the error type");

@@ -79,7 +79,8 @@ bool linkExecutable(const std::string &objectPath, const std::string &outputPath
                  {"the runtime library '" + runtimeLibrary + "' does not exist"});
     return false;
   }
-  std::vector<std::string> argv{"cc", "-o", outputPath, objectPath, runtimeLibrary};
+  // The runtime's tensor matmul calls OpenBLAS.
+  std::vector<std::string> argv{"cc", "-o", outputPath, objectPath, runtimeLibrary, "-lopenblas"};
   for (const std::string &lib : libraries)
     argv.push_back("-l" + lib);
   argv.push_back("-lm");

@@ -21,10 +21,7 @@ bool checkTypes(Lowering &l, const ir::Function &f) {
       bad = Lowering::findUnsupported(f.values[i].type);
   if (!bad)
     return true;
-  if (bad->kind == sema::TypeKind::Tensor)
-    l.error(f.loc, "tensors are not supported yet");
-  else
-    l.error(f.loc, "internal error: '" + f.name + "' uses the error type");
+  l.error(f.loc, "internal error: '" + f.name + "' uses the error type");
   return false;
 }
 

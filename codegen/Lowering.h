@@ -115,6 +115,17 @@ public:
   llvm::Value *arrayElementPtr(Builder &b, llvm::Value *array, llvm::Value *index,
                                llvm::Type *elemTy);
 
+  // --- EmitTensor.cpp ----------------------------------------------------------
+  /// The runtime function `name` (a tensor function of runtime/dlrt.h) with
+  /// this signature, declared on first use.
+  llvm::FunctionCallee tensorRuntime(const char *name, llvm::Type *result,
+                                     llvm::ArrayRef<llvm::Type *> params);
+  /// Emits `tensor.<op>` (ir/TensorOps.def) on the LLVM operands `ops` of DIR
+  /// types `opTypes`; returns the result (DIR type `resultType`).
+  llvm::Value *emitTensor(Builder &b, const ir::Instr &in, llvm::ArrayRef<llvm::Value *> ops,
+                          llvm::ArrayRef<const sema::Type *> opTypes, const sema::Type *resultType);
+  void emitSeed(Builder &b, llvm::Value *n);
+
   // --- EmitPrint.cpp -----------------------------------------------------------
   /// Prints `v` of type `t`; strings are quoted when `nested`.
   void emitPrintValue(Builder &b, llvm::Value *v, const sema::Type *t, bool nested);

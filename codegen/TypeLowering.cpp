@@ -36,8 +36,9 @@ const sema::Type *Lowering::findUnsupported(const sema::Type *t, int depth) {
     return nullptr;
   switch (t->kind) {
   case TypeKind::Error:
-  case TypeKind::Tensor:
     return t;
+  case TypeKind::Tensor:
+    return nullptr;
   case TypeKind::Int:
   case TypeKind::Float:
   case TypeKind::Double:
@@ -93,6 +94,7 @@ llvm::Type *Lowering::lower(const sema::Type *t) {
     break;
   case TypeKind::String:
   case TypeKind::Array:
+  case TypeKind::Tensor: // DlTensor *
     result = builderPtrTy;
     break;
   case TypeKind::Function:
@@ -117,9 +119,6 @@ llvm::Type *Lowering::lower(const sema::Type *t) {
     st->setBody(fields);
     return st;
   }
-  case TypeKind::Tensor:
-    error({}, "tensors are not supported yet");
-    return i64();
   case TypeKind::Error:
     error({}, "internal error: a value has the error type");
     return i64();

@@ -10,6 +10,14 @@
 // accumulates the shorter operand into the longer. Sums of arrays accumulate
 // into their first operand in place (`array.accum`): reverse mode consumes
 // each adjoint exactly once, so the first operand is never seen again.
+//
+// Note [Zero tangent tensors]
+// The zero of `Tensor<F>` is the null tensor (`tensor.zero`), whatever the
+// primal's shape; the runtime's operations that are linear in a tensor
+// operand accept it ([zero-ok] in runtime/dlrt.h), so adjoint and tangent
+// rules never need a shape to make a zero. Tangents handed to the user (the
+// results of grad, valueAndGrad, a pullback and jvp) are materialized against
+// their primal (`tensor.materialize`), so user code never sees a null tensor.
 #include "ir/Builder.h"
 
 namespace dlc::ir {
@@ -39,6 +47,12 @@ ValueId Builder::zero(const Type *t) {
     knownZeros.insert(z.index);
     return z;
   }
+  case TypeKind::Tensor: {
+    // The null tensor: zero of any shape (Note [Zero tangent tensors]).
+    ValueId z = tensor(TensorOp::Zero, t, {});
+    knownZeros.insert(z.index);
+    return z;
+  }
   default:
     DLC_UNREACHABLE("zero of a type without tangent space");
   }
@@ -46,7 +60,9 @@ ValueId Builder::zero(const Type *t) {
 
 ValueId Builder::neg(ValueId a) {
   const Type *t = typeOf(a);
-  DLC_ASSERT(t->isFloatingPoint(), "negation is only needed on scalar tangents");
+  if (t->kind == TypeKind::Tensor)
+    return tensor(TensorOp::Neg, t, {a});
+  DLC_ASSERT(t->isFloatingPoint(), "negation is only needed on scalar or tensor tangents");
   return emit(Op::Neg, t, {a});
 }
 
@@ -62,6 +78,8 @@ ValueId Builder::add(ValueId a, ValueId b) {
   case TypeKind::Float:
   case TypeKind::Double:
     return emit(Op::Add, t, {a, b});
+  case TypeKind::Tensor:
+    return tensor(TensorOp::Add, t, {a, b});
   case TypeKind::Tuple: {
     auto *tt = sema::asTuple(t);
     if (tt->elements.empty())
@@ -119,6 +137,64 @@ ValueId Builder::add(ValueId a, ValueId b) {
   }
   default:
     DLC_UNREACHABLE("sum of a type without tangent space");
+  }
+}
+
+bool containsTensor(const Type *t) {
+  switch (t->kind) {
+  case TypeKind::Tensor:
+    return true;
+  case TypeKind::Tuple:
+    for (const Type *e : sema::asTuple(t)->elements)
+      if (containsTensor(e))
+        return true;
+    return false;
+  case TypeKind::Struct:
+    for (const auto &f : sema::asStruct(t)->fields)
+      if (containsTensor(f.type))
+        return true;
+    return false;
+  default:
+    return false;
+  }
+}
+
+ValueId Builder::materializeLike(ValueId tangent, ValueId primal) {
+  const Type *t = typeOf(tangent);
+  if (!containsTensor(t))
+    return tangent;
+  switch (t->kind) {
+  case TypeKind::Tensor:
+    return tensor(TensorOp::Materialize, t, {tangent, primal});
+  case TypeKind::Tuple: {
+    auto *tt = sema::asTuple(t);
+    auto *pt = sema::asTuple(typeOf(primal));
+    std::vector<ValueId> parts;
+    for (size_t i = 0; i < tt->elements.size(); ++i) {
+      ValueId part = get(tangent, i);
+      if (pt && i < pt->elements.size() && containsTensor(tt->elements[i]))
+        part = materializeLike(part, get(primal, i));
+      parts.push_back(part);
+    }
+    return emit(Op::Tuple, t, parts);
+  }
+  case TypeKind::Struct: {
+    // A tangent struct's field k belongs to the primal's field of that name.
+    auto *st = sema::asStruct(t);
+    auto *ps = sema::asStruct(typeOf(primal));
+    std::vector<ValueId> fields;
+    for (size_t k = 0; k < st->fields.size(); ++k) {
+      const Type *ft = st->fields[k].type;
+      ValueId part = emit(Op::StructGet, ft, {tangent}, int64_t(k));
+      int pi = ps ? ps->fieldIndex(st->fields[k].name) : -1;
+      if (pi >= 0 && containsTensor(ft))
+        part = materializeLike(part, emit(Op::StructGet, ps->fields[size_t(pi)].type, {primal}, pi));
+      fields.push_back(part);
+    }
+    return emit(Op::StructMake, t, fields);
+  }
+  default:
+    return tangent;
   }
 }
 

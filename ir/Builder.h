@@ -55,6 +55,7 @@ public:
     return f.block(cur).instrs.back().result;
   }
   ValueId constInt(int64_t v) { return emit(Op::ConstInt, types().intType(), {}, v); }
+  ValueId constBool(bool v) { return emit(Op::ConstBool, types().boolType(), {}, v ? 1 : 0); }
   ValueId constFloat(const Type *t, double v) {
     ValueId r = emit(Op::ConstFloat, t, {});
     f.block(cur).instrs.back().fimm = v;
@@ -68,6 +69,9 @@ public:
   }
   ValueId get(ValueId t, size_t i) {
     return emit(Op::TupleGet, sema::asTuple(typeOf(t))->elements[i], {t}, int64_t(i));
+  }
+  ValueId tensor(TensorOp op, const Type *type, std::vector<ValueId> operands) {
+    return emit(Op::Tensor, type, std::move(operands), int64_t(op));
   }
   ValueId call(FuncId callee, std::vector<ValueId> args) {
     ValueId r = emit(Op::Call, module.function(callee).type->result, std::move(args));
@@ -119,6 +123,12 @@ public:
   /// `a` as an array of `n` elements: itself, or zeros when empty.
   ValueId materialize(ValueId a, ValueId n);
   ValueId scalar(const Type *t, double v) { return constFloat(t, v); }
+  /// A tangent handed to the user, with every zero tensor in it replaced by
+  /// zeros shaped like the matching part of `primal` (Note [Zero tangent tensors]).
+  ValueId materializeLike(ValueId tangent, ValueId primal);
 };
+
+/// Whether values of type t hold tensors directly or in tuples and structs.
+bool containsTensor(const Type *t);
 
 } // namespace dlc::ir

@@ -14,13 +14,39 @@ const char *mnemonic(Op op) {
   return "<invalid op>";
 }
 
+const char *tensorOpName(TensorOp op) {
+  switch (op) {
+#define TOP(Id, Name, Kind)                                                                        \
+  case TensorOp::Id:                                                                               \
+    return Name;
+#include "ir/TensorOps.def"
+  }
+  return "<invalid tensor op>";
+}
+
+namespace {
+enum class TensorKind { Unary, Binary, Other };
+TensorKind tensorKind(TensorOp op) {
+  switch (op) {
+#define TOP(Id, Name, Kind)                                                                        \
+  case TensorOp::Id:                                                                               \
+    return TensorKind::Kind;
+#include "ir/TensorOps.def"
+  }
+  return TensorKind::Other;
+}
+} // namespace
+
+bool isTensorUnary(TensorOp op) { return tensorKind(op) == TensorKind::Unary; }
+bool isTensorBinary(TensorOp op) { return tensorKind(op) == TensorKind::Binary; }
+
 bool isTerminator(Op op) {
   return op == Op::Br || op == Op::CondBr || op == Op::Ret || op == Op::Unreachable;
 }
 
 bool hasNoResult(Op op) {
   return isTerminator(op) || op == Op::Print || op == Op::Assert || op == Op::Exit ||
-         op == Op::ArrayFree;
+         op == Op::ArrayFree || op == Op::Seed;
 }
 
 ValueId Function::addValue(const Type *type, std::string name) {

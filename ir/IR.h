@@ -22,6 +22,17 @@ enum class Op : uint8_t {
 #include "ir/IROps.def"
 };
 
+/// The sub-operation of an Op::Tensor instruction (its imm).
+enum class TensorOp : uint8_t {
+#define TOP(Id, Name, Kind) Id,
+#include "ir/TensorOps.def"
+};
+const char *tensorOpName(TensorOp op);
+/// Elementwise unary / binary tensor ops (TensorOps.def kinds Unary, Binary).
+bool isTensorUnary(TensorOp op);
+bool isTensorBinary(TensorOp op);
+inline TensorOp tensorOpOf(int64_t imm) { return TensorOp(imm); }
+
 const char *mnemonic(Op op);
 bool isTerminator(Op op);
 /// True for instructions that produce no value (Print, Assert, Exit, terminators).

@@ -140,6 +140,7 @@ private:
     case Op::ArrayCount:
     case Op::Print:
     case Op::ArrayFree:
+    case Op::Tensor: // the runtime reads shapes and elements; it keeps no array
       return true;
     case Op::ArraySet:
     case Op::ArrayAppend:

@@ -63,6 +63,8 @@ ValueId FunctionLowerer::lowerExpr(const Expr *e) {
     return lowerCall(cast<CallExpr>(e));
   case NodeKind::MemberExpr: {
     auto *m = cast<MemberExpr>(e);
+    if (m->memberKind == MemberExpr::Kind::Property && m->base->type->kind == TypeKind::Tensor)
+      return lowerTensorProperty(m);
     if (m->memberKind == MemberExpr::Kind::Property) {
       ValueId base = lowerExpr(m->base);
       return emit(Op::ArrayCount, type, {base}, m->memberLoc);
@@ -79,6 +81,9 @@ ValueId FunctionLowerer::lowerExpr(const Expr *e) {
   }
   case NodeKind::UnaryExpr: {
     auto *u = cast<UnaryExpr>(e);
+    if (type->kind == TypeKind::Tensor)
+      return tensorOp(u->op == '!' ? TensorOp::Not : TensorOp::Neg, type, {lowerExpr(u->operand)},
+                      u->loc);
     if (u->op == '!')
       return emit(Op::Not, type, {lowerExpr(u->operand)}, u->loc);
     // Negative literals are constants (this is also how INT64_MIN is written).
@@ -105,6 +110,8 @@ ValueId FunctionLowerer::lowerExpr(const Expr *e) {
 }
 
 ValueId FunctionLowerer::lowerBinary(const BinaryExpr *b) {
+  if (b->type->kind == TypeKind::Tensor)
+    return lowerTensorBinary(b);
   if (b->op == BinaryOp::And || b->op == BinaryOp::Or)
     return lowerShortCircuit(b);
   ValueId l = lowerExpr(b->lhs);
@@ -323,6 +330,8 @@ ValueId FunctionLowerer::lowerBuiltin(const CallExpr *c) {
     lowerArgs();
     return tangentFieldwise(Op::Sqrt, args[0], ValueId{}, c->type);
   }
+  if (isTensorCall(c))
+    return lowerTensorCall(c);
   if (sema::isMath1(b) || sema::isMath2(b)) {
     lowerArgs();
     return emit(mathOp(b), c->type, args, c->loc);

@@ -181,6 +181,18 @@ private:
   ValueId emitCall(FuncId callee, const CallExpr *c, const Expr *receiver, bool implicitSelf,
                    bool mutatingReceiver);
 
+  // --- Tensors (LowerTensor.cpp) ---
+  ValueId tensorOp(TensorOp op, const Type *type, std::vector<ValueId> operands, SourceLoc loc = {}) {
+    return emit(Op::Tensor, type, std::move(operands), loc, int64_t(op));
+  }
+  /// Whether the builtin call `c` is a tensor operation (sema decided).
+  bool isTensorCall(const CallExpr *c) const;
+  ValueId lowerTensorCall(const CallExpr *c);
+  ValueId lowerTensorBinary(const BinaryExpr *b);
+  ValueId lowerTensorProperty(const MemberExpr *m);
+  /// `v` as a tensor of type t: itself, or a scalar made a rank-0 tensor.
+  ValueId toTensor(ValueId v, const Type *t, SourceLoc loc);
+
   // --- Tangent arithmetic (LowerTangent.cpp) ---
   ValueId loopRange(ValueId n, ValueId init, const std::function<ValueId(ValueId, ValueId)> &body);
   ValueId elementOrZero(ValueId array, ValueId i);

@@ -64,6 +64,8 @@ ValueId FunctionLowerer::tangentZero(const Type *t, ValueId like) {
                                   emit(Op::StructGet, st->fields[i].type, {like}, {}, int64_t(i))));
     return emit(Op::StructMake, t, parts);
   }
+  case TypeKind::Tensor:
+    return tensorOp(TensorOp::FillLike, t, {like, lowerLiteralFloat(0.0, sema::asTensor(t)->element, {})});
   case TypeKind::Array:
     // Zeros of `like`'s length keep a zerosLike(...) printable as zeros.
     if (!sema::asArray(t)->element->isManaged())
@@ -112,6 +114,24 @@ ValueId FunctionLowerer::tangentFieldwise(Op op, ValueId a, ValueId b, const Typ
                                        part(b, Op::StructGet, ft, i), ft));
     }
     return emit(Op::StructMake, t, parts);
+  }
+  case TypeKind::Tensor: {
+    // A scalar operand broadcasts (converted to the element type first).
+    const Type *elem = sema::asTensor(t)->element;
+    auto asTensor = [&](ValueId x) {
+      if (f.typeOf(x) == t)
+        return x;
+      if (f.typeOf(x) != elem)
+        x = emit(Op::Convert, elem, {x});
+      return tensorOp(TensorOp::Scalar, t, {x});
+    };
+    if (op == Op::Sqrt)
+      return tensorOp(TensorOp::Sqrt, t, {asTensor(a)});
+    TensorOp top = op == Op::Add   ? TensorOp::Add
+                   : op == Op::Sub ? TensorOp::Sub
+                   : op == Op::Mul ? TensorOp::Mul
+                                   : TensorOp::Div;
+    return tensorOp(top, t, {asTensor(a), asTensor(b)});
   }
   case TypeKind::Array: {
     const Type *elem = sema::asArray(t)->element;
@@ -164,6 +184,10 @@ ValueId FunctionLowerer::tangentDot(ValueId a, ValueId b, const Type *scalar) {
     }
     return sum;
   }
+  case TypeKind::Tensor: {
+    const Type *elem = sema::asTensor(t)->element;
+    return conv(tensorOp(TensorOp::SumAll, elem, {tensorOp(TensorOp::Mul, t, {a, b})}));
+  }
   case TypeKind::Array: {
     const Type *intTy = types().intType();
     ValueId n = emit(Op::Min, intTy, {emit(Op::ArrayCount, intTy, {a}),
@@ -185,6 +209,7 @@ ValueId FunctionLowerer::moveBy(ValueId s, ValueId t) {
   case TypeKind::Float:
   case TypeKind::Double:
   case TypeKind::Array:
+  case TypeKind::Tensor:
     if (st == f.typeOf(t))
       return tangentFieldwise(Op::Add, s, t, st);
     return s; // arrays of structs move element by element: not needed by the stdlib yet

@@ -210,6 +210,8 @@ private:
     if (in.result.isValid())
       out += typedValue(in.result) + " = ";
     out += mnemonic(in.op);
+    if (in.op == Op::Tensor)
+      out += std::string(".") + tensorOpName(tensorOpOf(in.imm));
     std::string body = operandsText(in);
     if (!body.empty())
       out += " " + body;
@@ -319,6 +321,8 @@ private:
     case Op::ArrayAppend:
       return valueList(in.operands) + (in.imm == 1 ? " /* in place */" : "");
     case Op::ArrayGet:
+    case Op::Tensor:
+    case Op::Seed:
     case Op::Print:
     case Op::Assert:
     case Op::Args:

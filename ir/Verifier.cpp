@@ -454,6 +454,43 @@ private:
       expectOperand(i + from, params[i], "argument " + std::to_string(i) + " of " + what);
   }
 
+  /// Op::Tensor: a known sub-op; elementwise forms on tensors of one type.
+  void checkTensor(const Instr &in) {
+    if (in.imm < 0 || in.imm > int64_t(TensorOp::ReshapeLike)) {
+      fail("unknown tensor operation " + std::to_string(in.imm));
+      return;
+    }
+    TensorOp op = tensorOpOf(in.imm);
+    if (isTensorUnary(op) || isTensorBinary(op)) {
+      if (!arity(isTensorUnary(op) ? 1 : 2))
+        return;
+      for (size_t i = 0; i < in.operands.size(); ++i)
+        if (operandType(i)->kind != TypeKind::Tensor || operandType(i) != operandType(0))
+          fail("operand " + std::to_string(i) + " has type " + operandType(i)->str() +
+               ", expected one tensor type");
+      if (resultType() && resultType()->kind != TypeKind::Tensor)
+        fail("result has type " + resultType()->str() + ", expected a tensor");
+      return;
+    }
+    switch (op) {
+    case TensorOp::Zero:
+    case TensorOp::Full:
+    case TensorOp::Arange:
+    case TensorOp::Randn:
+    case TensorOp::Rand:
+    case TensorOp::Glorot:
+    case TensorOp::FromArray:
+    case TensorOp::Scalar:
+      if (resultType() && resultType()->kind != TypeKind::Tensor)
+        fail("result has type " + resultType()->str() + ", expected a tensor");
+      return;
+    default:
+      if (in.operands.empty() || operandType(0)->kind != TypeKind::Tensor)
+        fail("operand 0 must be a tensor");
+      return;
+    }
+  }
+
   void checkTypes(const Instr &in) {
     const auto numeric = {TypeKind::Int, TypeKind::Float, TypeKind::Double};
     const auto floating = {TypeKind::Float, TypeKind::Double};
@@ -798,6 +835,13 @@ private:
       return;
     }
 
+    case Op::Tensor:
+      checkTensor(in);
+      return;
+    case Op::Seed:
+      if (arity(1))
+        expectOperandKind(0, TypeKind::Int, "Int");
+      return;
     case Op::Print:
       return;
     case Op::Assert:

@@ -99,6 +99,159 @@ DlArray *dlrt_array_materialize(DlArray *a, int64_t count);
  * Elements that own memory are not released. */
 void dlrt_array_free(DlArray *a);
 
+/* --- Tensors (LANGUAGE.md §6) ------------------------------------------------
+ * A tensor is a refcounted header pointing at a 64-byte aligned buffer of
+ * `count` elements in row-major order. Element kinds: DLRT_F32 (float),
+ * DLRT_F64 (double), DLRT_I64 (int64_t), DLRT_BOOL (one byte, 0 or 1).
+ * Tensors are values: the compiler never writes to one another value may see.
+ *
+ * Zero tangents: generated derivative code represents "zero, of whatever
+ * shape" by NULL. Functions marked [zero-ok] accept NULL where it is noted;
+ * every other function requires a real tensor.
+ *
+ * Errors: functions taking `loc` ("file:line:col") fail through dlrt_fail
+ * with messages that name the operation and the shapes, e.g.
+ *   shape mismatch in '+': [128, 512] vs [10]
+ * Operands of binary operations have one element kind (the compiler checks).
+ * Every function returning DlTensor * returns a new reference (refcount 1,
+ * or one of its operands retained) that the caller owns. */
+#define DLRT_MAX_RANK 8
+enum { DLRT_F32 = 0, DLRT_F64 = 1, DLRT_I64 = 2, DLRT_BOOL = 3 };
+
+typedef struct DlTensor {
+  int64_t refcount; /* DLRT_IMMORTAL: never changed, never freed */
+  int32_t kind;     /* DLRT_F32 ... DLRT_BOOL */
+  int32_t rank;     /* 0 ... DLRT_MAX_RANK */
+  int64_t count;    /* product of shape[0..rank) (1 for rank 0) */
+  void *data;       /* 64-byte aligned; owned by this tensor */
+  int64_t shape[DLRT_MAX_RANK];
+} DlTensor;
+
+/* Elementwise unary operations (dlrt_t_unary). */
+enum {
+  DLRT_NEG, DLRT_EXP, DLRT_LOG, DLRT_LOG1P, DLRT_SQRT, DLRT_RSQRT, DLRT_ABS, DLRT_SIN,
+  DLRT_COS, DLRT_TANH, DLRT_SIGMOID, DLRT_RELU, DLRT_SIGN, DLRT_FLOOR, DLRT_CEIL, DLRT_ROUND,
+  DLRT_STEP, /* 1 where x > 0, else 0: the derivative of relu */
+  DLRT_NOT,  /* Bool only */
+  DLRT_UNARY_COUNT
+};
+/* Elementwise binary operations with NumPy broadcasting (dlrt_t_binary).
+ * Comparisons give DLRT_BOOL tensors; AND/OR take Bool tensors. */
+enum {
+  DLRT_ADD, DLRT_SUB, DLRT_MUL, DLRT_DIV, DLRT_POW, DLRT_MIN, DLRT_MAX, DLRT_EQ, DLRT_NE,
+  DLRT_LT, DLRT_LE, DLRT_GT, DLRT_GE, DLRT_AND, DLRT_OR, DLRT_BINARY_COUNT
+};
+/* Reductions over one axis (dlrt_t_reduce) or all elements (dlrt_t_reduce_all). */
+enum { DLRT_SUM, DLRT_MEAN, DLRT_RMAX, DLRT_RMIN, DLRT_ARGMAX, DLRT_LOGSUMEXP, DLRT_REDUCE_COUNT };
+
+/* Creation. `shape` is an array of Int (int64_t elements); a negative
+ * dimension or a rank above DLRT_MAX_RANK fails at `loc`. */
+DlTensor *dlrt_t_full(int32_t kind, const DlArray *shape, double value, const char *loc);
+DlTensor *dlrt_t_scalar(int32_t kind, double value); /* rank 0 */
+DlTensor *dlrt_t_arange(int32_t kind, int64_t n, const char *loc); /* 0, 1, ..., n-1 */
+/* From nested arrays: `depth` levels of DlArray* (depth 1: the elements
+ * themselves, of `kind`'s C type; Bool elements are one byte). A ragged
+ * array fails ("ragged nested array: ..."); an empty level gives dimension 0. */
+DlTensor *dlrt_t_from_array(int32_t kind, const DlArray *a, int32_t depth, const char *loc);
+/* Deterministic random numbers: one generator per process, seeded with
+ * dlrt_seed (and with 0 before any call). randn: standard normal; rand:
+ * uniform in [0, 1); glorot: uniform in [-l, l], l = sqrt(6 / (fanIn + fanOut))
+ * with fanIn = shape[rank-2] and fanOut = shape[rank-1] (rank >= 2; rank 1:
+ * fanIn = fanOut = shape[0]). The sequence is identical on every machine. */
+void dlrt_seed(int64_t seed);
+DlTensor *dlrt_t_randn(int32_t kind, const DlArray *shape, const char *loc);
+DlTensor *dlrt_t_rand(int32_t kind, const DlArray *shape, const char *loc);
+DlTensor *dlrt_t_glorot(int32_t kind, const DlArray *shape, const char *loc);
+
+/* Queries. */
+DlArray *dlrt_t_shape(const DlTensor *t); /* [Int] */
+int64_t dlrt_t_rank(const DlTensor *t);
+int64_t dlrt_t_count(const DlTensor *t);
+/* The only element of a tensor with count 1, converted to double (item_f64)
+ * or int64 (item_i64; Bool gives 0/1); fails otherwise. */
+double dlrt_t_item_f64(const DlTensor *t, const char *loc);
+int64_t dlrt_t_item_i64(const DlTensor *t, const char *loc);
+/* t[idx[0], ..., idx[n-1]] with n <= rank: the sub-tensor of rank `rank - n`
+ * (a copy). Negative or too-large indices fail with the axis and the range. */
+DlTensor *dlrt_t_index(const DlTensor *t, int64_t n, const int64_t *idx, const char *loc);
+/* t[lo..<hi] along axis 0; fails unless 0 <= lo <= hi <= shape[0]. */
+DlTensor *dlrt_t_slice(const DlTensor *t, int64_t lo, int64_t hi, const char *loc);
+/* Adjoint of index/slice [zero-ok: g NULL gives NULL]: a zero tensor shaped
+ * like `like` with g added at the indexed position. */
+DlTensor *dlrt_t_index_backward(const DlTensor *g, const DlTensor *like, int64_t n,
+                                const int64_t *idx, const char *loc);
+DlTensor *dlrt_t_slice_backward(const DlTensor *g, const DlTensor *like, int64_t lo, int64_t hi,
+                                const char *loc);
+
+/* Elementwise. [zero-ok] unary: NEG of NULL is NULL. binary: ADD/SUB with a
+ * NULL operand give the other (negated for SUB), both NULL give NULL; MUL
+ * with either NULL and DIV with a NULL left operand give NULL. */
+DlTensor *dlrt_t_unary(int32_t op, const DlTensor *a, const char *loc);
+DlTensor *dlrt_t_binary(int32_t op, const DlTensor *a, const DlTensor *b, const char *loc);
+/* where(c, a, b): c Bool; the three broadcast together. [zero-ok: a NULL or b
+ * NULL stands for zeros; both NULL give NULL] */
+DlTensor *dlrt_t_where(const DlTensor *c, const DlTensor *a, const DlTensor *b, const char *loc);
+/* Element conversion to `kind` (Int -> Float rounds, Float -> Int truncates). */
+DlTensor *dlrt_t_convert(const DlTensor *a, int32_t kind);
+
+/* Reductions. reduce_all returns the result as double (ARGMAX: the flat
+ * index); all ops but SUM fail on an empty tensor. [zero-ok: SUM and MEAN of
+ * NULL are 0] reduce: over `axis` (negative counts from the end), keeping it
+ * with size 1 when keepDims; ARGMAX gives DLRT_I64. [zero-ok: SUM, MEAN] */
+double dlrt_t_reduce_all(int32_t op, const DlTensor *a, const char *loc);
+DlTensor *dlrt_t_reduce(int32_t op, const DlTensor *a, int64_t axis, bool keepDims, const char *loc);
+
+/* Broadcast adjoints. sum_to: g summed over the axes along which `like` was
+ * broadcast to g's shape, reshaped to like's shape [zero-ok: NULL g gives
+ * NULL]. broadcast_to: a broadcast to like's shape (a copy). fill_like: a
+ * tensor of like's shape and kind filled with `value`. */
+DlTensor *dlrt_t_sum_to(const DlTensor *g, const DlTensor *like, const char *loc);
+DlTensor *dlrt_t_broadcast_to(const DlTensor *a, const DlTensor *like, const char *loc);
+DlTensor *dlrt_t_fill_like(const DlTensor *like, double value);
+/* g, a reduction of `like` over `axis` (kept with size 1 or dropped),
+ * broadcast back to like's shape: the adjoint of a reduction. [zero-ok] */
+DlTensor *dlrt_t_expand_axis(const DlTensor *g, const DlTensor *like, int64_t axis,
+                             const char *loc);
+/* t when it is not NULL, else zeros shaped like `like` (a tangent handed to
+ * the user). */
+DlTensor *dlrt_t_materialize(const DlTensor *t, const DlTensor *like);
+
+/* Linear algebra (Float and Double; BLAS). matmul: a [.., m, k] @ b [.., k, n]
+ * with transA/transB taking the transpose of the last two axes first; rank 1
+ * operands act as a row (left) or column (right) vector and that axis is
+ * dropped from the result, as in NumPy; batch dims broadcast. [zero-ok: a or
+ * b NULL gives NULL] */
+DlTensor *dlrt_t_matmul(const DlTensor *a, const DlTensor *b, bool transA, bool transB,
+                        const char *loc);
+/* Axes permuted: result.shape[i] = a.shape[perm[i]]; perm NULL reverses the
+ * axes (NumPy's x.T). [zero-ok: NULL a gives NULL] */
+DlTensor *dlrt_t_transpose(const DlTensor *a, const DlArray *perm, const char *loc);
+/* The inverse permutation's transpose: the adjoint of transpose(a, perm). [zero-ok] */
+DlTensor *dlrt_t_transpose_backward(const DlTensor *g, const DlArray *perm, const char *loc);
+
+/* Shape. reshape: one -1 dimension is inferred; the counts must match.
+ * reshape_like: to like's shape. [zero-ok: NULL gives NULL] */
+DlTensor *dlrt_t_reshape(const DlTensor *a, const DlArray *shape, const char *loc);
+DlTensor *dlrt_t_reshape_like(const DlTensor *a, const DlTensor *like, const char *loc);
+
+/* Printing: `Tensor(<values>, shape: [d0, d1])`, values NumPy-style
+ * (nested brackets, later rows aligned under the first, columns padded to
+ * one width, elements in shortest round-trip form, true/false for Bool);
+ * past 1000 elements each axis shows its first 3 and last 3 entries around
+ * "...". NULL prints as a zero tangent: `Tensor(0)`. */
+void dlrt_print_tensor(const DlTensor *t);
+
+/* Ownership. retain/release count references (NULL and immortal tensors are
+ * ignored); the last release returns the buffer to a per-size cache that
+ * later tensors reuse. unique: t itself when its refcount is 1, else a copy
+ * with refcount 1 (release of t included) - for writes in place. */
+void dlrt_t_retain(DlTensor *t);
+void dlrt_t_release(DlTensor *t);
+DlTensor *dlrt_t_unique(DlTensor *t);
+/* Live tensors and bytes held (cache included), for tests and benchmarks. */
+int64_t dlrt_t_live_count(void);
+int64_t dlrt_t_cached_bytes(void);
+
 /* --- Memory ------------------------------------------------------------------- */
 /* Heap memory for closure environments (16-byte aligned; never NULL). */
 void *dlrt_alloc(int64_t size);

@@ -21,6 +21,13 @@ bool isTypeNamed(Builtin b) {
   case Builtin::ArrayAppend:
   case Builtin::ArrayCount:
   case Builtin::Move:
+  case Builtin::TensorInit:
+  case Builtin::TensorShape:
+  case Builtin::TensorRank:
+  case Builtin::TensorCount:
+  case Builtin::TensorItem:
+  case Builtin::TensorTransposed:
+  case Builtin::TensorToFloat:
     return true;
   default:
     return false;
@@ -29,12 +36,10 @@ bool isTypeNamed(Builtin b) {
 
 // Names of LANGUAGE.md §5–§7 that later issues implement.
 const char *const kReserved[] = {
-    "Tensor", "zeros", "ones", "full",
-    "arange", "randn", "rand", "glorotUniform", "seed", "matmul", "transpose", "reshape",
     "flatten", "squeeze", "unsqueeze", "concat", "stack", "slice", "gather", "oneHot",
-    "softmax", "logSoftmax", "conv2d", "maxPool2d", "avgPool2d", "dropout", "batchNorm",
-    "layerNorm", "embedding", "sum", "mean", "logSumExp", "argmax", "variance", "where",
-    "clip", "leakyRelu", "elu", "gelu", "softplus", "rsqrt",
+    "conv2d", "maxPool2d", "avgPool2d", "dropout", "batchNorm",
+    "layerNorm", "embedding", "variance",
+    "clip", "leakyRelu", "elu", "gelu", "softplus",
 };
 } // namespace
 

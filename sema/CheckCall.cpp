@@ -363,6 +363,8 @@ const Type *Sema::checkCall(CallExpr *call, const Type *expected) {
         }
         return checkOverloaded(call, n->name, cands, false);
       }
+      if (n->name == "Tensor")
+        return checkTensorCall(call, Builtin::TensorInit, expected, n);
       if (n->name == "Int")
         return checkConversion(call, Builtin::ToInt);
       if (n->name == "Float")
@@ -415,6 +417,9 @@ const Type *Sema::checkCall(CallExpr *call, const Type *expected) {
         checkExpr(a.value, nullptr);
       return base;
     }
+    if (base->kind == TypeKind::Tensor)
+      if (const Type *t = checkTensorMember(call, m, base))
+        return t;
     if (auto *st = asStruct(base); st && st->decl) {
       std::vector<FuncDecl *> methods = methodsNamed(st->decl, m->member, false);
       if (!methods.empty()) {
@@ -547,6 +552,9 @@ const Type *Sema::checkBuiltinCall(CallExpr *call, Builtin b, const Type *expect
   };
   auto expectType = [&](Expr *e, const Type *t) { checkExprAs(e, t); };
 
+  if (isTensorCall(call, b))
+    return checkTensorCall(call, b, expected, nullptr);
+
   if (b == Builtin::Sqrt && n == 1 && !isLiteralLike(call->args[0].value)) {
     const Type *t = checkExpr(call->args[0].value, expected);
     if (auto *st = asStruct(t); st && st->tangentOf)
@@ -588,11 +596,8 @@ const Type *Sema::checkBuiltinCall(CallExpr *call, Builtin b, const Type *expect
   switch (b) {
   case Builtin::Print:
     noLabels();
-    for (Argument &a : call->args) {
-      const Type *t = checkExpr(a.value, nullptr);
-      if (t->kind == TypeKind::Tensor)
-        diags.report(DiagId::err_not_printable, a.value->loc, {t->str()});
-    }
+    for (Argument &a : call->args)
+      checkExpr(a.value, nullptr);
     return types.unitType();
   case Builtin::Assert:
     noLabels();

@@ -290,6 +290,9 @@ const Type *Sema::checkMember(MemberExpr *member) {
           return types.errorType();
         }
   }
+  if (auto *tt = asTensor(base))
+    if (const Type *t = checkTensorProperty(member, tt))
+      return t;
   if (base->kind == TypeKind::Array && member->member == "count") {
     member->memberKind = MemberExpr::Kind::Property;
     member->builtin = int(Builtin::ArrayCount);
@@ -327,6 +330,8 @@ const Type *Sema::checkIndex(IndexExpr *index) {
 const Type *Sema::checkUnary(UnaryExpr *unary, const Type *expected) {
   if (unary->op == '!') {
     const Type *t = checkExpr(unary->operand, types.boolType());
+    if (t == types.tensorType(types.boolType()))
+      return t;
     if (!t->isError() && t->kind != TypeKind::Bool) {
       diags.report(DiagId::err_unary_operand, unary->loc, {"!", t->str()});
       return types.errorType();
@@ -341,6 +346,8 @@ const Type *Sema::checkUnary(UnaryExpr *unary, const Type *expected) {
   } else {
     t = checkExpr(unary->operand, hint);
   }
+  if (auto *tt = asTensor(t); tt && tt->element->isNumeric())
+    return t;
   if (!t->isError() && !t->isNumeric()) {
     diags.report(DiagId::err_unary_operand, unary->loc, {"-", t->str()});
     return types.errorType();
@@ -358,10 +365,26 @@ const Type *Sema::checkBinary(BinaryExpr *binary, const Type *expected) {
     return types.errorType();
   }
   if (op == BinaryOp::MatMul) {
-    diags.report(DiagId::err_not_supported, binary->opLoc, {"'@' (matrix product)"});
-    checkExpr(binary->lhs, nullptr);
-    checkExpr(binary->rhs, nullptr);
-    return types.errorType();
+    const Type *l = checkExpr(binary->lhs, expected);
+    const Type *r = checkExpr(binary->rhs, l);
+    if (l->isError() || r->isError())
+      return types.errorType();
+    if (l->kind != TypeKind::Tensor && r->kind != TypeKind::Tensor) {
+      diags.report(DiagId::err_binary_operands, binary->opLoc, {spelling, l->str(), r->str()});
+      return types.errorType();
+    }
+    return checkTensorBinary(binary, l, r);
+  }
+  if ((op == BinaryOp::And || op == BinaryOp::Or) && asTensor(expected)) {
+    const Type *l = checkExpr(binary->lhs, expected);
+    const Type *r = checkExpr(binary->rhs, l);
+    if (l->isError() || r->isError())
+      return types.errorType();
+    return l->kind == TypeKind::Tensor || r->kind == TypeKind::Tensor
+               ? checkTensorBinary(binary, l, r)
+               : (diags.report(DiagId::err_binary_operands, binary->opLoc,
+                               {spelling, l->str(), r->str()}),
+                  types.errorType());
   }
   if (op == BinaryOp::And || op == BinaryOp::Or) {
     const Type *l = checkExpr(binary->lhs, types.boolType());
@@ -373,19 +396,29 @@ const Type *Sema::checkBinary(BinaryExpr *binary, const Type *expected) {
     return types.boolType();
   }
   const Type *hint = isArithmetic(op) && expected && expected->isNumeric() ? expected : nullptr;
+  // A literal next to a tensor takes the tensor's element type.
+  auto scalarHint = [&](const Type *t) {
+    if (t->isNumeric())
+      return t;
+    if (auto *tt = asTensor(t))
+      return tt->element;
+    return hint;
+  };
   const Type *l, *r;
   int lk = literalKind(binary->lhs), rk = literalKind(binary->rhs);
   if (lk && rk && !hint && (lk == 2 || rk == 2))
     hint = types.floatType(); // 1 + 0.5 is a Float
   if (lk && !rk) {
-    r = checkExpr(binary->rhs, hint);
-    l = checkExpr(binary->lhs, r->isNumeric() ? r : hint);
+    r = checkExpr(binary->rhs, isArithmetic(op) && asTensor(expected) ? expected : hint);
+    l = checkExpr(binary->lhs, scalarHint(r));
   } else {
-    l = checkExpr(binary->lhs, hint);
-    r = checkExpr(binary->rhs, l->isNumeric() ? l : hint);
+    l = checkExpr(binary->lhs, isArithmetic(op) && asTensor(expected) ? expected : hint);
+    r = checkExpr(binary->rhs, scalarHint(l));
   }
   if (l->isError() || r->isError())
     return isComparison(op) ? types.boolType() : types.errorType();
+  if (l->kind == TypeKind::Tensor || r->kind == TypeKind::Tensor)
+    return checkTensorBinary(binary, l, r);
   auto isTangent = [](const Type *t) { return asStruct(t) && asStruct(t)->tangentOf; };
   if (isArithmetic(op) && op != BinaryOp::Rem && (isTangent(l) || isTangent(r))) {
     // Tangent arithmetic (§5.2): T + T, T - T, T * T, T / T, and T * s, s * T,

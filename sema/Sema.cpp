@@ -337,6 +337,8 @@ const Type *Sema::lookupTypeName(const std::string &name, SourceLoc loc, bool re
       found.push_back(s);
   if (found.size() == 1)
     return found.front()->type;
+  if (name == "Tensor" && found.empty())
+    return types.tensorType(types.floatType());
   if (!report)
     return nullptr;
   if (found.size() > 1) {
@@ -345,7 +347,7 @@ const Type *Sema::lookupTypeName(const std::string &name, SourceLoc loc, bool re
       diag.note(DiagId::note_defined_here, s->nameLoc, {name});
     return types.errorType();
   }
-  if (name == "Tensor" || name == "Differentiable" || name == "Layer") {
+  if (name == "Differentiable" || name == "Layer") {
     diags.report(DiagId::err_not_supported, loc, {"type '" + name + "'"});
     return types.errorType();
   }
@@ -379,6 +381,18 @@ const Type *Sema::resolveType(TypeRepr *repr, StructDecl *selfStruct) {
     if (named->components.size() > 1) {
       diags.report(DiagId::err_not_supported, named->components[1].loc,
                    {"the member type '" + first.name + "." + named->components[1].name + "'"});
+      break;
+    }
+    if (first.name == "Tensor" && first.genericArgs.size() == 1 &&
+        lookupTypeName("Tensor", first.loc, false) == types.tensorType(types.floatType())) {
+      const Type *e = resolveType(first.genericArgs.front(), selfStruct);
+      if (e->isError())
+        break;
+      if (!e->isScalar()) {
+        diags.report(DiagId::err_tensor_element, first.genericArgs.front()->loc, {e->str()});
+        break;
+      }
+      result = types.tensorType(e);
       break;
     }
     if (!first.genericArgs.empty()) {

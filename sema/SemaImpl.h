@@ -110,6 +110,15 @@ public:
   const Type *checkCall(CallExpr *call, const Type *expected);
   const Type *checkBuiltinCall(CallExpr *call, Builtin b, const Type *expected);
   const Type *checkConversion(CallExpr *call, Builtin b);
+  // Tensors (CheckTensor.cpp).
+  /// Whether `b` applied to these arguments is a tensor operation (a tensor
+  /// argument to a math builtin, or a tensor-only builtin).
+  bool isTensorCall(CallExpr *call, Builtin b);
+  const Type *checkTensorCall(CallExpr *call, Builtin b, const Type *expected,
+                              const NameExpr *callee);
+  const Type *checkTensorMember(CallExpr *call, MemberExpr *member, const Type *base);
+  const Type *checkTensorProperty(MemberExpr *member, const TensorType *base);
+  const Type *checkTensorBinary(BinaryExpr *binary, const Type *l, const Type *r);
   const Type *checkOverloaded(CallExpr *call, const std::string &name,
                               std::vector<Candidate> candidates, bool isInit);
   const Type *checkClosureCall(CallExpr *call, const FunctionType *fnType);

@@ -181,6 +181,10 @@ const Type *TypeContext::tangentType(const Type *t) {
     if (const Type *te = tangentType(asArray(t)->element))
       result = arrayType(te);
     break;
+  case TypeKind::Tensor:
+    if (asTensor(t)->element->isFloatingPoint())
+      result = t;
+    break;
   case TypeKind::Struct: {
     auto *st = asStruct(t);
     if (st->tangentOf) {
@@ -230,6 +234,8 @@ bool TypeContext::isDifferentiable(const Type *t) {
   }
   case TypeKind::Array:
     return isDifferentiable(asArray(t)->element);
+  case TypeKind::Tensor:
+    return asTensor(t)->element->isFloatingPoint();
   case TypeKind::Struct:
     return asStruct(t)->differentiable && tangentType(t) != nullptr;
   default:
@@ -244,6 +250,8 @@ const Type *TypeContext::tangentScalar(const Type *t) {
     return t;
   case TypeKind::Array:
     return tangentScalar(asArray(t)->element);
+  case TypeKind::Tensor:
+    return asTensor(t)->element->isFloatingPoint() ? asTensor(t)->element : nullptr;
   case TypeKind::Tuple:
     for (const Type *e : asTuple(t)->elements)
       if (const Type *s = tangentScalar(e))

@@ -1,0 +1,658 @@
+// Derivatives of the tensor operations (ir/TensorOps.def): which ones carry
+// derivatives, their tangent rules (forward mode) and adjoint rules (reverse
+// mode), and what each adjoint rule reads of the primal computation.
+//
+// Note [Broadcast adjoints]
+// A binary operation broadcasts its operands to the result's shape, so the
+// adjoint of an operand is the result's adjoint summed back to the
+// operand's shape (`tensor.sum_to`, a no-op when the shapes agree). Forward
+// tangents keep the primal's shape: a sum of tangents of differently shaped
+// operands is broadcast to the result's shape (`tensor.broadcast_to`).
+// Reductions broadcast their adjoint back over the reduced axis
+// (`tensor.expand_axis`). Seeds and adjoints may be the zero tensor (Note
+// [Zero tangent tensors] in ir/Builder.cpp): every rule applies only runtime
+// operations that are linear in the seed, which map zero to zero.
+#include "ad/ADImpl.h"
+
+namespace dlc::ad {
+
+using ir::TensorOp;
+
+namespace {
+
+TensorOp opOf(const Instr &in) { return ir::tensorOpOf(in.imm); }
+
+/// Emits tensor ops with the instruction's location (for shape errors).
+struct Emit {
+  Builder &b;
+  const Type *t; // the tensor type of the rule's values
+
+  ValueId op(TensorOp o, std::vector<ValueId> xs, const Type *ty = nullptr) {
+    return b.tensor(o, ty ? ty : t, std::move(xs));
+  }
+  ValueId mul(ValueId x, ValueId y) { return op(TensorOp::Mul, {x, y}); }
+  ValueId div(ValueId x, ValueId y) { return op(TensorOp::Div, {x, y}); }
+  ValueId sub(ValueId x, ValueId y) { return op(TensorOp::Sub, {x, y}); }
+  ValueId neg(ValueId x) { return op(TensorOp::Neg, {x}); }
+  ValueId scalar(double v) {
+    const Type *e = sema::asTensor(t)->element;
+    return op(TensorOp::Scalar, {b.constFloat(e, v)});
+  }
+  ValueId sumTo(ValueId g, ValueId like) { return op(TensorOp::SumTo, {g, like}); }
+  /// An element-typed scalar value as a rank-0 tensor.
+  ValueId fromScalar(ValueId s) {
+    const Type *e = sema::asTensor(t)->element;
+    if (b.typeOf(s) != e)
+      s = b.emit(Op::Convert, e, {s});
+    return op(TensorOp::Scalar, {s});
+  }
+  /// 1 where cond (a Tensor<Bool>), else 0, in the element type.
+  ValueId mask(ValueId cond) { return op(TensorOp::Convert, {cond}); }
+  /// A tensor's element count as a scalar of the element type.
+  ValueId countOf(ValueId x) {
+    ValueId n = b.tensor(TensorOp::Count, b.types().intType(), {x});
+    return b.emit(Op::Convert, sema::asTensor(t)->element, {n});
+  }
+};
+
+} // namespace
+
+bool tensorPropagates(const Instr &in) {
+  switch (opOf(in)) {
+  case TensorOp::Scalar:
+  case TensorOp::Full:
+  case TensorOp::Item:
+  case TensorOp::Index:
+  case TensorOp::Slice:
+  case TensorOp::IndexBackward:
+  case TensorOp::SliceBackward:
+  case TensorOp::Neg:
+  case TensorOp::Exp:
+  case TensorOp::Log:
+  case TensorOp::Log1p:
+  case TensorOp::Sqrt:
+  case TensorOp::Rsqrt:
+  case TensorOp::Abs:
+  case TensorOp::Sin:
+  case TensorOp::Cos:
+  case TensorOp::Tanh:
+  case TensorOp::Sigmoid:
+  case TensorOp::Relu:
+  case TensorOp::Add:
+  case TensorOp::Sub:
+  case TensorOp::Mul:
+  case TensorOp::Div:
+  case TensorOp::Pow:
+  case TensorOp::Min:
+  case TensorOp::Max:
+  case TensorOp::Where:
+  case TensorOp::Convert:
+  case TensorOp::SumAll:
+  case TensorOp::MeanAll:
+  case TensorOp::MaxAll:
+  case TensorOp::MinAll:
+  case TensorOp::LogSumExpAll:
+  case TensorOp::SumAxis:
+  case TensorOp::MeanAxis:
+  case TensorOp::MaxAxis:
+  case TensorOp::MinAxis:
+  case TensorOp::LogSumExpAxis:
+  case TensorOp::SumTo:
+  case TensorOp::BroadcastTo:
+  case TensorOp::ExpandAxis:
+  case TensorOp::Materialize:
+  case TensorOp::MatMul:
+  case TensorOp::MatMulNT:
+  case TensorOp::MatMulTN:
+  case TensorOp::Transpose:
+  case TensorOp::Permute:
+  case TensorOp::PermuteBackward:
+  case TensorOp::Reshape:
+  case TensorOp::ReshapeLike:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool tensorZeroAlmostEverywhere(const Instr &in) {
+  switch (opOf(in)) {
+  case TensorOp::Sign:
+  case TensorOp::Floor:
+  case TensorOp::Ceil:
+  case TensorOp::Round:
+  case TensorOp::Step:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool tensorControlOperand(const Instr &in, size_t i) {
+  switch (opOf(in)) {
+  case TensorOp::SumTo:
+  case TensorOp::BroadcastTo:
+  case TensorOp::ReshapeLike:
+  case TensorOp::Materialize:
+  case TensorOp::ExpandAxis:
+  case TensorOp::IndexBackward:
+  case TensorOp::SliceBackward:
+    return i == 1; // `like`: only its shape is read
+  case TensorOp::FillLike:
+    return i == 0;
+  case TensorOp::Where:
+    return i == 0;
+  default:
+    return false;
+  }
+}
+
+const char *tensorOpSpelling(const Instr &in) {
+  switch (opOf(in)) {
+  case TensorOp::Eq: return "==";
+  case TensorOp::Ne: return "!=";
+  case TensorOp::Lt: return "<";
+  case TensorOp::Le: return "<=";
+  case TensorOp::Gt: return ">";
+  case TensorOp::Ge: return ">=";
+  case TensorOp::ArgmaxAll:
+  case TensorOp::ArgmaxAxis: return "argmax";
+  case TensorOp::FromArray: return "Tensor(...)";
+  default: return ir::tensorOpName(opOf(in));
+  }
+}
+
+void tensorAdjointNeeds(const Instr &in, const std::function<bool(size_t)> &on,
+                        std::vector<size_t> &operands, bool &result) {
+  result = false;
+  auto need = [&](std::initializer_list<size_t> is) {
+    for (size_t i : is)
+      if (i < in.operands.size())
+        operands.push_back(i);
+  };
+  switch (opOf(in)) {
+  case TensorOp::Item:
+  case TensorOp::Index:
+  case TensorOp::Slice:
+  case TensorOp::Reshape:
+  case TensorOp::ReshapeLike:
+  case TensorOp::BroadcastTo:
+  case TensorOp::Log:
+  case TensorOp::Log1p:
+  case TensorOp::Abs:
+  case TensorOp::Sin:
+  case TensorOp::Cos:
+  case TensorOp::Relu:
+  case TensorOp::SumAxis:
+  case TensorOp::MeanAxis:
+  case TensorOp::SumTo:
+  case TensorOp::MeanAll:
+  case TensorOp::SumAll:
+    need({0});
+    if (opOf(in) == TensorOp::Index || opOf(in) == TensorOp::Slice)
+      for (size_t i = 1; i < in.operands.size(); ++i)
+        operands.push_back(i);
+    if (opOf(in) == TensorOp::SumAxis || opOf(in) == TensorOp::MeanAxis)
+      need({1});
+    return;
+  case TensorOp::IndexBackward:
+  case TensorOp::SliceBackward:
+    for (size_t i = 2; i < in.operands.size(); ++i)
+      operands.push_back(i);
+    return;
+  case TensorOp::Permute:
+  case TensorOp::PermuteBackward:
+    need({1});
+    return;
+  case TensorOp::ExpandAxis:
+    need({0, 2});
+    return;
+  case TensorOp::Exp:
+  case TensorOp::Sqrt:
+  case TensorOp::Tanh:
+  case TensorOp::Sigmoid:
+    result = true;
+    return;
+  case TensorOp::Rsqrt:
+    need({0});
+    result = true;
+    return;
+  case TensorOp::Add:
+  case TensorOp::Sub:
+    need({0, 1});
+    return;
+  case TensorOp::Mul:
+  case TensorOp::Min:
+  case TensorOp::Max:
+  case TensorOp::MatMul:
+  case TensorOp::MatMulNT:
+  case TensorOp::MatMulTN:
+    need({0, 1});
+    return;
+  case TensorOp::Div:
+  case TensorOp::Pow:
+    need({0, 1});
+    result = true;
+    return;
+  case TensorOp::Where:
+    need({0, 1, 2});
+    return;
+  case TensorOp::Convert:
+    return;
+  case TensorOp::MaxAll:
+  case TensorOp::MinAll:
+  case TensorOp::LogSumExpAll:
+    need({0});
+    result = true;
+    return;
+  case TensorOp::MaxAxis:
+  case TensorOp::MinAxis:
+  case TensorOp::LogSumExpAxis:
+    need({0, 1});
+    result = true;
+    return;
+  default:
+    (void)on;
+    return;
+  }
+}
+
+ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(size_t)> &A,
+                      const std::function<ValueId(size_t)> &T,
+                      const std::function<bool(size_t)> &on, ValueId r) {
+  const Type *rt = b.f.typeOf(r);
+  const Type *t = sema::asTensor(rt) ? rt : (in.operands.empty() ? rt : b.typeOf(A(0)));
+  Emit e{b, t};
+  SourceLoc saved = b.loc;
+  b.loc = in.loc;
+  auto T0 = [&]() { return T(0); };
+  ValueId out;
+  switch (opOf(in)) {
+  case TensorOp::Scalar:
+  case TensorOp::Full:
+  case TensorOp::Index:
+  case TensorOp::Slice:
+  case TensorOp::IndexBackward:
+  case TensorOp::SliceBackward:
+  case TensorOp::Permute:
+  case TensorOp::PermuteBackward:
+  case TensorOp::Reshape:
+  case TensorOp::ReshapeLike:
+  case TensorOp::SumTo:
+  case TensorOp::BroadcastTo:
+  case TensorOp::ExpandAxis:
+  case TensorOp::Materialize:
+  case TensorOp::Transpose:
+  case TensorOp::SumAxis:
+  case TensorOp::MeanAxis:
+  case TensorOp::Convert: {
+    // Linear in operand 0 (Full: in operand 1): the same op on the tangent.
+    size_t lin = opOf(in) == TensorOp::Full ? 1 : 0;
+    std::vector<ValueId> ops;
+    for (size_t i = 0; i < in.operands.size(); ++i)
+      ops.push_back(i == lin ? T(i) : A(i));
+    out = b.tensor(opOf(in), rt, ops);
+    break;
+  }
+  case TensorOp::Item:
+    out = b.tensor(TensorOp::SumAll, rt, {T0()});
+    break;
+  case TensorOp::SumAll:
+  case TensorOp::MeanAll:
+    out = b.tensor(opOf(in), rt, {T0()});
+    break;
+  case TensorOp::Neg:
+    out = e.neg(T0());
+    break;
+  case TensorOp::Exp:
+    out = e.mul(T0(), r);
+    break;
+  case TensorOp::Log:
+    out = e.div(T0(), A(0));
+    break;
+  case TensorOp::Log1p:
+    out = e.div(T0(), e.op(TensorOp::Add, {A(0), e.scalar(1.0)}));
+    break;
+  case TensorOp::Sqrt:
+    out = e.div(e.mul(T0(), e.scalar(0.5)), r);
+    break;
+  case TensorOp::Rsqrt: // d x^-1/2 = -1/2 x^-3/2 = -1/2 r / x
+    out = e.mul(T0(), e.div(e.mul(r, e.scalar(-0.5)), A(0)));
+    break;
+  case TensorOp::Abs:
+    out = e.mul(T0(), e.op(TensorOp::Sign, {A(0)}));
+    break;
+  case TensorOp::Sin:
+    out = e.mul(T0(), e.op(TensorOp::Cos, {A(0)}));
+    break;
+  case TensorOp::Cos:
+    out = e.neg(e.mul(T0(), e.op(TensorOp::Sin, {A(0)})));
+    break;
+  case TensorOp::Tanh:
+    out = e.mul(T0(), e.sub(e.scalar(1.0), e.mul(r, r)));
+    break;
+  case TensorOp::Sigmoid:
+    out = e.mul(T0(), e.mul(r, e.sub(e.scalar(1.0), r)));
+    break;
+  case TensorOp::Relu:
+    out = e.mul(T0(), e.op(TensorOp::Step, {A(0)}));
+    break;
+  case TensorOp::Add:
+  case TensorOp::Sub: {
+    ValueId x = on(0) ? T(0) : b.zero(t);
+    ValueId y = on(1) ? T(1) : b.zero(t);
+    ValueId s = e.op(opOf(in), {x, y});
+    out = e.op(TensorOp::BroadcastTo, {s, r}); // Note [Broadcast adjoints]
+    break;
+  }
+  case TensorOp::Mul: {
+    ValueId x = on(0) ? e.mul(T(0), A(1)) : b.zero(t);
+    ValueId y = on(1) ? e.mul(A(0), T(1)) : b.zero(t);
+    out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Add, {x, y}), r});
+    break;
+  }
+  case TensorOp::Div: {
+    ValueId x = on(0) ? e.div(T(0), A(1)) : b.zero(t);
+    ValueId y = on(1) ? e.neg(e.div(e.mul(r, T(1)), A(1))) : b.zero(t);
+    out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Add, {x, y}), r});
+    break;
+  }
+  case TensorOp::Pow: {
+    ValueId x = on(0) ? e.mul(T(0), e.mul(A(1), e.op(TensorOp::Pow, {A(0), e.sub(A(1), e.scalar(1.0))})))
+                      : b.zero(t);
+    ValueId y = on(1) ? e.mul(T(1), e.mul(r, e.op(TensorOp::Log, {A(0)}))) : b.zero(t);
+    out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Add, {x, y}), r});
+    break;
+  }
+  case TensorOp::Min:
+  case TensorOp::Max: {
+    // The first operand wins ties, as in the scalar rule.
+    const Type *boolT = b.types().tensorType(b.types().boolType());
+    ValueId c = b.tensor(opOf(in) == TensorOp::Min ? TensorOp::Le : TensorOp::Ge, boolT,
+                         {A(0), A(1)});
+    ValueId x = on(0) ? T(0) : b.zero(t);
+    ValueId y = on(1) ? T(1) : b.zero(t);
+    out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Where, {c, x, y}), r});
+    break;
+  }
+  case TensorOp::Where: {
+    ValueId x = on(1) ? T(1) : b.zero(t);
+    ValueId y = on(2) ? T(2) : b.zero(t);
+    out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Where, {A(0), x, y}), r});
+    break;
+  }
+  case TensorOp::MatMul:
+  case TensorOp::MatMulNT:
+  case TensorOp::MatMulTN: {
+    ValueId x = on(0) ? e.op(opOf(in), {T(0), A(1)}) : b.zero(t);
+    ValueId y = on(1) ? e.op(opOf(in), {A(0), T(1)}) : b.zero(t);
+    out = e.op(TensorOp::Add, {x, y});
+    break;
+  }
+  case TensorOp::MaxAll:
+  case TensorOp::MinAll: {
+    // The mean of the tangent over the positions of the extremum.
+    const Type *boolT = b.types().tensorType(b.types().boolType());
+    ValueId m = e.mask(b.tensor(TensorOp::Eq, boolT, {A(0), e.fromScalar(r)}));
+    const Type *el = rt;
+    ValueId num = b.tensor(TensorOp::SumAll, el, {e.mul(T0(), m)});
+    ValueId den = b.tensor(TensorOp::SumAll, el, {m});
+    out = b.emit(Op::Div, el, {num, den});
+    break;
+  }
+  case TensorOp::LogSumExpAll: {
+    ValueId p = e.op(TensorOp::Exp, {e.sub(A(0), e.fromScalar(r))});
+    out = b.tensor(TensorOp::SumAll, rt, {e.mul(T0(), p)});
+    break;
+  }
+  case TensorOp::MaxAxis:
+  case TensorOp::MinAxis: {
+    const Type *boolT = b.types().tensorType(b.types().boolType());
+    ValueId full = e.op(TensorOp::ExpandAxis, {r, A(0), A(1)});
+    ValueId m = e.mask(b.tensor(TensorOp::Eq, boolT, {A(0), full}));
+    ValueId num = e.op(TensorOp::SumAxis, {e.mul(T0(), m), A(1), A(2)});
+    ValueId den = e.op(TensorOp::SumAxis, {m, A(1), A(2)});
+    out = e.div(num, den);
+    break;
+  }
+  case TensorOp::LogSumExpAxis: {
+    ValueId p = e.op(TensorOp::Exp, {e.sub(A(0), e.op(TensorOp::ExpandAxis, {r, A(0), A(1)}))});
+    out = e.op(TensorOp::SumAxis, {e.mul(T0(), p), A(1), A(2)});
+    break;
+  }
+  default:
+    DLC_UNREACHABLE("no tangent rule for a tensor op that propagates activity");
+  }
+  b.loc = saved;
+  return out;
+}
+
+void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size_t)> &A,
+                   const std::function<ValueId()> &R, const std::function<bool(size_t)> &on,
+                   const std::function<const Type *(size_t)> &operandType, ValueId g,
+                   const std::function<void(size_t, ValueId)> &accum) {
+  const Type *gt = b.typeOf(g);
+  const Type *t = sema::asTensor(gt) ? gt : operandType(0);
+  Emit e{b, t};
+  SourceLoc saved = b.loc;
+  b.loc = in.loc;
+  const Type *boolT = b.types().tensorType(b.types().boolType());
+  switch (opOf(in)) {
+  case TensorOp::Scalar:
+  case TensorOp::Full: {
+    // The scalar broadcast everywhere: the sum of the adjoint.
+    size_t v = opOf(in) == TensorOp::Full ? 1 : 0;
+    const Type *st = operandType(v);
+    ValueId s = b.tensor(TensorOp::SumAll, sema::asTensor(gt)->element, {g});
+    if (st != b.typeOf(s))
+      s = b.emit(Op::Convert, st, {s});
+    accum(v, s);
+    break;
+  }
+  case TensorOp::Item:
+    accum(0, b.tensor(TensorOp::FillLike, operandType(0), {A(0), g}));
+    break;
+  case TensorOp::Index:
+  case TensorOp::Slice: {
+    std::vector<ValueId> ops{g, A(0)};
+    for (size_t i = 1; i < in.operands.size(); ++i)
+      ops.push_back(A(i));
+    accum(0, e.op(opOf(in) == TensorOp::Index ? TensorOp::IndexBackward : TensorOp::SliceBackward, ops));
+    break;
+  }
+  case TensorOp::IndexBackward:
+  case TensorOp::SliceBackward: {
+    std::vector<ValueId> ops{g};
+    for (size_t i = 2; i < in.operands.size(); ++i)
+      ops.push_back(A(i));
+    accum(0, e.op(opOf(in) == TensorOp::IndexBackward ? TensorOp::Index : TensorOp::Slice, ops));
+    break;
+  }
+  case TensorOp::Neg:
+    accum(0, e.neg(g));
+    break;
+  case TensorOp::Exp:
+    accum(0, e.mul(g, R()));
+    break;
+  case TensorOp::Log:
+    accum(0, e.div(g, A(0)));
+    break;
+  case TensorOp::Log1p:
+    accum(0, e.div(g, e.op(TensorOp::Add, {A(0), e.scalar(1.0)})));
+    break;
+  case TensorOp::Sqrt:
+    accum(0, e.div(e.mul(g, e.scalar(0.5)), R()));
+    break;
+  case TensorOp::Rsqrt:
+    accum(0, e.mul(g, e.div(e.mul(R(), e.scalar(-0.5)), A(0))));
+    break;
+  case TensorOp::Abs:
+    accum(0, e.mul(g, e.op(TensorOp::Sign, {A(0)})));
+    break;
+  case TensorOp::Sin:
+    accum(0, e.mul(g, e.op(TensorOp::Cos, {A(0)})));
+    break;
+  case TensorOp::Cos:
+    accum(0, e.neg(e.mul(g, e.op(TensorOp::Sin, {A(0)}))));
+    break;
+  case TensorOp::Tanh: {
+    ValueId r = R();
+    accum(0, e.mul(g, e.sub(e.scalar(1.0), e.mul(r, r))));
+    break;
+  }
+  case TensorOp::Sigmoid: {
+    ValueId r = R();
+    accum(0, e.mul(g, e.mul(r, e.sub(e.scalar(1.0), r))));
+    break;
+  }
+  case TensorOp::Relu:
+    accum(0, e.mul(g, e.op(TensorOp::Step, {A(0)})));
+    break;
+  case TensorOp::Add:
+    if (on(0))
+      accum(0, e.sumTo(g, A(0)));
+    if (on(1))
+      accum(1, e.sumTo(g, A(1)));
+    break;
+  case TensorOp::Sub:
+    if (on(0))
+      accum(0, e.sumTo(g, A(0)));
+    if (on(1))
+      accum(1, e.sumTo(e.neg(g), A(1)));
+    break;
+  case TensorOp::Mul:
+    if (on(0))
+      accum(0, e.sumTo(e.mul(g, A(1)), A(0)));
+    if (on(1))
+      accum(1, e.sumTo(e.mul(g, A(0)), A(1)));
+    break;
+  case TensorOp::Div:
+    if (on(0))
+      accum(0, e.sumTo(e.div(g, A(1)), A(0)));
+    if (on(1))
+      accum(1, e.sumTo(e.neg(e.div(e.mul(g, R()), A(1))), A(1)));
+    break;
+  case TensorOp::Pow:
+    if (on(0))
+      accum(0, e.sumTo(e.mul(g, e.mul(A(1), e.op(TensorOp::Pow, {A(0), e.sub(A(1), e.scalar(1.0))}))),
+                       A(0)));
+    if (on(1))
+      accum(1, e.sumTo(e.mul(g, e.mul(R(), e.op(TensorOp::Log, {A(0)}))), A(1)));
+    break;
+  case TensorOp::Min:
+  case TensorOp::Max: {
+    ValueId c = b.tensor(opOf(in) == TensorOp::Min ? TensorOp::Le : TensorOp::Ge, boolT, {A(0), A(1)});
+    ValueId z = b.zero(t);
+    if (on(0))
+      accum(0, e.sumTo(e.op(TensorOp::Where, {c, g, z}), A(0)));
+    if (on(1))
+      accum(1, e.sumTo(e.op(TensorOp::Where, {c, z, g}), A(1)));
+    break;
+  }
+  case TensorOp::Where: {
+    ValueId z = b.zero(t);
+    if (on(1))
+      accum(1, e.sumTo(e.op(TensorOp::Where, {A(0), g, z}), A(1)));
+    if (on(2))
+      accum(2, e.sumTo(e.op(TensorOp::Where, {A(0), z, g}), A(2)));
+    break;
+  }
+  case TensorOp::Convert:
+    accum(0, b.tensor(TensorOp::Convert, operandType(0), {g}));
+    break;
+  case TensorOp::SumAll:
+    accum(0, b.tensor(TensorOp::FillLike, t, {A(0), g}));
+    break;
+  case TensorOp::MeanAll: {
+    ValueId s = b.emit(Op::Div, gt, {g, e.countOf(A(0))});
+    accum(0, b.tensor(TensorOp::FillLike, t, {A(0), s}));
+    break;
+  }
+  case TensorOp::MaxAll:
+  case TensorOp::MinAll: {
+    ValueId m = e.mask(b.tensor(TensorOp::Eq, boolT, {A(0), e.fromScalar(R())}));
+    ValueId den = b.tensor(TensorOp::SumAll, gt, {m});
+    accum(0, e.mul(m, e.fromScalar(b.emit(Op::Div, gt, {g, den}))));
+    break;
+  }
+  case TensorOp::LogSumExpAll: {
+    ValueId p = e.op(TensorOp::Exp, {e.sub(A(0), e.fromScalar(R()))});
+    accum(0, e.mul(p, e.fromScalar(g)));
+    break;
+  }
+  case TensorOp::SumAxis:
+    accum(0, e.op(TensorOp::ExpandAxis, {g, A(0), A(1)}));
+    break;
+  case TensorOp::MeanAxis: {
+    // Each element gets g / (the reduced axis's length) = g * count(g') / count(x).
+    ValueId full = e.op(TensorOp::ExpandAxis, {g, A(0), A(1)});
+    ValueId ones = b.tensor(TensorOp::FillLike, t, {A(0), b.constFloat(sema::asTensor(t)->element, 1.0)});
+    ValueId n = e.countOf(A(0));
+    ValueId k = e.countOf(e.op(TensorOp::SumAxis, {ones, A(1), b.constBool(false)}));
+    accum(0, e.mul(full, e.fromScalar(b.emit(Op::Div, sema::asTensor(t)->element, {k, n}))));
+    break;
+  }
+  case TensorOp::MaxAxis:
+  case TensorOp::MinAxis: {
+    ValueId m = e.mask(b.tensor(TensorOp::Eq, boolT, {A(0), e.op(TensorOp::ExpandAxis, {R(), A(0), A(1)})}));
+    ValueId den = e.op(TensorOp::ExpandAxis,
+                       {e.op(TensorOp::SumAxis, {m, A(1), b.constBool(true)}), A(0), A(1)});
+    accum(0, e.div(e.mul(m, e.op(TensorOp::ExpandAxis, {g, A(0), A(1)})), den));
+    break;
+  }
+  case TensorOp::LogSumExpAxis: {
+    ValueId p = e.op(TensorOp::Exp, {e.sub(A(0), e.op(TensorOp::ExpandAxis, {R(), A(0), A(1)}))});
+    accum(0, e.mul(p, e.op(TensorOp::ExpandAxis, {g, A(0), A(1)})));
+    break;
+  }
+  case TensorOp::SumTo:
+    accum(0, e.op(TensorOp::BroadcastTo, {g, A(0)}));
+    break;
+  case TensorOp::BroadcastTo:
+    accum(0, e.sumTo(g, A(0)));
+    break;
+  case TensorOp::ExpandAxis:
+    // The reduction's adjoint broadcast g back; its own adjoint sums again.
+    accum(0, e.sumTo(e.op(TensorOp::SumAxis, {g, A(2), b.constBool(true)}), A(0)));
+    break;
+  case TensorOp::Materialize:
+    accum(0, g);
+    break;
+  case TensorOp::MatMul:
+    if (on(0))
+      accum(0, e.sumTo(e.op(TensorOp::MatMulNT, {g, A(1)}), A(0)));
+    if (on(1))
+      accum(1, e.sumTo(e.op(TensorOp::MatMulTN, {A(0), g}), A(1)));
+    break;
+  case TensorOp::MatMulNT: // r = a b^T: da = g b, db = g^T a
+    if (on(0))
+      accum(0, e.sumTo(e.op(TensorOp::MatMul, {g, A(1)}), A(0)));
+    if (on(1))
+      accum(1, e.sumTo(e.op(TensorOp::MatMulTN, {g, A(0)}), A(1)));
+    break;
+  case TensorOp::MatMulTN: // r = a^T b: da = b g^T, db = a g
+    if (on(0))
+      accum(0, e.sumTo(e.op(TensorOp::MatMulNT, {A(1), g}), A(0)));
+    if (on(1))
+      accum(1, e.sumTo(e.op(TensorOp::MatMul, {A(0), g}), A(1)));
+    break;
+  case TensorOp::Transpose:
+    accum(0, e.op(TensorOp::Transpose, {g}));
+    break;
+  case TensorOp::Permute:
+    accum(0, e.op(TensorOp::PermuteBackward, {g, A(1)}));
+    break;
+  case TensorOp::PermuteBackward:
+    accum(0, e.op(TensorOp::Permute, {g, A(1)}));
+    break;
+  case TensorOp::Reshape:
+  case TensorOp::ReshapeLike:
+    accum(0, e.op(TensorOp::ReshapeLike, {g, A(0)}));
+    break;
+  default:
+    DLC_UNREACHABLE("no adjoint rule for a tensor op that propagates activity");
+  }
+  b.loc = saved;
+}
+
+} // namespace dlc::ad

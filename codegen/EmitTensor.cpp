@@ -1,0 +1,278 @@
+// Code generation for `tensor.*` instructions (ir/TensorOps.def): each is a
+// call into the tensor runtime (runtime/dlrt.h, "Tensors") with the element
+// kind and operation codes it expects and the instruction's location for
+// shape errors. The zero tangent is the null pointer.
+#include "codegen/Lowering.h"
+
+#include "runtime/dlrt.h"
+
+namespace dlc::codegen {
+
+namespace {
+
+using ir::TensorOp;
+using sema::TypeKind;
+
+int32_t kindOf(const sema::Type *t) {
+  const sema::Type *e = sema::asTensor(t) ? sema::asTensor(t)->element : t;
+  switch (e->kind) {
+  case TypeKind::Float:
+    return DLRT_F32;
+  case TypeKind::Double:
+    return DLRT_F64;
+  case TypeKind::Int:
+    return DLRT_I64;
+  default:
+    return DLRT_BOOL;
+  }
+}
+
+int32_t unaryCode(TensorOp op) {
+  switch (op) {
+  case TensorOp::Neg: return DLRT_NEG;
+  case TensorOp::Exp: return DLRT_EXP;
+  case TensorOp::Log: return DLRT_LOG;
+  case TensorOp::Log1p: return DLRT_LOG1P;
+  case TensorOp::Sqrt: return DLRT_SQRT;
+  case TensorOp::Rsqrt: return DLRT_RSQRT;
+  case TensorOp::Abs: return DLRT_ABS;
+  case TensorOp::Sin: return DLRT_SIN;
+  case TensorOp::Cos: return DLRT_COS;
+  case TensorOp::Tanh: return DLRT_TANH;
+  case TensorOp::Sigmoid: return DLRT_SIGMOID;
+  case TensorOp::Relu: return DLRT_RELU;
+  case TensorOp::Sign: return DLRT_SIGN;
+  case TensorOp::Floor: return DLRT_FLOOR;
+  case TensorOp::Ceil: return DLRT_CEIL;
+  case TensorOp::Round: return DLRT_ROUND;
+  case TensorOp::Step: return DLRT_STEP;
+  case TensorOp::Not: return DLRT_NOT;
+  default: return -1;
+  }
+}
+
+int32_t binaryCode(TensorOp op) {
+  switch (op) {
+  case TensorOp::Add: return DLRT_ADD;
+  case TensorOp::Sub: return DLRT_SUB;
+  case TensorOp::Mul: return DLRT_MUL;
+  case TensorOp::Div: return DLRT_DIV;
+  case TensorOp::Pow: return DLRT_POW;
+  case TensorOp::Min: return DLRT_MIN;
+  case TensorOp::Max: return DLRT_MAX;
+  case TensorOp::Eq: return DLRT_EQ;
+  case TensorOp::Ne: return DLRT_NE;
+  case TensorOp::Lt: return DLRT_LT;
+  case TensorOp::Le: return DLRT_LE;
+  case TensorOp::Gt: return DLRT_GT;
+  case TensorOp::Ge: return DLRT_GE;
+  case TensorOp::And: return DLRT_AND;
+  case TensorOp::Or: return DLRT_OR;
+  default: return -1;
+  }
+}
+
+int32_t reduceCode(TensorOp op) {
+  switch (op) {
+  case TensorOp::SumAll:
+  case TensorOp::SumAxis: return DLRT_SUM;
+  case TensorOp::MeanAll:
+  case TensorOp::MeanAxis: return DLRT_MEAN;
+  case TensorOp::MaxAll:
+  case TensorOp::MaxAxis: return DLRT_RMAX;
+  case TensorOp::MinAll:
+  case TensorOp::MinAxis: return DLRT_RMIN;
+  case TensorOp::LogSumExpAll:
+  case TensorOp::LogSumExpAxis: return DLRT_LOGSUMEXP;
+  case TensorOp::ArgmaxAll:
+  case TensorOp::ArgmaxAxis: return DLRT_ARGMAX;
+  default: return -1;
+  }
+}
+
+/// The nesting depth of `[[E]]`-style array types.
+int32_t arrayDepth(const sema::Type *t) {
+  int32_t d = 0;
+  while (auto *a = sema::asArray(t)) {
+    t = a->element;
+    ++d;
+  }
+  return d;
+}
+
+} // namespace
+
+llvm::FunctionCallee Lowering::tensorRuntime(const char *name, llvm::Type *result,
+                                             llvm::ArrayRef<llvm::Type *> params) {
+  auto *fnTy = llvm::FunctionType::get(result, params, false);
+  llvm::FunctionCallee callee = mod.getOrInsertFunction(name, fnTy);
+  if (auto *fn = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
+    fn->addFnAttr(llvm::Attribute::NoUnwind);
+    for (unsigned i = 0; i < params.size(); ++i)
+      if (params[i]->isIntegerTy(1))
+        fn->addParamAttr(i, llvm::Attribute::ZExt);
+  }
+  return callee;
+}
+
+void Lowering::emitSeed(Builder &b, llvm::Value *n) {
+  b.CreateCall(tensorRuntime("dlrt_seed", b.getVoidTy(), {b.getInt64Ty()}), {n});
+}
+
+llvm::Value *Lowering::emitTensor(Builder &b, const ir::Instr &in,
+                                  llvm::ArrayRef<llvm::Value *> ops,
+                                  llvm::ArrayRef<const sema::Type *> opTypes,
+                                  const sema::Type *resultType) {
+  auto op = ir::tensorOpOf(in.imm);
+  llvm::Type *ptr = ptrType();
+  llvm::Type *i32 = b.getInt32Ty(), *i64 = b.getInt64Ty(), *f64 = b.getDoubleTy();
+  llvm::Type *i1 = b.getInt1Ty();
+  llvm::Value *loc = locString(in.loc);
+  auto kind = [&](const sema::Type *t) { return b.getInt32(uint32_t(kindOf(t))); };
+  auto call = [&](const char *name, llvm::Type *result, llvm::ArrayRef<llvm::Type *> params,
+                  llvm::ArrayRef<llvm::Value *> args) -> llvm::Value * {
+    return b.CreateCall(tensorRuntime(name, result, params), args);
+  };
+  // A scalar operand as the double the runtime takes.
+  auto asDouble = [&](llvm::Value *v) -> llvm::Value * {
+    llvm::Type *t = v->getType();
+    if (t->isDoubleTy())
+      return v;
+    if (t->isFloatTy())
+      return b.CreateFPExt(v, f64);
+    if (t->isIntegerTy(1))
+      return b.CreateUIToFP(v, f64);
+    return b.CreateSIToFP(v, f64);
+  };
+  // A double result as the DIR scalar type.
+  auto fromDouble = [&](llvm::Value *d, const sema::Type *t) -> llvm::Value * {
+    switch (t->kind) {
+    case TypeKind::Float:
+      return b.CreateFPTrunc(d, b.getFloatTy());
+    case TypeKind::Int:
+      return b.CreateFPToSI(d, i64);
+    case TypeKind::Bool:
+      return b.CreateFCmpONE(d, llvm::ConstantFP::get(f64, 0.0));
+    default:
+      return d;
+    }
+  };
+  // Indices (operands from `first` on) in a stack array: (count, pointer).
+  auto indexArray = [&](size_t first) -> std::pair<llvm::Value *, llvm::Value *> {
+    size_t n = ops.size() - first;
+    llvm::Function *fn = b.GetInsertBlock()->getParent();
+    llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+    llvm::Value *slots = entry.CreateAlloca(llvm::ArrayType::get(i64, std::max<size_t>(n, 1)));
+    for (size_t i = 0; i < n; ++i)
+      b.CreateStore(ops[first + i], b.CreateConstGEP2_64(
+                                        llvm::ArrayType::get(i64, std::max<size_t>(n, 1)), slots, 0, i));
+    return {b.getInt64(n), slots};
+  };
+
+  if (ir::isTensorUnary(op))
+    return call("dlrt_t_unary", ptr, {i32, ptr, ptr}, {b.getInt32(unaryCode(op)), ops[0], loc});
+  if (ir::isTensorBinary(op))
+    return call("dlrt_t_binary", ptr, {i32, ptr, ptr, ptr},
+                {b.getInt32(binaryCode(op)), ops[0], ops[1], loc});
+
+  switch (op) {
+  case TensorOp::Zero:
+    return llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
+  case TensorOp::FromArray:
+    return call("dlrt_t_from_array", ptr, {i32, ptr, i32, ptr},
+                {kind(resultType), ops[0], b.getInt32(uint32_t(arrayDepth(opTypes[0]))), loc});
+  case TensorOp::Scalar:
+    return call("dlrt_t_scalar", ptr, {i32, f64}, {kind(resultType), asDouble(ops[0])});
+  case TensorOp::Full:
+    return call("dlrt_t_full", ptr, {i32, ptr, f64, ptr},
+                {kind(resultType), ops[0], asDouble(ops[1]), loc});
+  case TensorOp::Arange:
+    return call("dlrt_t_arange", ptr, {i32, i64, ptr}, {kind(resultType), ops[0], loc});
+  case TensorOp::Randn:
+    return call("dlrt_t_randn", ptr, {i32, ptr, ptr}, {kind(resultType), ops[0], loc});
+  case TensorOp::Rand:
+    return call("dlrt_t_rand", ptr, {i32, ptr, ptr}, {kind(resultType), ops[0], loc});
+  case TensorOp::Glorot:
+    return call("dlrt_t_glorot", ptr, {i32, ptr, ptr}, {kind(resultType), ops[0], loc});
+  case TensorOp::Shape:
+    return call("dlrt_t_shape", ptr, {ptr}, {ops[0]});
+  case TensorOp::Rank:
+    return call("dlrt_t_rank", i64, {ptr}, {ops[0]});
+  case TensorOp::Count:
+    return call("dlrt_t_count", i64, {ptr}, {ops[0]});
+  case TensorOp::Item:
+    if (resultType->isFloatingPoint())
+      return fromDouble(call("dlrt_t_item_f64", f64, {ptr, ptr}, {ops[0], loc}), resultType);
+    else {
+      llvm::Value *v = call("dlrt_t_item_i64", i64, {ptr, ptr}, {ops[0], loc});
+      return resultType->kind == TypeKind::Bool ? b.CreateICmpNE(v, b.getInt64(0)) : v;
+    }
+  case TensorOp::Index: {
+    auto [n, idx] = indexArray(1);
+    return call("dlrt_t_index", ptr, {ptr, i64, ptr, ptr}, {ops[0], n, idx, loc});
+  }
+  case TensorOp::Slice:
+    return call("dlrt_t_slice", ptr, {ptr, i64, i64, ptr}, {ops[0], ops[1], ops[2], loc});
+  case TensorOp::IndexBackward: {
+    auto [n, idx] = indexArray(2);
+    return call("dlrt_t_index_backward", ptr, {ptr, ptr, i64, ptr, ptr},
+                {ops[0], ops[1], n, idx, loc});
+  }
+  case TensorOp::SliceBackward:
+    return call("dlrt_t_slice_backward", ptr, {ptr, ptr, i64, i64, ptr},
+                {ops[0], ops[1], ops[2], ops[3], loc});
+  case TensorOp::Where:
+    return call("dlrt_t_where", ptr, {ptr, ptr, ptr, ptr}, {ops[0], ops[1], ops[2], loc});
+  case TensorOp::Convert:
+    return call("dlrt_t_convert", ptr, {ptr, i32}, {ops[0], kind(resultType)});
+  case TensorOp::SumAll:
+  case TensorOp::MeanAll:
+  case TensorOp::MaxAll:
+  case TensorOp::MinAll:
+  case TensorOp::LogSumExpAll:
+  case TensorOp::ArgmaxAll:
+    return fromDouble(call("dlrt_t_reduce_all", f64, {i32, ptr, ptr},
+                           {b.getInt32(reduceCode(op)), ops[0], loc}),
+                      resultType);
+  case TensorOp::SumAxis:
+  case TensorOp::MeanAxis:
+  case TensorOp::MaxAxis:
+  case TensorOp::MinAxis:
+  case TensorOp::LogSumExpAxis:
+  case TensorOp::ArgmaxAxis:
+    return call("dlrt_t_reduce", ptr, {i32, ptr, i64, i1, ptr},
+                {b.getInt32(reduceCode(op)), ops[0], ops[1], ops[2], loc});
+  case TensorOp::SumTo:
+    return call("dlrt_t_sum_to", ptr, {ptr, ptr, ptr}, {ops[0], ops[1], loc});
+  case TensorOp::BroadcastTo:
+    return call("dlrt_t_broadcast_to", ptr, {ptr, ptr, ptr}, {ops[0], ops[1], loc});
+  case TensorOp::FillLike:
+    return call("dlrt_t_fill_like", ptr, {ptr, f64}, {ops[0], asDouble(ops[1])});
+  case TensorOp::ExpandAxis:
+    return call("dlrt_t_expand_axis", ptr, {ptr, ptr, i64, ptr}, {ops[0], ops[1], ops[2], loc});
+  case TensorOp::Materialize:
+    return call("dlrt_t_materialize", ptr, {ptr, ptr}, {ops[0], ops[1]});
+  case TensorOp::MatMul:
+  case TensorOp::MatMulNT:
+  case TensorOp::MatMulTN:
+    return call("dlrt_t_matmul", ptr, {ptr, ptr, i1, i1, ptr},
+                {ops[0], ops[1], b.getInt1(op == TensorOp::MatMulTN),
+                 b.getInt1(op == TensorOp::MatMulNT), loc});
+  case TensorOp::Transpose:
+    return call("dlrt_t_transpose", ptr, {ptr, ptr, ptr},
+                {ops[0], llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx)), loc});
+  case TensorOp::Permute:
+    return call("dlrt_t_transpose", ptr, {ptr, ptr, ptr}, {ops[0], ops[1], loc});
+  case TensorOp::PermuteBackward:
+    return call("dlrt_t_transpose_backward", ptr, {ptr, ptr, ptr}, {ops[0], ops[1], loc});
+  case TensorOp::Reshape:
+    return call("dlrt_t_reshape", ptr, {ptr, ptr, ptr}, {ops[0], ops[1], loc});
+  case TensorOp::ReshapeLike:
+    return call("dlrt_t_reshape_like", ptr, {ptr, ptr, ptr}, {ops[0], ops[1], loc});
+  default:
+    error(in.loc, std::string("internal error: no code for 'tensor.") + ir::tensorOpName(op) + "'");
+    return llvm::PoisonValue::get(lower(resultType));
+  }
+}
+
+} // namespace dlc::codegen

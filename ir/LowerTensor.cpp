@@ -1,0 +1,209 @@
+// Lowering of tensor operations (LANGUAGE.md §6) to `tensor.*` instructions
+// (ir/TensorOps.def). Scalars next to tensors become rank-0 tensors that
+// broadcast; softmax and logSoftmax are lowered to logSumExp, so their
+// derivatives come from their parts.
+#include "ir/LowerImpl.h"
+
+namespace dlc::ir::lowering {
+
+namespace {
+
+TensorOp unaryOf(Builtin b) {
+  switch (b) {
+  case Builtin::Sin: return TensorOp::Sin;
+  case Builtin::Cos: return TensorOp::Cos;
+  case Builtin::Exp: return TensorOp::Exp;
+  case Builtin::Log: return TensorOp::Log;
+  case Builtin::Log1p: return TensorOp::Log1p;
+  case Builtin::Sqrt: return TensorOp::Sqrt;
+  case Builtin::Rsqrt: return TensorOp::Rsqrt;
+  case Builtin::Tanh: return TensorOp::Tanh;
+  case Builtin::Sigmoid: return TensorOp::Sigmoid;
+  case Builtin::Relu: return TensorOp::Relu;
+  case Builtin::Abs: return TensorOp::Abs;
+  case Builtin::Floor: return TensorOp::Floor;
+  case Builtin::Ceil: return TensorOp::Ceil;
+  case Builtin::Round: return TensorOp::Round;
+  case Builtin::Sign: return TensorOp::Sign;
+  default: return TensorOp::Zero; // not unary (tan has no tensor form)
+  }
+}
+
+} // namespace
+
+bool FunctionLowerer::isTensorCall(const CallExpr *c) const {
+  auto b = Builtin(c->builtin);
+  switch (b) {
+  case Builtin::Rsqrt:
+  case Builtin::Zeros:
+  case Builtin::Ones:
+  case Builtin::Full:
+  case Builtin::Arange:
+  case Builtin::Randn:
+  case Builtin::Rand:
+  case Builtin::GlorotUniform:
+  case Builtin::Seed:
+  case Builtin::Sum:
+  case Builtin::Mean:
+  case Builtin::LogSumExp:
+  case Builtin::Argmax:
+  case Builtin::Matmul:
+  case Builtin::Transpose:
+  case Builtin::Reshape:
+  case Builtin::Where:
+  case Builtin::Softmax:
+  case Builtin::LogSoftmax:
+  case Builtin::TensorInit:
+  case Builtin::TensorItem:
+  case Builtin::TensorTransposed:
+  case Builtin::TensorToFloat:
+    return true;
+  default:
+    break;
+  }
+  if (!sema::isMath1(b) && !sema::isMath2(b))
+    return false;
+  for (const Argument &a : c->args)
+    if (a.value->type && a.value->type->kind == TypeKind::Tensor)
+      return true;
+  return false;
+}
+
+ValueId FunctionLowerer::toTensor(ValueId v, const Type *t, SourceLoc loc) {
+  if (f.typeOf(v) == t)
+    return v;
+  return tensorOp(TensorOp::Scalar, t, {v}, loc);
+}
+
+ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
+  auto b = Builtin(c->builtin);
+  SourceLoc loc = c->loc;
+  std::vector<ValueId> args;
+  if (c->receiver)
+    args.push_back(lowerExpr(c->receiver));
+  for (const Argument &a : c->args)
+    args.push_back(lowerExpr(a.value));
+  const Type *t = c->type;
+  const Type *doubleTy = types().doubleType();
+  const Type *boolTy = types().boolType();
+  auto toDouble = [&](ValueId v) {
+    return f.typeOf(v) == doubleTy ? v : emit(Op::Convert, doubleTy, {v}, loc);
+  };
+  // Reductions: (x) -> E, (x, axis) / (x, axis, keepDims) -> tensor.
+  auto reduce = [&](TensorOp all, TensorOp axis) {
+    if (args.size() == 1)
+      return tensorOp(all, t, {args[0]}, loc);
+    ValueId keep = args.size() > 2 ? args[2] : constBool(false);
+    return tensorOp(axis, t, {args[0], args[1], keep}, loc);
+  };
+  if (TensorOp u = unaryOf(b); u != TensorOp::Zero && args.size() == 1)
+    return tensorOp(u, t, {args[0]}, loc);
+  switch (b) {
+  case Builtin::Pow:
+  case Builtin::Min:
+  case Builtin::Max: {
+    if (b != Builtin::Pow && (args.size() == 1 || c->args[1].label == "axis"))
+      return b == Builtin::Min ? reduce(TensorOp::MinAll, TensorOp::MinAxis)
+                               : reduce(TensorOp::MaxAll, TensorOp::MaxAxis);
+    TensorOp op = b == Builtin::Pow ? TensorOp::Pow : b == Builtin::Min ? TensorOp::Min : TensorOp::Max;
+    return tensorOp(op, t, {toTensor(args[0], t, loc), toTensor(args[1], t, loc)}, loc);
+  }
+  case Builtin::TensorInit:
+    if (f.typeOf(args[0])->kind == TypeKind::Array)
+      return tensorOp(TensorOp::FromArray, t, {args[0]}, loc);
+    return tensorOp(TensorOp::Scalar, t, {args[0]}, loc);
+  case Builtin::Zeros:
+  case Builtin::Ones:
+    return tensorOp(TensorOp::Full, t,
+                    {args[0], lowerLiteralFloat(b == Builtin::Ones ? 1.0 : 0.0, doubleTy, loc)}, loc);
+  case Builtin::Full:
+    return tensorOp(TensorOp::Full, t, {args[0], toDouble(args[1])}, loc);
+  case Builtin::Arange:
+    return tensorOp(TensorOp::Arange, t, {args[0]}, loc);
+  case Builtin::Randn:
+    return tensorOp(TensorOp::Randn, t, {args[0]}, loc);
+  case Builtin::Rand:
+    return tensorOp(TensorOp::Rand, t, {args[0]}, loc);
+  case Builtin::GlorotUniform:
+    return tensorOp(TensorOp::Glorot, t, {args[0]}, loc);
+  case Builtin::Seed:
+    emit(Op::Seed, nullptr, {args[0]}, loc);
+    return unitValue();
+  case Builtin::Sum:
+    return reduce(TensorOp::SumAll, TensorOp::SumAxis);
+  case Builtin::Mean:
+    return reduce(TensorOp::MeanAll, TensorOp::MeanAxis);
+  case Builtin::LogSumExp:
+    return reduce(TensorOp::LogSumExpAll, TensorOp::LogSumExpAxis);
+  case Builtin::Argmax:
+    return reduce(TensorOp::ArgmaxAll, TensorOp::ArgmaxAxis);
+  case Builtin::Matmul:
+    return tensorOp(TensorOp::MatMul, t, {args[0], args[1]}, loc);
+  case Builtin::Transpose:
+    return tensorOp(TensorOp::Transpose, t, {args[0]}, loc);
+  case Builtin::TensorTransposed:
+    if (args.size() == 1)
+      return tensorOp(TensorOp::Transpose, t, {args[0]}, loc);
+    return tensorOp(TensorOp::Permute, t, {args[0], args[1]}, loc);
+  case Builtin::Reshape:
+    return tensorOp(TensorOp::Reshape, t, {args[0], args[1]}, loc);
+  case Builtin::Where:
+    return tensorOp(TensorOp::Where, t, {args[0], toTensor(args[1], t, loc), toTensor(args[2], t, loc)},
+                    loc);
+  case Builtin::Softmax:
+  case Builtin::LogSoftmax: {
+    // x - logSumExp(x, axis, keepDims: true), exponentiated for softmax.
+    ValueId axis = args.size() > 1 ? args[1] : constInt(-1);
+    ValueId lse = tensorOp(TensorOp::LogSumExpAxis, t, {args[0], axis, constBool(true)}, loc);
+    ValueId shifted = tensorOp(TensorOp::Sub, t, {args[0], lse}, loc);
+    return b == Builtin::LogSoftmax ? shifted : tensorOp(TensorOp::Exp, t, {shifted}, loc);
+  }
+  case Builtin::TensorItem:
+    return tensorOp(TensorOp::Item, t, {args[0]}, loc);
+  case Builtin::TensorToFloat:
+    if (f.typeOf(args[0]) == t)
+      return args[0];
+    return tensorOp(TensorOp::Convert, t, {args[0]}, loc);
+  default:
+    (void)boolTy;
+    DLC_UNREACHABLE("a tensor builtin sema does not accept");
+  }
+}
+
+ValueId FunctionLowerer::lowerTensorBinary(const BinaryExpr *b) {
+  ValueId l = lowerExpr(b->lhs);
+  ValueId r = lowerExpr(b->rhs);
+  // The operands' tensor type (the result may be Tensor<Bool>).
+  const Type *t = f.typeOf(l)->kind == TypeKind::Tensor ? f.typeOf(l) : f.typeOf(r);
+  l = toTensor(l, t, b->opLoc);
+  r = toTensor(r, t, b->opLoc);
+  TensorOp op = TensorOp::Add;
+  switch (b->op) {
+  case BinaryOp::Add: op = TensorOp::Add; break;
+  case BinaryOp::Sub: op = TensorOp::Sub; break;
+  case BinaryOp::Mul: op = TensorOp::Mul; break;
+  case BinaryOp::Div: op = TensorOp::Div; break;
+  case BinaryOp::MatMul: op = TensorOp::MatMul; break;
+  case BinaryOp::Eq: op = TensorOp::Eq; break;
+  case BinaryOp::Ne: op = TensorOp::Ne; break;
+  case BinaryOp::Lt: op = TensorOp::Lt; break;
+  case BinaryOp::Le: op = TensorOp::Le; break;
+  case BinaryOp::Gt: op = TensorOp::Gt; break;
+  case BinaryOp::Ge: op = TensorOp::Ge; break;
+  case BinaryOp::And: op = TensorOp::And; break;
+  case BinaryOp::Or: op = TensorOp::Or; break;
+  default:
+    DLC_UNREACHABLE("a tensor operator sema does not accept");
+  }
+  return tensorOp(op, b->type, {l, r}, b->opLoc);
+}
+
+ValueId FunctionLowerer::lowerTensorProperty(const MemberExpr *m) {
+  ValueId base = lowerExpr(m->base);
+  TensorOp op = m->builtin == int(Builtin::TensorShape)  ? TensorOp::Shape
+                : m->builtin == int(Builtin::TensorRank) ? TensorOp::Rank
+                                                         : TensorOp::Count;
+  return tensorOp(op, m->type, {base}, m->memberLoc);
+}
+
+} // namespace dlc::ir::lowering

@@ -1,0 +1,407 @@
+/* Elementwise tensor operations: unary math, binary arithmetic and
+ * comparisons with NumPy broadcasting, and where(c, a, b). Every loop is
+ * written out per element kind with its operation inlined (macros generate
+ * them), so the compiler vectorizes what it can; dispatch on the operation
+ * and the kind happens once per call, or once per run of the innermost axis
+ * when operands broadcast. */
+#include "runtime/tensor_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* --- Unary --------------------------------------------------------------------- */
+
+static const char *const unaryNames[DLRT_UNARY_COUNT] = {
+    [DLRT_NEG] = "unary -", [DLRT_EXP] = "exp",         [DLRT_LOG] = "log",
+    [DLRT_LOG1P] = "log1p", [DLRT_SQRT] = "sqrt",       [DLRT_RSQRT] = "rsqrt",
+    [DLRT_ABS] = "abs",     [DLRT_SIN] = "sin",         [DLRT_COS] = "cos",
+    [DLRT_TANH] = "tanh",   [DLRT_SIGMOID] = "sigmoid", [DLRT_RELU] = "relu",
+    [DLRT_SIGN] = "sign",   [DLRT_FLOOR] = "floor",     [DLRT_CEIL] = "ceil",
+    [DLRT_ROUND] = "round", [DLRT_STEP] = "step",       [DLRT_NOT] = "!",
+};
+
+#define UNARY_LOOP(T, EXPR)                                                                        \
+  do {                                                                                             \
+    const T *restrict in = pin;                                                                    \
+    T *restrict out = pout;                                                                        \
+    for (int64_t i = 0; i < n; ++i) {                                                              \
+      T x = in[i];                                                                                 \
+      out[i] = (EXPR);                                                                             \
+    }                                                                                              \
+  } while (0)
+
+/* The unary operations on Float (S = f: expf, ...) or Double (S empty). The
+ * sigmoid takes exp of -|x| only, so it never overflows: 1 / (1 + e) for
+ * x >= 0 and e / (1 + e) below. ROUND rounds halfway cases away from zero. */
+#define FLOAT_UNARY(NAME, T, S)                                                                    \
+  static void NAME(int32_t op, const void *pin, void *pout, int64_t n) {                          \
+    switch (op) {                                                                                  \
+    case DLRT_NEG: UNARY_LOOP(T, -x); return;                                                      \
+    case DLRT_EXP: UNARY_LOOP(T, exp##S(x)); return;                                               \
+    case DLRT_LOG: UNARY_LOOP(T, log##S(x)); return;                                               \
+    case DLRT_LOG1P: UNARY_LOOP(T, log1p##S(x)); return;                                           \
+    case DLRT_SQRT: UNARY_LOOP(T, sqrt##S(x)); return;                                             \
+    case DLRT_RSQRT: UNARY_LOOP(T, (T)1 / sqrt##S(x)); return;                                     \
+    case DLRT_ABS: UNARY_LOOP(T, fabs##S(x)); return;                                              \
+    case DLRT_SIN: UNARY_LOOP(T, sin##S(x)); return;                                               \
+    case DLRT_COS: UNARY_LOOP(T, cos##S(x)); return;                                               \
+    case DLRT_TANH: UNARY_LOOP(T, tanh##S(x)); return;                                             \
+    case DLRT_SIGMOID: {                                                                           \
+      const T *restrict in = pin;                                                                  \
+      T *restrict out = pout;                                                                      \
+      for (int64_t i = 0; i < n; ++i) {                                                            \
+        T x = in[i];                                                                               \
+        T e = exp##S(-fabs##S(x));                                                                 \
+        T inverse = (T)1 / ((T)1 + e);                                                             \
+        out[i] = x >= 0 ? inverse : e * inverse;                                                   \
+      }                                                                                            \
+      return;                                                                                      \
+    }                                                                                              \
+    case DLRT_RELU: UNARY_LOOP(T, x < 0 ? (T)0 : x); return;                                       \
+    case DLRT_SIGN: UNARY_LOOP(T, (T)((x > 0) - (x < 0))); return;                                 \
+    case DLRT_FLOOR: UNARY_LOOP(T, floor##S(x)); return;                                           \
+    case DLRT_CEIL: UNARY_LOOP(T, ceil##S(x)); return;                                             \
+    case DLRT_ROUND: UNARY_LOOP(T, round##S(x)); return;                                           \
+    case DLRT_STEP: UNARY_LOOP(T, x > 0 ? (T)1 : (T)0); return;                                    \
+    }                                                                                              \
+  }
+
+FLOAT_UNARY(unaryF32, float, f)
+FLOAT_UNARY(unaryF64, double, )
+
+/* Int arithmetic wraps (through uint64_t, which C defines). */
+static void unaryI64(int32_t op, const void *pin, void *pout, int64_t n) {
+  switch (op) {
+  case DLRT_NEG: UNARY_LOOP(int64_t, (int64_t)(0 - (uint64_t)x)); return;
+  case DLRT_ABS: UNARY_LOOP(int64_t, x < 0 ? (int64_t)(0 - (uint64_t)x) : x); return;
+  case DLRT_SIGN: UNARY_LOOP(int64_t, (int64_t)((x > 0) - (x < 0))); return;
+  case DLRT_RELU: UNARY_LOOP(int64_t, x < 0 ? 0 : x); return;
+  case DLRT_STEP: UNARY_LOOP(int64_t, (int64_t)(x > 0)); return;
+  case DLRT_FLOOR:
+  case DLRT_CEIL:
+  case DLRT_ROUND: UNARY_LOOP(int64_t, x); return;
+  }
+}
+
+static bool unaryDefined(int32_t op, int32_t kind) {
+  switch (kind) {
+  case DLRT_F32:
+  case DLRT_F64: return op != DLRT_NOT;
+  case DLRT_I64:
+    return op == DLRT_NEG || op == DLRT_ABS || op == DLRT_SIGN || op == DLRT_RELU ||
+           op == DLRT_STEP || op == DLRT_FLOOR || op == DLRT_CEIL || op == DLRT_ROUND;
+  case DLRT_BOOL: return op == DLRT_NOT;
+  }
+  return false;
+}
+
+DlTensor *dlrt_t_unary(int32_t op, const DlTensor *a, const char *loc) {
+  if (op < 0 || op >= DLRT_UNARY_COUNT)
+    dlrt_fail(loc, "internal error: unknown unary tensor operation");
+  if (!a) {
+    if (op == DLRT_NEG)
+      return NULL;
+    dlrtFailZero(loc, unaryNames[op]);
+  }
+  if (!unaryDefined(op, a->kind))
+    dlrtFailKind(loc, unaryNames[op], a->kind);
+  DlTensor *r = dlrtTensorLike(a, a->kind);
+  const void *pin = a->data;
+  void *pout = r->data;
+  int64_t n = a->count;
+  switch (a->kind) {
+  case DLRT_F32: unaryF32(op, pin, pout, n); break;
+  case DLRT_F64: unaryF64(op, pin, pout, n); break;
+  case DLRT_I64: unaryI64(op, pin, pout, n); break;
+  case DLRT_BOOL: UNARY_LOOP(uint8_t, (uint8_t)!x); break;
+  }
+  return r;
+}
+
+/* --- Binary ---------------------------------------------------------------------- */
+
+static const char *const binaryNames[DLRT_BINARY_COUNT] = {
+    [DLRT_ADD] = "+",  [DLRT_SUB] = "-",  [DLRT_MUL] = "*",   [DLRT_DIV] = "/",  [DLRT_POW] = "pow",
+    [DLRT_MIN] = "min", [DLRT_MAX] = "max", [DLRT_EQ] = "==", [DLRT_NE] = "!=", [DLRT_LT] = "<",
+    [DLRT_LE] = "<=",  [DLRT_GT] = ">",  [DLRT_GE] = ">=",  [DLRT_AND] = "&&", [DLRT_OR] = "||",
+};
+
+/* How a run's operands step: both along the run, or one of them fixed. */
+enum { kVecVec, kVecScalar, kScalarVec };
+
+/* out[i] = EXPR(x = a[i], y = b[i]) over a run of n, in one of three loops
+ * so each is a plain loop the vectorizer sees through. */
+typedef void (*BinaryKernel)(const void *a, const void *b, void *out, int64_t n, int mode);
+
+#define BINARY_KERNEL(NAME, T, R, EXPR)                                                            \
+  static void NAME(const void *pa, const void *pb, void *pout, int64_t n, int mode) {             \
+    const T *restrict a = pa;                                                                      \
+    const T *restrict b = pb;                                                                      \
+    R *restrict out = pout;                                                                        \
+    if (mode == kVecVec) {                                                                         \
+      for (int64_t i = 0; i < n; ++i) {                                                            \
+        T x = a[i], y = b[i];                                                                      \
+        out[i] = (EXPR);                                                                           \
+      }                                                                                            \
+    } else if (mode == kVecScalar) {                                                               \
+      const T y = b[0];                                                                            \
+      for (int64_t i = 0; i < n; ++i) {                                                            \
+        T x = a[i];                                                                                \
+        out[i] = (EXPR);                                                                           \
+      }                                                                                            \
+    } else {                                                                                       \
+      const T x = a[0];                                                                            \
+      for (int64_t i = 0; i < n; ++i) {                                                            \
+        T y = b[i];                                                                                \
+        out[i] = (EXPR);                                                                           \
+      }                                                                                            \
+    }                                                                                              \
+  }
+
+/* Comparisons, shared by every kind. */
+#define COMPARE_KERNELS(K, T)                                                                      \
+  BINARY_KERNEL(eq##K, T, uint8_t, x == y)                                                         \
+  BINARY_KERNEL(ne##K, T, uint8_t, x != y)                                                         \
+  BINARY_KERNEL(lt##K, T, uint8_t, x < y)                                                          \
+  BINARY_KERNEL(le##K, T, uint8_t, x <= y)                                                         \
+  BINARY_KERNEL(gt##K, T, uint8_t, x > y)                                                          \
+  BINARY_KERNEL(ge##K, T, uint8_t, x >= y)
+
+/* min and max propagate NaN, as NumPy's minimum/maximum and PyTorch do. */
+#define FLOAT_KERNELS(K, T, S)                                                                     \
+  BINARY_KERNEL(add##K, T, T, x + y)                                                               \
+  BINARY_KERNEL(sub##K, T, T, x - y)                                                               \
+  BINARY_KERNEL(mul##K, T, T, x * y)                                                               \
+  BINARY_KERNEL(div##K, T, T, x / y)                                                               \
+  BINARY_KERNEL(pow##K, T, T, pow##S(x, y))                                                        \
+  BINARY_KERNEL(min##K, T, T, (x < y || x != x) ? x : y)                                           \
+  BINARY_KERNEL(max##K, T, T, (x > y || x != x) ? x : y)                                           \
+  COMPARE_KERNELS(K, T)
+
+FLOAT_KERNELS(F32, float, f)
+FLOAT_KERNELS(F64, double, )
+
+/* Int arithmetic wraps; division truncates, and INT64_MIN / -1 wraps instead
+ * of trapping (zero divisors were rejected before the loop). */
+BINARY_KERNEL(addI64, int64_t, int64_t, (int64_t)((uint64_t)x + (uint64_t)y))
+BINARY_KERNEL(subI64, int64_t, int64_t, (int64_t)((uint64_t)x - (uint64_t)y))
+BINARY_KERNEL(mulI64, int64_t, int64_t, (int64_t)((uint64_t)x * (uint64_t)y))
+BINARY_KERNEL(divI64, int64_t, int64_t, y == -1 ? (int64_t)(0 - (uint64_t)x) : x / y)
+BINARY_KERNEL(minI64, int64_t, int64_t, x < y ? x : y)
+BINARY_KERNEL(maxI64, int64_t, int64_t, x > y ? x : y)
+COMPARE_KERNELS(I64, int64_t)
+
+BINARY_KERNEL(andBool, uint8_t, uint8_t, x & y)
+BINARY_KERNEL(orBool, uint8_t, uint8_t, x | y)
+COMPARE_KERNELS(Bool, uint8_t)
+
+#define COMPARE_ENTRIES(K)                                                                         \
+  [DLRT_EQ] = eq##K, [DLRT_NE] = ne##K, [DLRT_LT] = lt##K, [DLRT_LE] = le##K, [DLRT_GT] = gt##K,   \
+  [DLRT_GE] = ge##K
+#define FLOAT_ENTRIES(K)                                                                           \
+  [DLRT_ADD] = add##K, [DLRT_SUB] = sub##K, [DLRT_MUL] = mul##K, [DLRT_DIV] = div##K,              \
+  [DLRT_POW] = pow##K, [DLRT_MIN] = min##K, [DLRT_MAX] = max##K, COMPARE_ENTRIES(K)
+
+/* NULL where an operation is not defined for a kind. */
+static const BinaryKernel binaryKernels[4][DLRT_BINARY_COUNT] = {
+    [DLRT_F32] = {FLOAT_ENTRIES(F32)},
+    [DLRT_F64] = {FLOAT_ENTRIES(F64)},
+    [DLRT_I64] = {[DLRT_ADD] = addI64, [DLRT_SUB] = subI64, [DLRT_MUL] = mulI64,
+                  [DLRT_DIV] = divI64, [DLRT_MIN] = minI64, [DLRT_MAX] = maxI64,
+                  COMPARE_ENTRIES(I64)},
+    [DLRT_BOOL] = {[DLRT_AND] = andBool, [DLRT_OR] = orBool, COMPARE_ENTRIES(Bool)},
+};
+
+static bool isComparison(int32_t op) { return op >= DLRT_EQ && op <= DLRT_GE; }
+
+/* Whether b's shape equals the trailing axes of a's (a row broadcast). */
+static bool isSuffixOf(const DlTensor *b, const DlTensor *a) {
+  if (b->rank > a->rank)
+    return false;
+  for (int32_t i = 0; i < b->rank; ++i)
+    if (b->shape[i] != a->shape[a->rank - b->rank + i])
+      return false;
+  return true;
+}
+
+/* Runs the kernel over r = a op b, a and b already known to broadcast to r. */
+static void runBinary(BinaryKernel kernel, const DlTensor *a, const DlTensor *b, DlTensor *r) {
+  const char *pa = a->data;
+  const char *pb = b->data;
+  char *pr = r->data;
+  int64_t sa = dlrtKindSize(a->kind), sr = dlrtKindSize(r->kind);
+  if (r->count == 0)
+    return;
+  if (a->count == r->count && b->count == r->count) { /* same shape */
+    kernel(pa, pb, pr, r->count, kVecVec);
+    return;
+  }
+  if (b->count == 1 && a->count == r->count) {
+    kernel(pa, pb, pr, r->count, kVecScalar);
+    return;
+  }
+  if (a->count == 1 && b->count == r->count) {
+    kernel(pa, pb, pr, r->count, kScalarVec);
+    return;
+  }
+  if (a->count == r->count && isSuffixOf(b, a)) { /* e.g. x [B, N] + bias [N] */
+    int64_t n = b->count;
+    for (int64_t row = 0; row < r->count / n; ++row)
+      kernel(pa + row * n * sa, pb, pr + row * n * sr, n, kVecVec);
+    return;
+  }
+  if (b->count == r->count && isSuffixOf(a, b)) {
+    int64_t n = a->count;
+    for (int64_t row = 0; row < r->count / n; ++row)
+      kernel(pa, pb + row * n * sa, pr + row * n * sr, n, kVecVec);
+    return;
+  }
+  const int32_t ranks[3] = {r->rank, a->rank, b->rank};
+  const int64_t *shapes[3] = {r->shape, a->shape, b->shape};
+  DlrtWalk w;
+  dlrtWalkInit(&w, r->rank, r->shape, 3, ranks, shapes);
+  int64_t n = dlrtWalkRunLength(&w);
+  bool aRuns = dlrtWalkRunStride(&w, 1) != 0, bRuns = dlrtWalkRunStride(&w, 2) != 0;
+  /* A run of one element (every axis broadcast) reads a[0] and b[0] either way. */
+  int mode = aRuns && !bRuns ? kVecScalar : !aRuns && bRuns ? kScalarVec : kVecVec;
+  for (int64_t run = 0; run < w.runs; ++run, dlrtWalkNext(&w))
+    kernel(pa + w.offset[1] * sa, pb + w.offset[2] * sa, pr + w.offset[0] * sr, n, mode);
+}
+
+static DLRT_NORETURN void failKinds(const char *loc, const char *op, int32_t a, int32_t b) {
+  char message[128];
+  snprintf(message, sizeof message, "internal error: element kinds differ in '%s': %s vs %s", op,
+           dlrtKindName(a), dlrtKindName(b));
+  dlrt_fail(loc, message);
+}
+
+/* The zero-tangent rules: ADD/SUB with a NULL operand give the other
+ * (negated for SUB), MUL with either NULL and DIV with a NULL left operand
+ * give NULL; anything else has no rule for a zero tangent. */
+static DlTensor *binaryWithZero(int32_t op, const DlTensor *a, const DlTensor *b,
+                                const char *loc) {
+  switch (op) {
+  case DLRT_ADD:
+    if (!a)
+      return b ? dlrtTensorRetained(b) : NULL;
+    return dlrtTensorRetained(a);
+  case DLRT_SUB:
+    if (!a)
+      return b ? dlrt_t_unary(DLRT_NEG, b, loc) : NULL;
+    return dlrtTensorRetained(a);
+  case DLRT_MUL: return NULL;
+  case DLRT_DIV:
+    if (!a)
+      return NULL;
+    break;
+  }
+  dlrtFailZero(loc, binaryNames[op]);
+}
+
+DlTensor *dlrt_t_binary(int32_t op, const DlTensor *a, const DlTensor *b, const char *loc) {
+  if (op < 0 || op >= DLRT_BINARY_COUNT)
+    dlrt_fail(loc, "internal error: unknown binary tensor operation");
+  const char *name = binaryNames[op];
+  if (!a || !b)
+    return binaryWithZero(op, a, b, loc);
+  if (a->kind != b->kind)
+    failKinds(loc, name, a->kind, b->kind);
+  BinaryKernel kernel = binaryKernels[a->kind][op];
+  if (!kernel)
+    dlrtFailKind(loc, name, a->kind);
+  int32_t rank = 0;
+  int64_t shape[DLRT_MAX_RANK];
+  const DlTensor *operands[2] = {a, b};
+  if (!dlrtBroadcastShapes(2, operands, &rank, shape))
+    dlrtFailShapes(loc, name, a->rank, a->shape, b->rank, b->shape);
+  DlTensor *r = dlrtTensorNew(isComparison(op) ? DLRT_BOOL : a->kind, rank, shape);
+  if (op == DLRT_DIV && a->kind == DLRT_I64 && r->count > 0) {
+    /* Every element of b takes part in a nonempty result. */
+    const int64_t *y = b->data;
+    int64_t zeros = 0;
+    for (int64_t i = 0; i < b->count; ++i)
+      zeros += y[i] == 0;
+    if (zeros > 0)
+      dlrt_fail_div_zero(loc);
+  }
+  runBinary(kernel, a, b, r);
+  return r;
+}
+
+/* --- where ------------------------------------------------------------------------ */
+
+/* out[i] = c[i] ? a[i] : b[i] over a run, each operand stepping by 0 or 1;
+ * elements are copied as bits of their size. */
+#define WHERE_RUN(NAME, T)                                                                         \
+  static void NAME(const uint8_t *restrict c, const void *pa, const void *pb, void *pout,         \
+                   int64_t n, int64_t sc, int64_t sa, int64_t sb) {                                \
+    const T *restrict a = pa;                                                                      \
+    const T *restrict b = pb;                                                                      \
+    T *restrict out = pout;                                                                        \
+    if (sc && sa && sb) {                                                                          \
+      for (int64_t i = 0; i < n; ++i)                                                              \
+        out[i] = c[i] ? a[i] : b[i];                                                               \
+      return;                                                                                      \
+    }                                                                                              \
+    for (int64_t i = 0; i < n; ++i)                                                                \
+      out[i] = c[i * sc] ? a[i * sa] : b[i * sb];                                                  \
+  }
+
+WHERE_RUN(where8, uint8_t)
+WHERE_RUN(where32, uint32_t)
+WHERE_RUN(where64, uint64_t)
+
+DlTensor *dlrt_t_where(const DlTensor *c, const DlTensor *a, const DlTensor *b, const char *loc) {
+  if (!c)
+    dlrtFailZero(loc, "where");
+  if (!a && !b)
+    return NULL;
+  if (c->kind != DLRT_BOOL)
+    dlrtFailKind(loc, "where", c->kind);
+  /* A zero tangent stands for a zero of the other operand's kind. */
+  DlTensor *zero = NULL;
+  if (!a)
+    a = zero = dlrt_t_scalar(b->kind, 0);
+  if (!b)
+    b = zero = dlrt_t_scalar(a->kind, 0);
+  if (a->kind != b->kind)
+    failKinds(loc, "where", a->kind, b->kind);
+  int32_t rank = 0;
+  int64_t shape[DLRT_MAX_RANK];
+  const DlTensor *operands[3] = {c, a, b};
+  if (!dlrtBroadcastShapes(3, operands, &rank, shape)) {
+    char sc[DLRT_SHAPE_TEXT], sa[DLRT_SHAPE_TEXT], sb[DLRT_SHAPE_TEXT];
+    char message[3 * DLRT_SHAPE_TEXT + 64];
+    dlrtShapeText(sc, c->rank, c->shape);
+    dlrtShapeText(sa, a->rank, a->shape);
+    dlrtShapeText(sb, b->rank, b->shape);
+    snprintf(message, sizeof message, "shape mismatch in 'where': %s vs %s vs %s", sc, sa, sb);
+    dlrt_fail(loc, message);
+  }
+  DlTensor *r = dlrtTensorNew(a->kind, rank, shape);
+  const int32_t ranks[4] = {r->rank, c->rank, a->rank, b->rank};
+  const int64_t *shapes[4] = {r->shape, c->shape, a->shape, b->shape};
+  DlrtWalk w;
+  dlrtWalkInit(&w, r->rank, r->shape, 4, ranks, shapes);
+  int64_t n = dlrtWalkRunLength(&w);
+  int64_t sc = dlrtWalkRunStride(&w, 1), sa = dlrtWalkRunStride(&w, 2),
+          sb = dlrtWalkRunStride(&w, 3);
+  int64_t size = dlrtKindSize(r->kind);
+  const uint8_t *pc = c->data;
+  const char *pa = a->data, *pb = b->data;
+  char *pr = r->data;
+  for (int64_t run = 0; run < w.runs; ++run, dlrtWalkNext(&w)) {
+    const uint8_t *cr = pc + w.offset[1];
+    const char *ar = pa + w.offset[2] * size, *br = pb + w.offset[3] * size;
+    char *out = pr + w.offset[0] * size;
+    if (size == 1)
+      where8(cr, ar, br, out, n, sc, sa, sb);
+    else if (size == 4)
+      where32(cr, ar, br, out, n, sc, sa, sb);
+    else
+      where64(cr, ar, br, out, n, sc, sa, sb);
+  }
+  dlrt_t_release(zero);
+  return r;
+}
