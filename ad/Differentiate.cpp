@@ -52,6 +52,20 @@ void Differentiator::freeTape(Builder &b, ValueId tape) {
       b.br(head, {b.emit(Op::Add, intTy, {i, b.constInt(1)})});
       b.at(done);
     }
+    if (ir::containsTensor(at->element)) {
+      // Saved tensors: the tape holds a reference to each (Note [Tensor ownership]).
+      BlockId head = b.block("release.loop"), body = b.block("release.body"),
+              done = b.block("release.done");
+      ValueId n = b.emit(Op::ArrayCount, intTy, {stack});
+      b.br(head, {b.constInt(0)});
+      b.at(head);
+      ValueId i = b.arg(head, intTy);
+      b.condBr(b.emit(Op::CmpLt, types().boolType(), {i, n}), body, {}, done, {});
+      b.at(body);
+      b.emit(Op::Release, nullptr, {b.emit(Op::ArrayGet, at->element, {stack, i}, 1)});
+      b.br(head, {b.emit(Op::Add, intTy, {i, b.constInt(1)})});
+      b.at(done);
+    }
     // The stack itself is ours; saved values on it (arrays the primal
     // computed) may be shared with the caller's and are left alone.
     b.emit(Op::ArrayFree, nullptr, {stack});

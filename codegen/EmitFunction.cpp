@@ -787,6 +787,10 @@ void FunctionEmitter::emit(const ir::Instr &in) {
   case Op::Seed:
     l.emitSeed(b, operand(0));
     return;
+  case Op::Retain:
+  case Op::Release:
+    l.emitRefcount(b, operand(0), operandType(0), in.op == Op::Retain);
+    return;
   case Op::Print:
     for (size_t i = 0; i < in.operands.size(); ++i) {
       if (i)

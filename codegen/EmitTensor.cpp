@@ -4,6 +4,7 @@
 // shape errors. The zero tangent is the null pointer.
 #include "codegen/Lowering.h"
 
+#include "ir/Builder.h"
 #include "runtime/dlrt.h"
 
 namespace dlc::codegen {
@@ -117,6 +118,32 @@ llvm::FunctionCallee Lowering::tensorRuntime(const char *name, llvm::Type *resul
 
 void Lowering::emitSeed(Builder &b, llvm::Value *n) {
   b.CreateCall(tensorRuntime("dlrt_seed", b.getVoidTy(), {b.getInt64Ty()}), {n});
+}
+
+void Lowering::emitRefcount(Builder &b, llvm::Value *v, const sema::Type *t, bool retain) {
+  switch (t->kind) {
+  case TypeKind::Tensor:
+    b.CreateCall(tensorRuntime(retain ? "dlrt_t_retain" : "dlrt_t_release", b.getVoidTy(),
+                               {ptrType()}),
+                 {v});
+    return;
+  case TypeKind::Tuple: {
+    auto *tt = sema::asTuple(t);
+    for (unsigned i = 0; i < tt->elements.size(); ++i)
+      if (ir::containsTensor(tt->elements[i]))
+        emitRefcount(b, b.CreateExtractValue(v, {i}), tt->elements[i], retain);
+    return;
+  }
+  case TypeKind::Struct: {
+    auto *st = sema::asStruct(t);
+    for (unsigned i = 0; i < st->fields.size(); ++i)
+      if (ir::containsTensor(st->fields[i].type))
+        emitRefcount(b, b.CreateExtractValue(v, {i}), st->fields[i].type, retain);
+    return;
+  }
+  default:
+    return;
+  }
 }
 
 llvm::Value *Lowering::emitTensor(Builder &b, const ir::Instr &in,

@@ -125,6 +125,9 @@ public:
   llvm::Value *emitTensor(Builder &b, const ir::Instr &in, llvm::ArrayRef<llvm::Value *> ops,
                           llvm::ArrayRef<const sema::Type *> opTypes, const sema::Type *resultType);
   void emitSeed(Builder &b, llvm::Value *n);
+  /// dlrt_t_retain / dlrt_t_release on every tensor in `v` (of DIR type t,
+  /// through tuples and structs).
+  void emitRefcount(Builder &b, llvm::Value *v, const sema::Type *t, bool retain);
 
   // --- EmitPrint.cpp -----------------------------------------------------------
   /// Prints `v` of type `t`; strings are quoted when `nested`.

@@ -7,6 +7,7 @@
 #include "frontend/Diagnostics.h"
 #include "frontend/ModuleLoader.h"
 #include "ir/InPlace.h"
+#include "ir/Ownership.h"
 #include "ir/Lower.h"
 #include "ir/Verifier.h"
 #include "sema/Sema.h"
@@ -150,6 +151,10 @@ int runPipeline(const Options &opts) {
     return diags.errorCount() > 0 ? 1 : 0;
   timer.time("in-place updates", [&] {
     ir::markInPlaceUpdates(module);
+    return 0;
+  });
+  timer.time("retain/release", [&] {
+    ir::insertRetainRelease(module);
     return 0;
   });
 

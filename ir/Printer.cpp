@@ -323,6 +323,8 @@ private:
     case Op::ArrayGet:
     case Op::Tensor:
     case Op::Seed:
+    case Op::Retain:
+    case Op::Release:
     case Op::Print:
     case Op::Assert:
     case Op::Args:

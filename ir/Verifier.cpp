@@ -2,6 +2,7 @@
 // (see ir/IROps.def for each op's rules). Consumes ir::Module; produces one
 // human-readable message per violation, naming function, block and instruction.
 #include "ir/Verifier.h"
+#include "ir/Builder.h"
 
 #include <map>
 
@@ -837,6 +838,11 @@ private:
 
     case Op::Tensor:
       checkTensor(in);
+      return;
+    case Op::Retain:
+    case Op::Release:
+      if (arity(1) && !containsTensor(operandType(0)))
+        fail("operand has type " + operandType(0)->str() + ", which holds no tensor");
       return;
     case Op::Seed:
       if (arity(1))

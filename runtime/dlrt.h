@@ -172,7 +172,8 @@ int64_t dlrt_t_count(const DlTensor *t);
 double dlrt_t_item_f64(const DlTensor *t, const char *loc);
 int64_t dlrt_t_item_i64(const DlTensor *t, const char *loc);
 /* t[idx[0], ..., idx[n-1]] with n <= rank: the sub-tensor of rank `rank - n`
- * (a copy). Negative or too-large indices fail with the axis and the range. */
+ * (a copy). Negative or too-large indices fail with the axis and the range.
+ * [zero-ok: index and slice of NULL are NULL] */
 DlTensor *dlrt_t_index(const DlTensor *t, int64_t n, const int64_t *idx, const char *loc);
 /* t[lo..<hi] along axis 0; fails unless 0 <= lo <= hi <= shape[0]. */
 DlTensor *dlrt_t_slice(const DlTensor *t, int64_t lo, int64_t hi, const char *loc);
@@ -191,7 +192,8 @@ DlTensor *dlrt_t_binary(int32_t op, const DlTensor *a, const DlTensor *b, const 
 /* where(c, a, b): c Bool; the three broadcast together. [zero-ok: a NULL or b
  * NULL stands for zeros; both NULL give NULL] */
 DlTensor *dlrt_t_where(const DlTensor *c, const DlTensor *a, const DlTensor *b, const char *loc);
-/* Element conversion to `kind` (Int -> Float rounds, Float -> Int truncates). */
+/* Element conversion to `kind` (Int -> Float rounds, Float -> Int truncates).
+ * [zero-ok: NULL gives NULL] */
 DlTensor *dlrt_t_convert(const DlTensor *a, int32_t kind);
 
 /* Reductions. reduce_all returns the result as double (ARGMAX: the flat
@@ -203,7 +205,8 @@ DlTensor *dlrt_t_reduce(int32_t op, const DlTensor *a, int64_t axis, bool keepDi
 
 /* Broadcast adjoints. sum_to: g summed over the axes along which `like` was
  * broadcast to g's shape, reshaped to like's shape [zero-ok: NULL g gives
- * NULL]. broadcast_to: a broadcast to like's shape (a copy). fill_like: a
+ * NULL]. broadcast_to: a broadcast to like's shape (a copy) [zero-ok: NULL
+ * gives NULL]. fill_like: a
  * tensor of like's shape and kind filled with `value`. */
 DlTensor *dlrt_t_sum_to(const DlTensor *g, const DlTensor *like, const char *loc);
 DlTensor *dlrt_t_broadcast_to(const DlTensor *a, const DlTensor *like, const char *loc);

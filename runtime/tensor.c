@@ -1,9 +1,10 @@
 /* Tensors, part one: memory (a caching allocator of 64-byte aligned buffers,
- * reference counts), creation, the random number generator, queries,
- * indexing and slicing with their adjoints, conversion and reshaping, and
- * the shared helpers of tensor_internal.h. Elementwise operations live in
- * tensor_ops.c, reductions and broadcast adjoints in tensor_reduce.c,
- * matmul and transpose in tensor_linalg.c, printing in tensor_print.c. */
+ * reference counts), queries, indexing and slicing with their adjoints,
+ * conversion and reshaping, and the shared helpers of tensor_internal.h.
+ * Creation and random numbers live in tensor_create.c, elementwise
+ * operations in tensor_ops.c, reductions and broadcast adjoints in
+ * tensor_reduce.c, matmul and transpose in tensor_linalg.c, printing in
+ * tensor_print.c. */
 #include "runtime/tensor_internal.h"
 
 #include <math.h>
@@ -96,14 +97,6 @@ static void freeBuffer(void *p, int64_t bytes) {
 
 static int64_t bufferBytes(const DlTensor *t) { return t->count * dlrtKindSize(t->kind); }
 
-static void failShape(const char *what, int32_t rank, const int64_t *shape, const char *loc) {
-  char text[DLRT_SHAPE_TEXT];
-  char message[DLRT_SHAPE_TEXT + 96];
-  dlrtShapeText(text, rank, shape);
-  snprintf(message, sizeof message, "%s %s", what, text);
-  dlrt_fail(loc, message);
-}
-
 DlTensor *dlrtTensorNew(int32_t kind, int32_t rank, const int64_t *shape) {
   int64_t count = 1;
   int64_t limit = INT64_MAX / 8 - kAlign;
@@ -176,7 +169,7 @@ void dlrt_t_release(DlTensor *t) {
 }
 
 DlTensor *dlrt_t_unique(DlTensor *t) {
-  if (t->refcount == 1)
+  if (!t || t->refcount == 1)
     return t;
   DlTensor *copy = dlrtTensorCopy(t);
   dlrt_t_release(t);
@@ -199,10 +192,14 @@ void dlrtShapeText(char *buf, int32_t rank, const int64_t *shape) {
 
 const char *dlrtKindName(int32_t kind) {
   switch (kind) {
-  case DLRT_F32: return "Tensor<Float>";
-  case DLRT_F64: return "Tensor<Double>";
-  case DLRT_I64: return "Tensor<Int>";
-  case DLRT_BOOL: return "Tensor<Bool>";
+  case DLRT_F32:
+    return "Tensor<Float>";
+  case DLRT_F64:
+    return "Tensor<Double>";
+  case DLRT_I64:
+    return "Tensor<Int>";
+  case DLRT_BOOL:
+    return "Tensor<Bool>";
   }
   return "Tensor<?>";
 }
@@ -215,6 +212,14 @@ void dlrtFailShapes(const char *loc, const char *op, int32_t rankA, const int64_
   dlrtShapeText(a, rankA, shapeA);
   dlrtShapeText(b, rankB, shapeB);
   snprintf(message, sizeof message, "shape mismatch in '%s': %s vs %s", op, a, b);
+  dlrt_fail(loc, message);
+}
+
+void dlrtFailShape(const char *what, int32_t rank, const int64_t *shape, const char *loc) {
+  char text[DLRT_SHAPE_TEXT];
+  char message[DLRT_SHAPE_TEXT + 96];
+  dlrtShapeText(text, rank, shape);
+  snprintf(message, sizeof message, "%s %s", what, text);
   dlrt_fail(loc, message);
 }
 
@@ -262,8 +267,8 @@ bool dlrtBroadcastShapes(int n, const DlTensor *const *ts, int32_t *rank, int64_
   return true;
 }
 
-void dlrtWalkInit(DlrtWalk *w, int32_t rank, const int64_t *shape, int nops,
-                  const int32_t *opRank, const int64_t *const *opShape) {
+void dlrtWalkInit(DlrtWalk *w, int32_t rank, const int64_t *shape, int nops, const int32_t *opRank,
+                  const int64_t *const *opShape) {
   w->nops = nops;
   /* Row-major element strides of each operand in the walked coordinates. */
   int64_t strides[DLRT_WALK_MAX][DLRT_MAX_RANK];
@@ -316,300 +321,44 @@ void dlrtWalkInit(DlrtWalk *w, int32_t rank, const int64_t *shape, int nops,
   w->runs = count == 0 ? 0 : count / w->shape[kept - 1];
 }
 
-/* --- Creation ------------------------------------------------------------------ */
-
-static const int64_t *arrayInts(const DlArray *a) {
-  return (const int64_t *)((const char *)a + DLRT_ARRAY_HEADER_SIZE);
-}
-
-/* The rank of a shape given as [Int], checked. */
-static int32_t shapeRank(const DlArray *shape, const char *loc) {
-  if (shape->count > DLRT_MAX_RANK) {
-    char message[96];
-    snprintf(message, sizeof message, "tensors have at most 8 axes; cannot create one of rank %lld",
-             (long long)shape->count);
-    dlrt_fail(loc, message);
-  }
-  for (int64_t i = 0; i < shape->count; ++i)
-    if (arrayInts(shape)[i] < 0)
-      failShape("negative dimension in shape", (int32_t)shape->count, arrayInts(shape), loc);
-  return (int32_t)shape->count;
-}
-
-static DlTensor *newFromShape(int32_t kind, const DlArray *shape, const char *loc) {
-  return dlrtTensorNew(kind, shapeRank(shape, loc), arrayInts(shape));
-}
-
-/* Fills `t` with `value` converted to its kind. */
-static void fill(DlTensor *t, double value) {
-  int64_t n = t->count;
-  switch (t->kind) {
-  case DLRT_F32: {
-    float *x = t->data;
-    float v = (float)value;
-    for (int64_t i = 0; i < n; ++i)
-      x[i] = v;
-    return;
-  }
-  case DLRT_F64: {
-    double *x = t->data;
-    for (int64_t i = 0; i < n; ++i)
-      x[i] = value;
-    return;
-  }
-  case DLRT_I64: {
-    int64_t *x = t->data;
-    int64_t v = (int64_t)value;
-    for (int64_t i = 0; i < n; ++i)
-      x[i] = v;
-    return;
-  }
-  case DLRT_BOOL:
-    memset(t->data, value != 0, (size_t)n);
-    return;
-  }
-}
-
-DlTensor *dlrt_t_full(int32_t kind, const DlArray *shape, double value, const char *loc) {
-  DlTensor *t = newFromShape(kind, shape, loc);
-  fill(t, value);
-  return t;
-}
-
-DlTensor *dlrt_t_scalar(int32_t kind, double value) {
-  DlTensor *t = dlrtTensorNew(kind, 0, NULL);
-  fill(t, value);
-  return t;
-}
-
-DlTensor *dlrt_t_arange(int32_t kind, int64_t n, const char *loc) {
-  if (n < 0) {
-    char message[96];
-    snprintf(message, sizeof message, "arange of a negative count (%lld)", (long long)n);
-    dlrt_fail(loc, message);
-  }
-  DlTensor *t = dlrtTensorNew(kind, 1, &n);
-  switch (kind) {
-  case DLRT_F32:
-    for (int64_t i = 0; i < n; ++i)
-      ((float *)t->data)[i] = (float)i;
-    break;
-  case DLRT_F64:
-    for (int64_t i = 0; i < n; ++i)
-      ((double *)t->data)[i] = (double)i;
-    break;
-  case DLRT_I64:
-    for (int64_t i = 0; i < n; ++i)
-      ((int64_t *)t->data)[i] = i;
-    break;
-  case DLRT_BOOL:
-    for (int64_t i = 0; i < n; ++i)
-      ((uint8_t *)t->data)[i] = i != 0;
-    break;
-  }
-  return t;
-}
-
-/* Copies the leaves of a nested array into `out`, checking each level has
- * the dimension the first path through it found. Returns the next write
- * position. */
-static char *copyNested(const DlArray *a, int32_t level, int32_t depth, const int64_t *shape,
-                        int64_t elemSize, char *out, const char *loc) {
-  if (a->count != shape[level]) {
-    char message[160];
-    snprintf(message, sizeof message,
-             "ragged nested array: expected %lld elements at depth %d, found %lld",
-             (long long)shape[level], level, (long long)a->count);
-    dlrt_fail(loc, message);
-  }
-  const char *items = (const char *)a + DLRT_ARRAY_HEADER_SIZE;
-  if (level == depth - 1) {
-    size_t bytes = (size_t)(a->count * elemSize);
-    if (bytes > 0)
-      memcpy(out, items, bytes);
-    return out + bytes;
-  }
-  for (int64_t i = 0; i < a->count; ++i)
-    out = copyNested(((const DlArray *const *)items)[i], level + 1, depth, shape, elemSize, out,
-                     loc);
-  return out;
-}
-
-DlTensor *dlrt_t_from_array(int32_t kind, const DlArray *a, int32_t depth, const char *loc) {
-  if (depth < 1 || depth > DLRT_MAX_RANK) {
-    char message[96];
-    snprintf(message, sizeof message, "tensors have at most 8 axes; cannot create one of rank %d",
-             depth);
-    dlrt_fail(loc, message);
-  }
-  /* The shape comes from the first element at each level; an empty level
-   * makes it and every level below it 0. */
-  int64_t shape[DLRT_MAX_RANK];
-  const DlArray *level = a;
-  for (int32_t d = 0; d < depth; ++d) {
-    shape[d] = level ? level->count : 0;
-    if (d + 1 < depth)
-      level = level && level->count > 0
-                  ? ((const DlArray *const *)((const char *)level + DLRT_ARRAY_HEADER_SIZE))[0]
-                  : NULL;
-  }
-  DlTensor *t = dlrtTensorNew(kind, depth, shape);
-  copyNested(a, 0, depth, shape, dlrtKindSize(kind), t->data, loc);
-  if (kind == DLRT_BOOL) /* a DL Bool is one byte, 0 or 1; normalize anyway */
-    for (int64_t i = 0; i < t->count; ++i)
-      ((uint8_t *)t->data)[i] = ((uint8_t *)t->data)[i] != 0;
-  return t;
-}
-
-DlTensor *dlrt_t_fill_like(const DlTensor *like, double value) {
-  if (!like)
-    dlrtFailZero("<runtime>", "fill_like");
-  DlTensor *t = dlrtTensorLike(like, like->kind);
-  fill(t, value);
-  return t;
-}
-
-DlTensor *dlrt_t_materialize(const DlTensor *t, const DlTensor *like) {
-  if (t)
-    return dlrtTensorRetained(t);
-  if (!like)
-    dlrtFailZero("<runtime>", "materialize");
-  return dlrtTensorZeros(like->kind, like->rank, like->shape);
-}
-
-/* --- Random numbers ------------------------------------------------------------
- * xoshiro256** (Blackman and Vigna) seeded through splitmix64: integer
- * arithmetic only, so the sequence is the same everywhere. Normal samples use
- * Marsaglia's polar method (sqrt and log only, no sin/cos). */
-static uint64_t rngState[4];
-static bool rngSeeded;
-static bool haveSpareNormal;
-static double spareNormal;
-
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-void dlrt_seed(int64_t seed) {
-  uint64_t x = (uint64_t)seed;
-  for (int i = 0; i < 4; ++i)
-    rngState[i] = splitmix64(&x);
-  rngSeeded = true;
-  haveSpareNormal = false;
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t nextBits(void) {
-  if (!rngSeeded)
-    dlrt_seed(0);
-  uint64_t *s = rngState;
-  uint64_t result = rotl(s[1] * 5, 7) * 9;
-  uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
-
-/* Uniform in [0, 1) with 53 random bits. */
-static double nextUniform(void) { return (double)(nextBits() >> 11) * 0x1.0p-53; }
-
-static double nextNormal(void) {
-  if (haveSpareNormal) {
-    haveSpareNormal = false;
-    return spareNormal;
-  }
-  double u, v, s;
-  do {
-    u = 2 * nextUniform() - 1;
-    v = 2 * nextUniform() - 1;
-    s = u * u + v * v;
-  } while (s >= 1 || s == 0);
-  double factor = sqrt(-2 * log(s) / s);
-  spareNormal = v * factor;
-  haveSpareNormal = true;
-  return u * factor;
-}
-
-/* Stores element i of `t` from a double (Float rounds, Int truncates). */
-static void storeDouble(DlTensor *t, int64_t i, double v) {
-  switch (t->kind) {
-  case DLRT_F32: ((float *)t->data)[i] = (float)v; return;
-  case DLRT_F64: ((double *)t->data)[i] = v; return;
-  case DLRT_I64: ((int64_t *)t->data)[i] = (int64_t)v; return;
-  case DLRT_BOOL: ((uint8_t *)t->data)[i] = v != 0; return;
-  }
-}
-
-DlTensor *dlrt_t_randn(int32_t kind, const DlArray *shape, const char *loc) {
-  DlTensor *t = newFromShape(kind, shape, loc);
-  for (int64_t i = 0; i < t->count; ++i)
-    storeDouble(t, i, nextNormal());
-  return t;
-}
-
-DlTensor *dlrt_t_rand(int32_t kind, const DlArray *shape, const char *loc) {
-  DlTensor *t = newFromShape(kind, shape, loc);
-  if (kind == DLRT_F32) { /* 24 random bits: every value is a float in [0, 1) */
-    float *x = t->data;
-    for (int64_t i = 0; i < t->count; ++i)
-      x[i] = (float)(nextBits() >> 40) * 0x1.0p-24f;
-    return t;
-  }
-  for (int64_t i = 0; i < t->count; ++i)
-    storeDouble(t, i, nextUniform());
-  return t;
-}
-
-DlTensor *dlrt_t_glorot(int32_t kind, const DlArray *shape, const char *loc) {
-  DlTensor *t = newFromShape(kind, shape, loc);
-  int64_t fanIn = 1, fanOut = 1;
-  if (t->rank >= 2) {
-    fanIn = t->shape[t->rank - 2];
-    fanOut = t->shape[t->rank - 1];
-  } else if (t->rank == 1) {
-    fanIn = fanOut = t->shape[0];
-  }
-  double limit = fanIn + fanOut > 0 ? sqrt(6.0 / (double)(fanIn + fanOut)) : 0;
-  for (int64_t i = 0; i < t->count; ++i)
-    storeDouble(t, i, limit * (2 * nextUniform() - 1));
-  return t;
-}
-
 /* --- Queries --------------------------------------------------------------------- */
 
 DlArray *dlrt_t_shape(const DlTensor *t) {
+  dlrtRequire(t, "<runtime>", "shape");
   DlArray *a = dlrt_array_new((int64_t)sizeof(int64_t), t->rank);
   if (t->rank > 0)
     memcpy((char *)a + DLRT_ARRAY_HEADER_SIZE, t->shape, (size_t)t->rank * sizeof(int64_t));
   return a;
 }
 
-int64_t dlrt_t_rank(const DlTensor *t) { return t->rank; }
-int64_t dlrt_t_count(const DlTensor *t) { return t->count; }
+int64_t dlrt_t_rank(const DlTensor *t) {
+  dlrtRequire(t, "<runtime>", "rank");
+  return t->rank;
+}
+
+int64_t dlrt_t_count(const DlTensor *t) {
+  dlrtRequire(t, "<runtime>", "count");
+  return t->count;
+}
 
 static void checkOneElement(const DlTensor *t, const char *loc) {
-  if (!t)
-    dlrtFailZero(loc, "item");
+  dlrtRequire(t, loc, "item");
   if (t->count != 1)
-    failShape("item() needs a tensor with exactly one element, not one of shape", t->rank,
-              t->shape, loc);
+    dlrtFailShape("item() needs a tensor with exactly one element, not one of shape", t->rank,
+                  t->shape, loc);
 }
 
 double dlrt_t_item_f64(const DlTensor *t, const char *loc) {
   checkOneElement(t, loc);
   switch (t->kind) {
-  case DLRT_F32: return *(const float *)t->data;
-  case DLRT_F64: return *(const double *)t->data;
-  case DLRT_I64: return (double)*(const int64_t *)t->data;
-  case DLRT_BOOL: return *(const uint8_t *)t->data;
+  case DLRT_F32:
+    return *(const float *)t->data;
+  case DLRT_F64:
+    return *(const double *)t->data;
+  case DLRT_I64:
+    return (double)*(const int64_t *)t->data;
+  case DLRT_BOOL:
+    return *(const uint8_t *)t->data;
   }
   return 0;
 }
@@ -617,10 +366,14 @@ double dlrt_t_item_f64(const DlTensor *t, const char *loc) {
 int64_t dlrt_t_item_i64(const DlTensor *t, const char *loc) {
   checkOneElement(t, loc);
   switch (t->kind) {
-  case DLRT_F32: return (int64_t)*(const float *)t->data;
-  case DLRT_F64: return (int64_t)*(const double *)t->data;
-  case DLRT_I64: return *(const int64_t *)t->data;
-  case DLRT_BOOL: return *(const uint8_t *)t->data;
+  case DLRT_F32:
+    return (int64_t) * (const float *)t->data;
+  case DLRT_F64:
+    return (int64_t) * (const double *)t->data;
+  case DLRT_I64:
+    return *(const int64_t *)t->data;
+  case DLRT_BOOL:
+    return *(const uint8_t *)t->data;
   }
   return 0;
 }
@@ -652,7 +405,7 @@ static int64_t indexOffset(const DlTensor *t, int64_t n, const int64_t *idx, con
 
 DlTensor *dlrt_t_index(const DlTensor *t, int64_t n, const int64_t *idx, const char *loc) {
   if (!t)
-    dlrtFailZero(loc, "index");
+    return NULL; /* a tangent: its primal's index was checked */
   int64_t offset = indexOffset(t, n, idx, loc);
   if (n == 0)
     return dlrtTensorRetained(t);
@@ -666,6 +419,7 @@ DlTensor *dlrt_t_index_backward(const DlTensor *g, const DlTensor *like, int64_t
                                 const int64_t *idx, const char *loc) {
   if (!g)
     return NULL;
+  dlrtRequire(like, loc, "index_backward");
   int64_t offset = indexOffset(like, n, idx, loc);
   int32_t rank = like->rank - (int32_t)n;
   if (g->rank != rank || memcmp(g->shape, like->shape + n, (size_t)rank * sizeof(int64_t)) != 0)
@@ -697,7 +451,7 @@ static void checkSlice(const DlTensor *t, int64_t lo, int64_t hi, const char *lo
 
 DlTensor *dlrt_t_slice(const DlTensor *t, int64_t lo, int64_t hi, const char *loc) {
   if (!t)
-    dlrtFailZero(loc, "slice");
+    return NULL; /* a tangent: its primal's range was checked */
   checkSlice(t, lo, hi, loc);
   if (lo == 0 && hi == t->shape[0])
     return dlrtTensorRetained(t);
@@ -714,6 +468,7 @@ DlTensor *dlrt_t_slice_backward(const DlTensor *g, const DlTensor *like, int64_t
                                 const char *loc) {
   if (!g)
     return NULL;
+  dlrtRequire(like, loc, "slice_backward");
   checkSlice(like, lo, hi, loc);
   int64_t shape[DLRT_MAX_RANK];
   memcpy(shape, like->shape, sizeof shape);
@@ -752,34 +507,58 @@ static int64_t truncateToInt(double v) {
 
 #define CONVERT_FROM(FROM)                                                                         \
   switch (kind) {                                                                                  \
-  case DLRT_F32: CONVERT_LOOP(FROM, float, (float)x); break;                                       \
-  case DLRT_F64: CONVERT_LOOP(FROM, double, (double)x); break;                                     \
-  case DLRT_I64: CONVERT_LOOP(FROM, int64_t, truncateToInt((double)x)); break;                     \
-  case DLRT_BOOL: CONVERT_LOOP(FROM, uint8_t, x != 0); break;                                      \
+  case DLRT_F32:                                                                                   \
+    CONVERT_LOOP(FROM, float, (float)x);                                                           \
+    break;                                                                                         \
+  case DLRT_F64:                                                                                   \
+    CONVERT_LOOP(FROM, double, (double)x);                                                         \
+    break;                                                                                         \
+  case DLRT_I64:                                                                                   \
+    CONVERT_LOOP(FROM, int64_t, truncateToInt((double)x));                                         \
+    break;                                                                                         \
+  case DLRT_BOOL:                                                                                  \
+    CONVERT_LOOP(FROM, uint8_t, x != 0);                                                           \
+    break;                                                                                         \
   }
 
 DlTensor *dlrt_t_convert(const DlTensor *a, int32_t kind) {
   if (!a)
-    dlrtFailZero("<runtime>", "convert");
+    return NULL; /* the zero tangent converts to itself */
   if (a->kind == kind)
     return dlrtTensorRetained(a);
   DlTensor *r = dlrtTensorLike(a, kind);
   int64_t n = a->count;
   switch (a->kind) {
-  case DLRT_F32: CONVERT_FROM(float); break;
-  case DLRT_F64: CONVERT_FROM(double); break;
+  case DLRT_F32:
+    CONVERT_FROM(float);
+    break;
+  case DLRT_F64:
+    CONVERT_FROM(double);
+    break;
   case DLRT_I64:
     switch (kind) {
-    case DLRT_F32: CONVERT_LOOP(int64_t, float, (float)x); break;
-    case DLRT_F64: CONVERT_LOOP(int64_t, double, (double)x); break;
-    case DLRT_BOOL: CONVERT_LOOP(int64_t, uint8_t, x != 0); break;
+    case DLRT_F32:
+      CONVERT_LOOP(int64_t, float, (float)x);
+      break;
+    case DLRT_F64:
+      CONVERT_LOOP(int64_t, double, (double)x);
+      break;
+    case DLRT_BOOL:
+      CONVERT_LOOP(int64_t, uint8_t, x != 0);
+      break;
     }
     break;
   case DLRT_BOOL:
     switch (kind) {
-    case DLRT_F32: CONVERT_LOOP(uint8_t, float, (float)x); break;
-    case DLRT_F64: CONVERT_LOOP(uint8_t, double, (double)x); break;
-    case DLRT_I64: CONVERT_LOOP(uint8_t, int64_t, (int64_t)x); break;
+    case DLRT_F32:
+      CONVERT_LOOP(uint8_t, float, (float)x);
+      break;
+    case DLRT_F64:
+      CONVERT_LOOP(uint8_t, double, (double)x);
+      break;
+    case DLRT_I64:
+      CONVERT_LOOP(uint8_t, int64_t, (int64_t)x);
+      break;
     }
     break;
   }
@@ -815,7 +594,7 @@ static DLRT_NORETURN void failReshape(const DlTensor *a, int64_t rank, const int
 DlTensor *dlrt_t_reshape(const DlTensor *a, const DlArray *shape, const char *loc) {
   if (!a)
     return NULL;
-  const int64_t *dims = arrayInts(shape);
+  const int64_t *dims = dlrtArrayInts(shape);
   int64_t rank = shape->count;
   if (rank > DLRT_MAX_RANK)
     failReshape(a, rank, dims, loc);
@@ -849,6 +628,7 @@ DlTensor *dlrt_t_reshape(const DlTensor *a, const DlArray *shape, const char *lo
 DlTensor *dlrt_t_reshape_like(const DlTensor *a, const DlTensor *like, const char *loc) {
   if (!a)
     return NULL;
+  dlrtRequire(like, loc, "reshape_like");
   if (like->count != a->count)
     failReshape(a, like->rank, like->shape, loc);
   if (dlrtSameShape(a, like))

@@ -8,8 +8,6 @@
 
 #include "runtime/dlrt.h"
 
-#include <stddef.h>
-
 #define DLRT_HIDDEN __attribute__((visibility("hidden")))
 
 /* --- Allocation (tensor.c) ------------------------------------------------ */
@@ -25,6 +23,11 @@ DLRT_HIDDEN DlTensor *dlrtTensorCopy(const DlTensor *t);
 /* A retained `t` (the function returns it as a new reference). */
 DLRT_HIDDEN DlTensor *dlrtTensorRetained(const DlTensor *t);
 
+/* The elements of an [Int] array (a shape or a permutation). */
+static inline const int64_t *dlrtArrayInts(const DlArray *a) {
+  return (const int64_t *)((const char *)a + DLRT_ARRAY_HEADER_SIZE);
+}
+
 static inline int64_t dlrtKindSize(int32_t kind) {
   return kind == DLRT_BOOL ? 1 : kind == DLRT_F32 ? 4 : 8;
 }
@@ -39,6 +42,9 @@ DLRT_HIDDEN const char *dlrtKindName(int32_t kind);
 DLRT_HIDDEN DLRT_NORETURN void dlrtFailShapes(const char *loc, const char *op, int32_t rankA,
                                               const int64_t *shapeA, int32_t rankB,
                                               const int64_t *shapeB);
+/* "<what> [2, 3]". */
+DLRT_HIDDEN DLRT_NORETURN void dlrtFailShape(const char *what, int32_t rank, const int64_t *shape,
+                                             const char *loc);
 /* "internal error: zero tangent passed to '<op>'": generated derivative code
  * handed NULL to an operation that has no rule for it. */
 DLRT_HIDDEN DLRT_NORETURN void dlrtFailZero(const char *loc, const char *op);
@@ -46,6 +52,13 @@ DLRT_HIDDEN DLRT_NORETURN void dlrtFailZero(const char *loc, const char *op);
 DLRT_HIDDEN DLRT_NORETURN void dlrtFailKind(const char *loc, const char *op, int32_t kind);
 /* The normalized axis (negative counts from the end); fails when out of range. */
 DLRT_HIDDEN int32_t dlrtAxis(int64_t axis, int32_t rank, const char *loc);
+
+/* Fails as dlrtFailZero unless t is a real tensor: for operands that are
+ * not [zero-ok]. */
+static inline void dlrtRequire(const DlTensor *t, const char *loc, const char *op) {
+  if (!t)
+    dlrtFailZero(loc, op);
+}
 
 static inline bool dlrtSameShape(const DlTensor *a, const DlTensor *b) {
   if (a->rank != b->rank)
@@ -70,12 +83,12 @@ DLRT_HIDDEN bool dlrtBroadcastShapes(int n, const DlTensor *const *ts, int32_t *
 enum { DLRT_WALK_MAX = 4 };
 typedef struct DlrtWalk {
   int nops;
-  int32_t rank;                             /* >= 1 after setup */
-  int64_t shape[DLRT_MAX_RANK];             /* shape[rank-1]: the run length */
+  int32_t rank;                 /* >= 1 after setup */
+  int64_t shape[DLRT_MAX_RANK]; /* shape[rank-1]: the run length */
   int64_t strides[DLRT_WALK_MAX][DLRT_MAX_RANK];
   int64_t index[DLRT_MAX_RANK];
-  int64_t offset[DLRT_WALK_MAX];            /* element offsets of the current run */
-  int64_t runs;                             /* number of runs */
+  int64_t offset[DLRT_WALK_MAX]; /* element offsets of the current run */
+  int64_t runs;                  /* number of runs */
 } DlrtWalk;
 
 /* Sets up a walk over `shape` for `nops` operands; operand i has the shape

@@ -15,10 +15,14 @@ enum {
 /* Element i as text in buf[32]; returns its length. */
 static int formatElement(const DlTensor *t, int64_t i, char *buf) {
   switch (t->kind) {
-  case DLRT_F32: return dlrt_format_float(((const float *)t->data)[i], buf);
-  case DLRT_F64: return dlrt_format_double(((const double *)t->data)[i], buf);
-  case DLRT_I64: return snprintf(buf, 32, "%lld", (long long)((const int64_t *)t->data)[i]);
-  case DLRT_BOOL: return snprintf(buf, 32, "%s", ((const uint8_t *)t->data)[i] ? "true" : "false");
+  case DLRT_F32:
+    return dlrt_format_float(((const float *)t->data)[i], buf);
+  case DLRT_F64:
+    return dlrt_format_double(((const double *)t->data)[i], buf);
+  case DLRT_I64:
+    return snprintf(buf, 32, "%lld", (long long)((const int64_t *)t->data)[i]);
+  case DLRT_BOOL:
+    return snprintf(buf, 32, "%s", ((const uint8_t *)t->data)[i] ? "true" : "false");
   }
   buf[0] = '\0';
   return 0;

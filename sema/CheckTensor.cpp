@@ -457,8 +457,10 @@ const Type *Sema::checkTensorBinary(BinaryExpr *binary, const Type *l, const Typ
       return bad();
     return tt;
   case BinaryOp::MatMul:
-    if (!lt || !rt || !e->isFloatingPoint())
-      return bad();
+    if (!lt || !rt || !e->isFloatingPoint()) {
+      diags.report(DiagId::err_binary_operands, binary->opLoc, {spelling, l->str(), r->str()});
+      return types.errorType();
+    }
     return tt;
   case BinaryOp::Eq:
   case BinaryOp::Ne:

@@ -236,8 +236,8 @@ std::vector<double> referenceMatmul(const std::vector<double> &a, const std::vec
   return c;
 }
 
-template <class T> void checkClose(const std::vector<T> &got, const std::vector<double> &want,
-                                   double tolerance) {
+template <class T>
+void checkClose(const std::vector<T> &got, const std::vector<double> &want, double tolerance) {
   REQUIRE(got.size() == want.size());
   for (size_t i = 0; i < got.size(); ++i)
     CHECK_MESSAGE(std::fabs(static_cast<double>(got[i]) - want[i]) <=
@@ -287,13 +287,22 @@ TEST_CASE("tensor creation: full, scalar, arange, queries") {
 }
 
 TEST_CASE("tensor creation errors") {
-  checkFailure([] { dlrt_t_full(DLRT_F32, ints({2, -1}), 0, L); },
-               "negative dimension in shape [2, -1]");
-  checkFailure([] { dlrt_t_randn(DLRT_F32, ints({1, 1, 1, 1, 1, 1, 1, 1, 1}), L); },
-               "tensors have at most 8 axes; cannot create one of rank 9");
+  checkFailure(
+      [] {
+        dlrt_t_full(DLRT_F32, ints({2, -1}), 0, L);
+      },
+      "negative dimension in shape [2, -1]");
+  checkFailure(
+      [] {
+        dlrt_t_randn(DLRT_F32, ints({1, 1, 1, 1, 1, 1, 1, 1, 1}), L);
+      },
+      "tensors have at most 8 axes; cannot create one of rank 9");
   checkFailure([] { dlrt_t_arange(DLRT_I64, -3, L); }, "arange of a negative count (-3)");
-  checkFailure([] { dlrt_t_item_f64(dlrt_t_full(DLRT_F32, ints({2, 3}), 0, L), L); },
-               "item() needs a tensor with exactly one element, not one of shape [2, 3]");
+  checkFailure(
+      [] {
+        dlrt_t_item_f64(dlrt_t_full(DLRT_F32, ints({2, 3}), 0, L), L);
+      },
+      "item() needs a tensor with exactly one element, not one of shape [2, 3]");
 }
 
 TEST_CASE("from_array: nested arrays of each kind") {
@@ -319,8 +328,7 @@ TEST_CASE("from_array: nested arrays of each kind") {
   // Empty levels give dimension 0 there and below.
   CHECK(shapeOf(s(dlrt_t_from_array(DLRT_F32, nested({leafArray<float>({})}), 2, L))) ==
         std::vector<int64_t>{1, 0});
-  CHECK(shapeOf(s(dlrt_t_from_array(DLRT_F32, nested({}), 2, L))) ==
-        std::vector<int64_t>{0, 0});
+  CHECK(shapeOf(s(dlrt_t_from_array(DLRT_F32, nested({}), 2, L))) == std::vector<int64_t>{0, 0});
 }
 
 TEST_CASE("from_array: ragged arrays fail") {
@@ -351,7 +359,8 @@ TEST_CASE("binary arithmetic on same shapes") {
   CHECK(valuesOf<float>(s(dlrt_t_binary(DLRT_MUL, a, b, L))) == std::vector<float>{4, -10, -18, 1});
   CHECK(valuesOf<float>(s(dlrt_t_binary(DLRT_DIV, a, b, L))) ==
         std::vector<float>{0.25f, -0.4f, -0.5f, 0.25f});
-  CHECK(valuesOf<float>(s(dlrt_t_binary(DLRT_MIN, a, b, L))) == std::vector<float>{1, -2, -6, 0.5f});
+  CHECK(valuesOf<float>(s(dlrt_t_binary(DLRT_MIN, a, b, L))) ==
+        std::vector<float>{1, -2, -6, 0.5f});
   CHECK(valuesOf<float>(s(dlrt_t_binary(DLRT_MAX, a, b, L))) == std::vector<float>{4, 5, 3, 2});
   auto pw = valuesOf<float>(s(dlrt_t_binary(DLRT_POW, a, b, L)));
   CHECK(pw[0] == 1);
@@ -383,15 +392,11 @@ TEST_CASE("binary Int operations and division") {
   CHECK(valuesOf<uint8_t>(s(dlrt_t_binary(DLRT_GT, a, b, L))) == std::vector<uint8_t>{1, 0, 1, 0});
   checkFailure(
       [] {
-        dlrt_t_binary(DLRT_DIV, make<int64_t>({2, 2}, {1, 2, 3, 4}), make<int64_t>({2}, {1, 0}),
-                      L);
+        dlrt_t_binary(DLRT_DIV, make<int64_t>({2, 2}, {1, 2, 3, 4}), make<int64_t>({2}, {1, 0}), L);
       },
       "division by zero");
-  checkFailure(
-      [] {
-        dlrt_t_binary(DLRT_POW, make<int64_t>({1}, {1}), make<int64_t>({1}, {1}), L);
-      },
-      "'pow' is not defined for Tensor<Int>");
+  checkFailure([] { dlrt_t_binary(DLRT_POW, make<int64_t>({1}, {1}), make<int64_t>({1}, {1}), L); },
+               "'pow' is not defined for Tensor<Int>");
 }
 
 TEST_CASE("binary broadcasting: fast paths and the general walk") {
@@ -429,10 +434,18 @@ TEST_CASE("binary broadcasting: fast paths and the general walk") {
 
   // Random shape pairs against the reference, every operand layout.
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
-      {{2, 1, 3}, {4, 1}},       {{4, 1}, {2, 1, 3}},    {{3, 4, 5}, {4, 1}},
-      {{5, 1, 7}, {1, 6, 7}},    {{1}, {3, 2}},          {{2, 3, 4, 5}, {3, 1, 5}},
-      {{6, 1, 1, 4}, {1, 3, 2, 1}}, {{3, 1}, {3, 1}},    {{1, 1}, {1}},
-      {{2, 0, 3}, {3}},          {{}, {2, 2}},           {{7, 9}, {7, 1}}};
+      {{2, 1, 3}, {4, 1}},
+      {{4, 1}, {2, 1, 3}},
+      {{3, 4, 5}, {4, 1}},
+      {{5, 1, 7}, {1, 6, 7}},
+      {{1}, {3, 2}},
+      {{2, 3, 4, 5}, {3, 1, 5}},
+      {{6, 1, 1, 4}, {1, 3, 2, 1}},
+      {{3, 1}, {3, 1}},
+      {{1, 1}, {1}},
+      {{2, 0, 3}, {3}},
+      {{}, {2, 2}},
+      {{7, 9}, {7, 1}}};
   std::mt19937 rng(5);
   for (auto &[sa, sb] : cases) {
     auto va = randomValues<double>(rng, countOf(sa));
@@ -441,11 +454,11 @@ TEST_CASE("binary broadcasting: fast paths and the general walk") {
     DlTensor *b = s(make<double>(sb, vb));
     DlTensor *r = s(dlrt_t_binary(DLRT_MUL, a, b, L));
     CHECK(shapeOf(r) == broadcastShape(sa, sb));
-    CHECK(valuesOf<double>(r) ==
-          referenceBinary<double, double>(sa, va, sb, vb, [](double x, double y) { return x * y; }));
+    CHECK(valuesOf<double>(r) == referenceBinary<double, double>(
+                                     sa, va, sb, vb, [](double x, double y) { return x * y; }));
     DlTensor *lt = s(dlrt_t_binary(DLRT_LT, a, b, L));
     CHECK(valuesOf<uint8_t>(lt) == referenceBinary<double, uint8_t>(
-                                        sa, va, sb, vb, [](double x, double y) { return x < y; }));
+                                       sa, va, sb, vb, [](double x, double y) { return x < y; }));
   }
 }
 
@@ -492,7 +505,9 @@ TEST_CASE("unary operations on Float and Double") {
       {DLRT_TANH, [](double x) { return std::tanh(x); }, false},
       {DLRT_SIGMOID, [](double x) { return 1 / (1 + std::exp(-x)); }, false},
       {DLRT_RELU, [](double x) { return x > 0 ? x : 0; }, false},
-      {DLRT_SIGN, [](double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; }, false},
+      {DLRT_SIGN, [](double x) { return x > 0   ? 1.0
+                                        : x < 0 ? -1.0
+                                                : 0.0; }, false},
       {DLRT_FLOOR, [](double x) { return std::floor(x); }, false},
       {DLRT_CEIL, [](double x) { return std::ceil(x); }, false},
       {DLRT_ROUND, [](double x) { return std::round(x); }, false},
@@ -511,7 +526,8 @@ TEST_CASE("unary operations on Float and Double") {
   }
   // Halfway cases round away from zero.
   DlTensor *halves = s(make<float>({4}, {0.5f, -0.5f, 2.5f, -1.5f}));
-  CHECK(valuesOf<float>(s(dlrt_t_unary(DLRT_ROUND, halves, L))) == std::vector<float>{1, -1, 3, -2});
+  CHECK(valuesOf<float>(s(dlrt_t_unary(DLRT_ROUND, halves, L))) ==
+        std::vector<float>{1, -1, 3, -2});
   // The sigmoid is stable far out, and sign(NaN) is 0.
   DlTensor *far = s(make<float>({3}, {-1000, 1000, NAN}));
   auto sig = valuesOf<float>(s(dlrt_t_unary(DLRT_SIGMOID, far, L)));
@@ -573,8 +589,8 @@ TEST_CASE("comparisons, logic and where") {
   CHECK(dlrt_t_where(c, nullptr, nullptr, L) == nullptr);
   checkFailure(
       [] {
-        dlrt_t_where(make<uint8_t>({2}, {1, 0}), make<float>({3}, {1, 2, 3}),
-                     make<float>({1}, {0}), L);
+        dlrt_t_where(make<uint8_t>({2}, {1, 0}), make<float>({3}, {1, 2, 3}), make<float>({1}, {0}),
+                     L);
       },
       "shape mismatch in 'where': [2] vs [3] vs [1]");
 }
@@ -625,6 +641,14 @@ TEST_CASE("zero tangents (NULL) follow the header's rules") {
                "internal error: zero tangent passed to 'max'");
   checkFailure([] { dlrt_t_reduce(DLRT_LOGSUMEXP, nullptr, 0, false, L); },
                "internal error: zero tangent passed to 'logSumExp'");
+  // Linear in their tensor operand: the zero tangent maps to itself.
+  CHECK(dlrt_t_index(nullptr, 0, nullptr, L) == nullptr);
+  CHECK(dlrt_t_slice(nullptr, 0, 1, L) == nullptr);
+  CHECK(dlrt_t_broadcast_to(nullptr, make<float>({1}, {1}), L) == nullptr);
+  CHECK(dlrt_t_convert(nullptr, DLRT_F64) == nullptr);
+  checkFailure([] { dlrt_t_where(nullptr, make<float>({1}, {1}), nullptr, L); },
+               "internal error: zero tangent passed to 'where'");
+  CHECK(dlrt_t_unique(nullptr) == nullptr);
 }
 
 TEST_CASE("convert between element kinds") {
@@ -669,6 +693,23 @@ TEST_CASE("reduce_all") {
   DlTensor *nan = s(make<float>({3}, {1, NAN, 2}));
   CHECK(std::isnan(dlrt_t_reduce_all(DLRT_RMAX, nan, L)));
   CHECK(std::isnan(dlrt_t_reduce_all(DLRT_RMIN, nan, L)));
+  // Long runs (kept in lanes) with the extremum and a NaN in every position class.
+  for (int64_t n : {64, 100, 1000}) {
+    std::vector<double> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      v[i] = static_cast<double>((i * 37) % n) - 5;
+    DlTensor *t = s(make<double>({n}, v));
+    CHECK(dlrt_t_reduce_all(DLRT_RMAX, t, L) == static_cast<double>(n - 6));
+    CHECK(dlrt_t_reduce_all(DLRT_RMIN, t, L) == -5);
+    for (int64_t at : {int64_t{0}, int64_t{31}, n / 2, n - 1}) {
+      std::vector<float> f(v.begin(), v.end());
+      f[at] = NAN;
+      DlTensor *tn = s(make<float>({n}, f));
+      CHECK(std::isnan(dlrt_t_reduce_all(DLRT_RMAX, tn, L)));
+      CHECK(std::isnan(dlrt_t_reduce_all(DLRT_RMIN, tn, L)));
+      CHECK(dlrt_t_reduce_all(DLRT_ARGMAX, tn, L) == at);
+    }
+  }
   DlTensor *ints64 = s(make<int64_t>({3}, {4, -9, 2}));
   CHECK(dlrt_t_reduce_all(DLRT_SUM, ints64, L) == -3);
   CHECK(dlrt_t_reduce_all(DLRT_MEAN, ints64, L) == -1);
@@ -684,8 +725,11 @@ TEST_CASE("reduce_all") {
 
   checkFailure([] { dlrt_t_reduce_all(DLRT_MEAN, dlrt_t_full(DLRT_F32, ints({0}), 0, L), L); },
                "reduction of an empty tensor");
-  checkFailure([] { dlrt_t_reduce_all(DLRT_RMAX, dlrt_t_full(DLRT_F64, ints({2, 0}), 0, L), L); },
-               "reduction of an empty tensor");
+  checkFailure(
+      [] {
+        dlrt_t_reduce_all(DLRT_RMAX, dlrt_t_full(DLRT_F64, ints({2, 0}), 0, L), L);
+      },
+      "reduction of an empty tensor");
   checkFailure([] { dlrt_t_reduce_all(DLRT_ARGMAX, dlrt_t_full(DLRT_I64, ints({0}), 0, L), L); },
                "reduction of an empty tensor");
 }
@@ -707,7 +751,8 @@ TEST_CASE("reduce over an axis, with and without keepDims") {
   CHECK(valuesOf<float>(s(dlrt_t_reduce(DLRT_RMAX, a, 1, false, L))) == std::vector<float>{5, 6});
   CHECK(valuesOf<float>(s(dlrt_t_reduce(DLRT_RMAX, a, -2, true, L))) ==
         std::vector<float>{4, 5, 6});
-  CHECK(valuesOf<float>(s(dlrt_t_reduce(DLRT_RMIN, a, 0, false, L))) == std::vector<float>{1, 2, 3});
+  CHECK(valuesOf<float>(s(dlrt_t_reduce(DLRT_RMIN, a, 0, false, L))) ==
+        std::vector<float>{1, 2, 3});
   DlTensor *am = s(dlrt_t_reduce(DLRT_ARGMAX, a, 1, false, L));
   CHECK(am->kind == DLRT_I64);
   CHECK(valuesOf<int64_t>(am) == std::vector<int64_t>{1, 2});
@@ -750,18 +795,46 @@ TEST_CASE("reduce over an axis, with and without keepDims") {
                1e-14);
     CHECK(valuesOf<int64_t>(s(dlrt_t_reduce(DLRT_ARGMAX, t, axis - 3, false, L))) == arg);
   }
+  // Infinities and NaN along either axis.
+  DlTensor *special = s(make<double>({2, 2}, {-INFINITY, 1, -INFINITY, NAN}));
+  auto lse0 = valuesOf<double>(s(dlrt_t_reduce(DLRT_LOGSUMEXP, special, 0, false, L)));
+  CHECK(lse0[0] == -INFINITY);
+  CHECK(std::isnan(lse0[1]));
+  auto lse1 = valuesOf<double>(s(dlrt_t_reduce(DLRT_LOGSUMEXP, special, 1, false, L)));
+  CHECK(lse1[0] == doctest::Approx(1.0));
+  CHECK(std::isnan(lse1[1]));
+  auto max0 = valuesOf<double>(s(dlrt_t_reduce(DLRT_RMAX, special, 0, false, L)));
+  CHECK(max0[0] == -INFINITY);
+  CHECK(std::isnan(max0[1]));
+  auto min1 = valuesOf<double>(s(dlrt_t_reduce(DLRT_RMIN, special, 1, false, L)));
+  CHECK(min1[0] == -INFINITY);
+  CHECK(std::isnan(min1[1]));
+  DlTensor *inf = s(make<float>({1, 3}, {INFINITY, 1, 2}));
+  CHECK(valuesOf<float>(s(dlrt_t_reduce(DLRT_LOGSUMEXP, inf, 1, false, L)))[0] == INFINITY);
+
   // Int sums and an empty axis (SUM gives zeros).
   DlTensor *i = s(make<int64_t>({2, 2}, {1, 2, 3, 4}));
-  CHECK(valuesOf<int64_t>(s(dlrt_t_reduce(DLRT_SUM, i, 0, false, L))) == std::vector<int64_t>{4, 6});
-  DlTensor *e = s(dlrt_t_reduce(DLRT_SUM, s(dlrt_t_full(DLRT_F32, ints({2, 0}), 0, L)), 1, false, L));
+  CHECK(valuesOf<int64_t>(s(dlrt_t_reduce(DLRT_SUM, i, 0, false, L))) ==
+        std::vector<int64_t>{4, 6});
+  DlTensor *e =
+      s(dlrt_t_reduce(DLRT_SUM, s(dlrt_t_full(DLRT_F32, ints({2, 0}), 0, L)), 1, false, L));
   CHECK(valuesOf<float>(e) == std::vector<float>{0, 0});
 
-  checkFailure([] { dlrt_t_reduce(DLRT_SUM, dlrt_t_full(DLRT_F32, ints({2, 2}), 0, L), 2, false, L); },
-               "axis 2 is out of range for a tensor of rank 2");
-  checkFailure([] { dlrt_t_reduce(DLRT_SUM, dlrt_t_full(DLRT_F32, ints({2, 2}), 0, L), -3, false, L); },
-               "axis -3 is out of range for a tensor of rank 2");
-  checkFailure([] { dlrt_t_reduce(DLRT_RMAX, dlrt_t_full(DLRT_F32, ints({2, 0}), 0, L), 1, false, L); },
-               "reduction of an empty tensor");
+  checkFailure(
+      [] {
+        dlrt_t_reduce(DLRT_SUM, dlrt_t_full(DLRT_F32, ints({2, 2}), 0, L), 2, false, L);
+      },
+      "axis 2 is out of range for a tensor of rank 2");
+  checkFailure(
+      [] {
+        dlrt_t_reduce(DLRT_SUM, dlrt_t_full(DLRT_F32, ints({2, 2}), 0, L), -3, false, L);
+      },
+      "axis -3 is out of range for a tensor of rank 2");
+  checkFailure(
+      [] {
+        dlrt_t_reduce(DLRT_RMAX, dlrt_t_full(DLRT_F32, ints({2, 0}), 0, L), 1, false, L);
+      },
+      "reduction of an empty tensor");
 }
 
 TEST_CASE("expand_axis: the adjoint of a reduction") {
@@ -837,8 +910,7 @@ TEST_CASE("sum_to and broadcast_to") {
   CHECK(shapeOf(b) == std::vector<int64_t>{2, 3});
   CHECK(valuesOf<int64_t>(b) == std::vector<int64_t>{1, 2, 3, 1, 2, 3});
   DlTensor *col = s(make<float>({2, 1}, {7, 8}));
-  CHECK(valuesOf<float>(s(dlrt_t_broadcast_to(col, g, L))) ==
-        std::vector<float>{7, 7, 7, 8, 8, 8});
+  CHECK(valuesOf<float>(s(dlrt_t_broadcast_to(col, g, L))) == std::vector<float>{7, 7, 7, 8, 8, 8});
   DlTensor *scalar = s(dlrt_t_scalar(DLRT_F32, 2));
   CHECK(valuesOf<float>(s(dlrt_t_broadcast_to(scalar, g, L))) == std::vector<float>(6, 2.0f));
   CHECK(s(dlrt_t_broadcast_to(g, g, L)) == g);
@@ -887,15 +959,18 @@ TEST_CASE("matmul: every transpose combination against a naive product") {
         ib.push_back(i % 7 - 3);
         db.push_back(static_cast<double>(ib.back()));
       }
-      DlTensor *it = s(dlrt_t_matmul(s(make<int64_t>(sa, ia)), s(make<int64_t>(sb, ib)), ta, tb, L));
+      DlTensor *it =
+          s(dlrt_t_matmul(s(make<int64_t>(sa, ia)), s(make<int64_t>(sb, ib)), ta, tb, L));
       checkClose(valuesOf<int64_t>(it), referenceMatmul(da, db, m, n, k, ta, tb), 0);
       // One row or one column (the GEMV paths), transposed or not.
       for (int64_t rows : {int64_t{1}, m})
         for (int64_t cols : {int64_t{1}, n}) {
           auto a1 = randomValues<double>(rng, rows * k);
           auto b1 = randomValues<double>(rng, k * cols);
-          std::vector<int64_t> s1 = ta ? std::vector<int64_t>{k, rows} : std::vector<int64_t>{rows, k};
-          std::vector<int64_t> s2 = tb ? std::vector<int64_t>{cols, k} : std::vector<int64_t>{k, cols};
+          std::vector<int64_t> s1 =
+              ta ? std::vector<int64_t>{k, rows} : std::vector<int64_t>{rows, k};
+          std::vector<int64_t> s2 =
+              tb ? std::vector<int64_t>{cols, k} : std::vector<int64_t>{k, cols};
           std::vector<float> f1(a1.begin(), a1.end()), f2(b1.begin(), b1.end());
           DlTensor *p = s(dlrt_t_matmul(s(make<float>(s1, f1)), s(make<float>(s2, f2)), ta, tb, L));
           CHECK(shapeOf(p) == std::vector<int64_t>{rows, cols});
@@ -960,23 +1035,21 @@ TEST_CASE("matmul: rank-1 operands and batches") {
                     referenceMatmul(slice(v2a, 1, m * k), vb, m, n, k, false, false)),
              1e-13);
   DlTensor *p2 = s(dlrt_t_matmul(A2, B2, false, false, L));
-  checkClose(valuesOf<double>(p2),
-             concat(referenceMatmul(slice(v2a, 0, m * k), slice(v2b, 0, k * n), m, n, k, false,
-                                    false),
-                    referenceMatmul(slice(v2a, 1, m * k), slice(v2b, 1, k * n), m, n, k, false,
-                                    false)),
-             1e-13);
+  checkClose(
+      valuesOf<double>(p2),
+      concat(referenceMatmul(slice(v2a, 0, m * k), slice(v2b, 0, k * n), m, n, k, false, false),
+             referenceMatmul(slice(v2a, 1, m * k), slice(v2b, 1, k * n), m, n, k, false, false)),
+      1e-13);
   // Stored as [2, k, m] and [2, n, k], transposed by the flags.
   DlTensor *A2t = s(make<double>({2, k, m}, v2a));
   DlTensor *B2t = s(make<double>({2, n, k}, v2b));
   DlTensor *p3 = s(dlrt_t_matmul(A2t, B2t, true, true, L));
   CHECK(shapeOf(p3) == std::vector<int64_t>{2, m, n});
-  checkClose(valuesOf<double>(p3),
-             concat(referenceMatmul(slice(v2a, 0, m * k), slice(v2b, 0, k * n), m, n, k, true,
-                                    true),
-                    referenceMatmul(slice(v2a, 1, m * k), slice(v2b, 1, k * n), m, n, k, true,
-                                    true)),
-             1e-13);
+  checkClose(
+      valuesOf<double>(p3),
+      concat(referenceMatmul(slice(v2a, 0, m * k), slice(v2b, 0, k * n), m, n, k, true, true),
+             referenceMatmul(slice(v2a, 1, m * k), slice(v2b, 1, k * n), m, n, k, true, true)),
+      1e-13);
   DlTensor *A21 = s(make<double>({2, 1, m, k}, v2a));
   DlTensor *p4 = s(dlrt_t_matmul(A21, B3, false, false, L));
   CHECK(shapeOf(p4) == std::vector<int64_t>{2, 3, m, n});
@@ -1024,8 +1097,7 @@ TEST_CASE("transpose with and without a permutation, and its adjoint") {
   DlTensor *mt = s(dlrt_t_transpose(m, nullptr, L));
   CHECK(shapeOf(mt) == std::vector<int64_t>{3, 2});
   CHECK(valuesOf<float>(mt) == std::vector<float>{1, 4, 2, 5, 3, 6});
-  CHECK(valuesOf<float>(s(dlrt_t_transpose_backward(mt, nullptr, L))) ==
-        valuesOf<float>(m));
+  CHECK(valuesOf<float>(s(dlrt_t_transpose_backward(mt, nullptr, L))) == valuesOf<float>(m));
   CHECK(s(dlrt_t_transpose(m, ints({0, 1}), L)) == m);
 
   // Every permutation of a [2, 3, 4] tensor against index arithmetic; the
@@ -1071,12 +1143,20 @@ TEST_CASE("transpose with and without a permutation, and its adjoint") {
   CHECK(valuesOf<uint8_t>(s(dlrt_t_transpose(bools, nullptr, L))) ==
         std::vector<uint8_t>{1, 0, 0, 0});
 
-  checkFailure([] { dlrt_t_transpose(dlrt_t_full(DLRT_F32, ints({2, 2}), 0, L), ints({0, 0}), L); },
-               "invalid permutation [0, 0] for a tensor of rank 2");
-  checkFailure([] { dlrt_t_transpose(dlrt_t_full(DLRT_F32, ints({2, 2}), 0, L), ints({1}), L); },
-               "invalid permutation [1] for a tensor of rank 2");
   checkFailure(
-      [] { dlrt_t_transpose_backward(dlrt_t_full(DLRT_F32, ints({2, 2}), 0, L), ints({0, 2}), L); },
+      [] {
+        dlrt_t_transpose(dlrt_t_full(DLRT_F32, ints({2, 2}), 0, L), ints({0, 0}), L);
+      },
+      "invalid permutation [0, 0] for a tensor of rank 2");
+  checkFailure(
+      [] {
+        dlrt_t_transpose(dlrt_t_full(DLRT_F32, ints({2, 2}), 0, L), ints({1}), L);
+      },
+      "invalid permutation [1] for a tensor of rank 2");
+  checkFailure(
+      [] {
+        dlrt_t_transpose_backward(dlrt_t_full(DLRT_F32, ints({2, 2}), 0, L), ints({0, 2}), L);
+      },
       "invalid permutation [0, 2] for a tensor of rank 2");
 }
 
@@ -1097,12 +1177,21 @@ TEST_CASE("reshape and reshape_like") {
   CHECK(valuesOf<float>(rl) == valuesOf<float>(a));
   CHECK(s(dlrt_t_reshape_like(like, like, L)) == like);
 
-  checkFailure([] { dlrt_t_reshape(dlrt_t_full(DLRT_F32, ints({2, 3}), 0, L), ints({4, -1}), L); },
-               "cannot reshape [2, 3] (6 elements) to [4, -1]");
-  checkFailure([] { dlrt_t_reshape(dlrt_t_full(DLRT_F32, ints({2, 3}), 0, L), ints({-1, -1}), L); },
-               "cannot reshape [2, 3] (6 elements) to [-1, -1]");
-  checkFailure([] { dlrt_t_reshape(dlrt_t_full(DLRT_F32, ints({2, 3}), 0, L), ints({7}), L); },
-               "cannot reshape [2, 3] (6 elements) to [7]");
+  checkFailure(
+      [] {
+        dlrt_t_reshape(dlrt_t_full(DLRT_F32, ints({2, 3}), 0, L), ints({4, -1}), L);
+      },
+      "cannot reshape [2, 3] (6 elements) to [4, -1]");
+  checkFailure(
+      [] {
+        dlrt_t_reshape(dlrt_t_full(DLRT_F32, ints({2, 3}), 0, L), ints({-1, -1}), L);
+      },
+      "cannot reshape [2, 3] (6 elements) to [-1, -1]");
+  checkFailure(
+      [] {
+        dlrt_t_reshape(dlrt_t_full(DLRT_F32, ints({2, 3}), 0, L), ints({7}), L);
+      },
+      "cannot reshape [2, 3] (6 elements) to [7]");
   checkFailure(
       [] {
         dlrt_t_reshape_like(dlrt_t_full(DLRT_F32, ints({1}), 0, L),
@@ -1209,7 +1298,7 @@ TEST_CASE("random numbers are deterministic and well distributed") {
   float largest = 0;
   for (float x : g)
     largest = std::max(largest, std::fabs(x));
-  CHECK(largest <= limit);
+  CHECK(largest <= static_cast<float>(limit));
   CHECK(largest > 0.99 * limit);
   auto g1 = valuesOf<double>(s(dlrt_t_glorot(DLRT_F64, ints({50}), L)));
   double largest1 = 0;
@@ -1287,9 +1376,8 @@ TEST_CASE("printing tensors") {
   CHECK(printed(nullptr) == "Tensor(0)");
   CHECK(printed(s(dlrt_t_scalar(DLRT_F32, 3.5))) == "Tensor(3.5, shape: [])");
   CHECK(printed(s(make<float>({3}, {1, 2.5f, 3}))) == "Tensor([1, 2.5, 3], shape: [3])");
-  CHECK(printed(s(make<float>({2, 2}, {1, 2.5f, -3, 4}))) ==
-        "Tensor([[ 1, 2.5],\n"
-        "        [-3,   4]], shape: [2, 2])");
+  CHECK(printed(s(make<float>({2, 2}, {1, 2.5f, -3, 4}))) == "Tensor([[ 1, 2.5],\n"
+                                                             "        [-3,   4]], shape: [2, 2])");
   CHECK(printed(s(make<int64_t>({2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7}))) ==
         "Tensor([[[0, 1],\n"
         "         [2, 3]],\n"
@@ -1310,9 +1398,8 @@ TEST_CASE("printing tensors") {
         "Tensor([0.1, 1e-07, 0.30000000000000004], shape: [3])");
   CHECK(printed(s(make<float>({2}, {0.1f, -INFINITY}))) == "Tensor([0.1, -inf], shape: [2])");
   CHECK(printed(s(dlrt_t_full(DLRT_F32, ints({0}), 0, L))) == "Tensor([], shape: [0])");
-  CHECK(printed(s(dlrt_t_full(DLRT_F32, ints({2, 0}), 0, L))) ==
-        "Tensor([[],\n"
-        "        []], shape: [2, 0])");
+  CHECK(printed(s(dlrt_t_full(DLRT_F32, ints({2, 0}), 0, L))) == "Tensor([[],\n"
+                                                                 "        []], shape: [2, 0])");
   CHECK(printed(s(make<double>({1, 1, 1, 1}, {2}))) == "Tensor([[[[2]]]], shape: [1, 1, 1, 1])");
 }
 
@@ -1348,9 +1435,7 @@ TEST_CASE("printing summarizes tensors of more than 1000 elements") {
                   start + 2, start + 67, start + 68, start + 69);
     return std::string(buf);
   };
-  auto block = [&](int b) {
-    return "[" + row(b * 140) + ",\n         " + row(b * 140 + 70) + "]";
-  };
+  auto block = [&](int b) { return "[" + row(b * 140) + ",\n         " + row(b * 140 + 70) + "]"; };
   std::string want = "Tensor([" + block(0) + ",\n\n        " + block(1) + ",\n\n        " +
                      block(2) + ",\n\n        ...,\n\n        " + block(5) + ",\n\n        " +
                      block(6) + ",\n\n        " + block(7) + "], shape: [8, 2, 70])";

@@ -1,0 +1,330 @@
+// Reference counting of tensors (Note [Tensor ownership]).
+//
+// Note [Tensor ownership]
+// Tensors are refcounted buffers (runtime/dlrt.h). After differentiation,
+// this pass inserts `retain` and `release` instructions for every value whose
+// type holds tensors directly or inside tuples and structs ("tracked"
+// values; arrays and closures that hold tensors are not tracked yet and keep
+// what they hold alive):
+//   - Every tracked value except a function's parameters is *owned*: it holds
+//     one reference to each of its tensors. Results of tensor operations and
+//     calls are owned as made; a value read out of an aggregate or an array,
+//     a `select` and a `stop_gradient` are retained right after they are made.
+//     Parameters are *borrowed*: the caller keeps them alive for the call;
+//     so are the parts read out of them.
+//   - Consuming uses (returning a value, passing it to a block, storing it in
+//     a tuple, struct, array, tape or closure) take a reference: the value is
+//     retained first, unless this is the last use of an owned value, which
+//     then moves. Every other use (tensor operations, calls, printing) borrows.
+//   - An owned value is released after its last use; where it is live out of
+//     a block but not into one of its successors, on that edge (in a new edge
+//     block).
+// `tuple.set` / `struct.set` take their operand's references, so they
+// release the element they replace. Tapes hold one reference per saved
+// tensor; grad and valueAndGrad release them when they free the tape.
+#include "ir/Ownership.h"
+
+#include "ir/Builder.h"
+
+#include <algorithm>
+#include <map>
+
+namespace dlc::ir {
+
+namespace {
+
+bool consumes(const Instr &in, size_t operand) {
+  switch (in.op) {
+  case Op::Ret:
+  case Op::Tuple:
+  case Op::StructMake:
+  case Op::ArrayMake:
+  case Op::StackPush:
+  case Op::MakeClosure:
+    return true;
+  case Op::TupleSet:
+  case Op::StructSet:
+    return operand <= 1;
+  case Op::ArrayRepeat:
+    return operand == 0;
+  case Op::ArraySet:
+    return operand == 2;
+  case Op::ArrayAppend:
+    return operand == 1;
+  default:
+    return false;
+  }
+}
+
+/// Ops whose tracked result aliases another value's tensors and so is
+/// retained to become owned.
+bool borrowsResult(Op op) {
+  switch (op) {
+  case Op::TupleGet:
+  case Op::StructGet:
+  case Op::ArrayGet:
+  case Op::Select:
+  case Op::StopGradient:
+    return true;
+  default:
+    return false;
+  }
+}
+
+class FunctionPass {
+public:
+  FunctionPass(Module &m, Function &f) : m(m), f(f) {}
+
+  void run() {
+    if (f.isExtern || f.blocks.empty())
+      return;
+    for (const Block &b : f.blocks)
+      for (ValueId a : b.args)
+        track(a);
+    for (const Block &b : f.blocks)
+      for (const Instr &in : b.instrs)
+        if (in.result.isValid())
+          track(in.result);
+    if (ids.empty())
+      return;
+    for (ValueId p : f.blocks[0].args)
+      if (id(p) >= 0)
+        borrowed[size_t(id(p))] = true;
+    // Parts of a borrowed aggregate are borrowed too: the parameter keeps
+    // them alive for the whole call.
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const Block &b : f.blocks)
+        for (const Instr &in : b.instrs)
+          if ((in.op == Op::StructGet || in.op == Op::TupleGet) && id(in.result) >= 0 &&
+              id(in.operands[0]) >= 0 && borrowed[size_t(id(in.operands[0]))] &&
+              !borrowed[size_t(id(in.result))]) {
+            borrowed[size_t(id(in.result))] = true;
+            changed = true;
+          }
+    }
+    liveness();
+    size_t n = f.blocks.size(); // edge blocks are appended past n
+    for (size_t bi = 0; bi < n; ++bi)
+      rewrite(bi);
+  }
+
+private:
+  Module &m;
+  Function &f;
+  std::map<uint32_t, int> ids; // tracked value -> dense id
+  std::vector<ValueId> values;
+  std::vector<bool> borrowed;
+  std::vector<std::vector<bool>> liveIn, liveOut;
+
+  void track(ValueId v) {
+    if (containsTensor(f.typeOf(v)) && !ids.count(v.index)) {
+      ids[v.index] = int(values.size());
+      values.push_back(v);
+      borrowed.push_back(false);
+    }
+  }
+  int id(ValueId v) const {
+    auto it = ids.find(v.index);
+    return it == ids.end() ? -1 : it->second;
+  }
+
+  template <typename Fn> void forEachUse(const Instr &in, Fn fn) const {
+    for (ValueId o : in.operands)
+      fn(o);
+    for (const Target &t : in.targets)
+      for (ValueId a : t.args)
+        fn(a);
+  }
+
+  void liveness() {
+    size_t nb = f.blocks.size(), nv = values.size();
+    std::vector<std::vector<bool>> use(nb, std::vector<bool>(nv)), def(nb, std::vector<bool>(nv));
+    for (size_t bi = 0; bi < nb; ++bi) {
+      const Block &b = f.blocks[bi];
+      for (ValueId a : b.args)
+        if (id(a) >= 0)
+          def[bi][size_t(id(a))] = true;
+      for (const Instr &in : b.instrs) {
+        forEachUse(in, [&](ValueId v) {
+          int k = id(v);
+          if (k >= 0 && !def[bi][size_t(k)])
+            use[bi][size_t(k)] = true;
+        });
+        if (in.result.isValid() && id(in.result) >= 0)
+          def[bi][size_t(id(in.result))] = true;
+      }
+    }
+    liveIn.assign(nb, std::vector<bool>(nv));
+    liveOut.assign(nb, std::vector<bool>(nv));
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (size_t bi = nb; bi-- > 0;) {
+        const Block &b = f.blocks[bi];
+        std::vector<bool> out(nv);
+        if (!b.instrs.empty())
+          for (const Target &t : b.instrs.back().targets)
+            for (size_t k = 0; k < nv; ++k)
+              if (liveIn[t.block.index][k])
+                out[k] = true;
+        std::vector<bool> in = use[bi];
+        for (size_t k = 0; k < nv; ++k)
+          if (out[k] && !def[bi][k])
+            in[k] = true;
+        if (out != liveOut[bi] || in != liveIn[bi]) {
+          liveOut[bi] = std::move(out);
+          liveIn[bi] = std::move(in);
+          changed = true;
+        }
+      }
+    }
+  }
+
+  static Instr make(Op op, ValueId v) {
+    Instr in;
+    in.op = op;
+    in.operands = {v};
+    return in;
+  }
+
+  /// Emits, into `out`, element `i` of aggregate `v` read without a retain.
+  ValueId element(std::vector<Instr> &out, ValueId v, size_t i) {
+    const Type *t = f.typeOf(v);
+    Instr get;
+    if (auto *tt = sema::asTuple(t)) {
+      get.op = Op::TupleGet;
+      get.result = f.addValue(tt->elements[i]);
+    } else {
+      get.op = Op::StructGet;
+      get.result = f.addValue(sema::asStruct(t)->fields[i].type);
+    }
+    get.operands = {v};
+    get.imm = int64_t(i);
+    out.push_back(get);
+    return get.result;
+  }
+
+  void rewrite(size_t bi) {
+    Block &b = f.blocks[bi];
+    std::vector<Instr> instrs = std::move(b.instrs);
+    std::vector<Instr> out;
+    size_t nv = values.size();
+    // The last instruction using each tracked value in this block (-1: none).
+    std::vector<long> last(nv, -1);
+    for (size_t k = 0; k < instrs.size(); ++k)
+      forEachUse(instrs[k], [&](ValueId v) {
+        if (id(v) >= 0)
+          last[size_t(id(v))] = long(k);
+      });
+    auto dies = [&](int k) { return !borrowed[size_t(k)] && !liveOut[bi][size_t(k)]; };
+    // Block arguments nobody reads.
+    for (ValueId a : b.args)
+      if (int k = id(a); k >= 0 && last[size_t(k)] < 0 && dies(k))
+        out.push_back(make(Op::Release, a));
+    for (size_t k = 0; k < instrs.size(); ++k) {
+      Instr &in = instrs[k];
+      bool terminator = isTerminator(in.op);
+      // How often each tracked value occurs in this instruction.
+      std::map<int, int> occurrences;
+      forEachUse(in, [&](ValueId v) {
+        if (int i = id(v); i >= 0)
+          ++occurrences[i];
+      });
+      std::vector<bool> moved(nv);
+      auto canMove = [&](int i) {
+        return dies(i) && last[size_t(i)] == long(k) && occurrences[i] == 1 && in.op != Op::CondBr;
+      };
+      // Consuming uses take a reference.
+      for (size_t o = 0; o < in.operands.size(); ++o) {
+        int i = id(in.operands[o]);
+        if (i < 0 || !consumes(in, o))
+          continue;
+        if (canMove(i))
+          moved[size_t(i)] = true;
+        else
+          out.push_back(make(Op::Retain, in.operands[o]));
+      }
+      for (const Target &t : in.targets)
+        for (ValueId a : t.args) {
+          int i = id(a);
+          if (i < 0)
+            continue;
+          if (canMove(i))
+            moved[size_t(i)] = true;
+          else
+            out.push_back(make(Op::Retain, a));
+        }
+      // Releases of values whose last use is this terminator go before it.
+      auto releaseDead = [&]() {
+        for (auto [i, count] : occurrences)
+          if (last[size_t(i)] == long(k) && dies(i) && !moved[size_t(i)])
+            out.push_back(make(Op::Release, values[size_t(i)]));
+      };
+      if (terminator) {
+        releaseDead();
+        out.push_back(std::move(in));
+        continue;
+      }
+      Instr copy = in;
+      out.push_back(std::move(in));
+      if ((copy.op == Op::TupleSet || copy.op == Op::StructSet) && id(copy.operands[0]) >= 0) {
+        // The replaced element's reference was taken with its aggregate.
+        const Type *old = copy.op == Op::TupleSet
+                              ? sema::asTuple(f.typeOf(copy.operands[0]))->elements[size_t(copy.imm)]
+                              : sema::asStruct(f.typeOf(copy.operands[0]))->fields[size_t(copy.imm)].type;
+        if (containsTensor(old))
+          out.push_back(make(Op::Release, element(out, copy.operands[0], size_t(copy.imm))));
+      }
+      if (copy.result.isValid() && id(copy.result) >= 0) {
+        if (borrowsResult(copy.op) && !borrowed[size_t(id(copy.result))])
+          out.push_back(make(Op::Retain, copy.result));
+        int r = id(copy.result);
+        if (last[size_t(r)] < 0 && dies(r))
+          out.push_back(make(Op::Release, copy.result));
+      }
+      releaseDead();
+    }
+    b.instrs = std::move(out);
+    splitDeadEdges(bi);
+  }
+
+  /// Values live out of block bi but not into one of its successors die on
+  /// that edge: release them in a block placed on it.
+  void splitDeadEdges(size_t bi) {
+    if (f.blocks[bi].instrs.empty())
+      return;
+    size_t nv = values.size();
+    size_t targets = f.blocks[bi].instrs.back().targets.size();
+    for (size_t ti = 0; ti < targets; ++ti) {
+      BlockId succ = f.blocks[bi].instrs.back().targets[ti].block;
+      std::vector<ValueId> dead;
+      for (size_t k = 0; k < nv; ++k)
+        if (liveOut[bi][k] && !borrowed[k] && !liveIn[succ.index][k])
+          dead.push_back(values[k]);
+      if (dead.empty())
+        continue;
+      BlockId edge = f.addBlock(f.blocks[succ.index].name + ".release");
+      std::vector<ValueId> args;
+      for (ValueId a : f.blocks[succ.index].args)
+        args.push_back(f.addValue(f.typeOf(a)));
+      Block &eb = f.block(edge);
+      eb.args = args;
+      for (ValueId v : dead)
+        eb.instrs.push_back(make(Op::Release, v));
+      Instr br;
+      br.op = Op::Br;
+      br.targets.push_back({succ, args});
+      eb.instrs.push_back(br);
+      f.blocks[bi].instrs.back().targets[ti].block = edge;
+    }
+  }
+};
+
+} // namespace
+
+void insertRetainRelease(Module &module) {
+  for (Function &f : module.functions)
+    FunctionPass(module, f).run();
+}
+
+} // namespace dlc::ir
