@@ -644,7 +644,9 @@ TEST_CASE("zero tangents (NULL) follow the header's rules") {
   // Linear in their tensor operand: the zero tangent maps to itself.
   CHECK(dlrt_t_index(nullptr, 0, nullptr, L) == nullptr);
   CHECK(dlrt_t_slice(nullptr, 0, 1, L) == nullptr);
-  CHECK(dlrt_t_broadcast_to(nullptr, make<float>({1}, {1}), L) == nullptr);
+  DlTensor *like = make<float>({1}, {1});
+  CHECK(dlrt_t_broadcast_to(nullptr, like, L) == nullptr);
+  dlrt_t_release(like);
   CHECK(dlrt_t_convert(nullptr, DLRT_F64) == nullptr);
   checkFailure([] { dlrt_t_where(nullptr, make<float>({1}, {1}), nullptr, L); },
                "internal error: zero tangent passed to 'where'");
