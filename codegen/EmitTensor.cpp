@@ -197,7 +197,11 @@ llvm::Value *Lowering::emitTensor(Builder &b, const ir::Instr &in,
   };
 
   if (ir::isTensorUnary(op))
-    return call("dlrt_t_unary", ptr, {i32, ptr, ptr}, {b.getInt32(unaryCode(op)), ops[0], loc});
+    return call(in.reuse ? "dlrt_t_unary_owned" : "dlrt_t_unary", ptr, {i32, ptr, ptr},
+                {b.getInt32(unaryCode(op)), ops[0], loc});
+  if (ir::isTensorBinary(op) && in.reuse)
+    return call("dlrt_t_binary_owned", ptr, {i32, ptr, ptr, i32, ptr},
+                {b.getInt32(binaryCode(op)), ops[0], ops[1], b.getInt32(in.reuse - 1u), loc});
   if (ir::isTensorBinary(op))
     return call("dlrt_t_binary", ptr, {i32, ptr, ptr, ptr},
                 {b.getInt32(binaryCode(op)), ops[0], ops[1], loc});

@@ -82,6 +82,9 @@ struct Instr {
   double fimm = 0;             // ConstFloat
   std::string str;             // ConstString
   FuncId callee;               // Call, MakeClosure
+  // Elementwise `tensor` ops: 1 + the operand whose buffer the result may
+  // take because this is its last use (0: none); set by ir/Ownership.cpp.
+  uint8_t reuse = 0;
   SourceLoc loc;               // for runtime errors and debugging
 };
 

@@ -226,16 +226,19 @@ ValueId FunctionLowerer::moveBy(ValueId s, ValueId t) {
     return emit(Op::Tuple, st, parts);
   }
   case TypeKind::Struct: {
+    // Every field is read before any is updated, so `s` is dead during the
+    // updates and a tensor field it held alone can be updated in place
+    // (Note [Tensor ownership] in ir/Ownership.cpp).
     auto *s1 = sema::asStruct(st);
     std::vector<ValueId> fields;
+    for (size_t i = 0; i < s1->fields.size(); ++i)
+      fields.push_back(emit(Op::StructGet, s1->fields[i].type, {s}, {}, int64_t(i)));
     for (size_t i = 0; i < s1->fields.size(); ++i) {
-      ValueId fi = emit(Op::StructGet, s1->fields[i].type, {s}, {}, int64_t(i));
       int k = types().tangentFieldIndex(s1, unsigned(i));
       if (k >= 0) {
         const Type *kt = sema::asStruct(f.typeOf(t))->fields[size_t(k)].type;
-        fi = moveBy(fi, emit(Op::StructGet, kt, {t}, {}, k));
+        fields[i] = moveBy(fields[i], emit(Op::StructGet, kt, {t}, {}, k));
       }
-      fields.push_back(fi);
     }
     return emit(Op::StructMake, st, fields);
   }

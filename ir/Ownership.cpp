@@ -19,6 +19,9 @@
 //   - An owned value is released after its last use; where it is live out of
 //     a block but not into one of its successors, on that edge (in a new edge
 //     block).
+// An elementwise tensor operation whose operand dies there takes that
+// operand's reference (Instr::reuse) and computes into its buffer when
+// nobody else holds it: `x = x * 0.9 + g` updates in place.
 // `tuple.set` / `struct.set` take their operand's references, so they
 // release the element they replace. Tapes hold one reference per saved
 // tensor; grad and valueAndGrad release them when they free the tape.
@@ -234,6 +237,17 @@ private:
       auto canMove = [&](int i) {
         return dies(i) && last[size_t(i)] == long(k) && occurrences[i] == 1 && in.op != Op::CondBr;
       };
+      // An elementwise operation may compute into a dying operand's buffer.
+      if (in.op == Op::Tensor && in.result.isValid() &&
+          (isTensorUnary(tensorOpOf(in.imm)) || isTensorBinary(tensorOpOf(in.imm))))
+        for (size_t o = 0; o < in.operands.size(); ++o) {
+          int i = id(in.operands[o]);
+          if (i >= 0 && canMove(i) && f.typeOf(in.operands[o]) == f.typeOf(in.result)) {
+            moved[size_t(i)] = true;
+            in.reuse = uint8_t(o + 1);
+            break;
+          }
+        }
       // Consuming uses take a reference.
       for (size_t o = 0; o < in.operands.size(); ++o) {
         int i = id(in.operands[o]);

@@ -322,6 +322,8 @@ private:
       return valueList(in.operands) + (in.imm == 1 ? " /* in place */" : "");
     case Op::ArrayGet:
     case Op::Tensor:
+      return valueList(in.operands) +
+             (in.reuse ? " /* reuses " + value(in.operands[in.reuse - 1]) + " */" : "");
     case Op::Seed:
     case Op::Retain:
     case Op::Release:

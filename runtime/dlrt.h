@@ -189,6 +189,14 @@ DlTensor *dlrt_t_slice_backward(const DlTensor *g, const DlTensor *like, int64_t
  * with either NULL and DIV with a NULL left operand give NULL. */
 DlTensor *dlrt_t_unary(int32_t op, const DlTensor *a, const char *loc);
 DlTensor *dlrt_t_binary(int32_t op, const DlTensor *a, const DlTensor *b, const char *loc);
+/* The same, taking the caller's reference to operand a (unary) or to operand
+ * `which` (0: a, 1: b) of a binary operation: when that operand is not shared
+ * (refcount 1) and has the result's kind and shape, the result is computed
+ * into its buffer and returned; otherwise the operand is released. For
+ * operands the compiler knows it will not read again. */
+DlTensor *dlrt_t_unary_owned(int32_t op, DlTensor *a, const char *loc);
+DlTensor *dlrt_t_binary_owned(int32_t op, DlTensor *a, DlTensor *b, int32_t which,
+                              const char *loc);
 /* where(c, a, b): c Bool; the three broadcast together. [zero-ok: a NULL or b
  * NULL stands for zeros; both NULL give NULL] */
 DlTensor *dlrt_t_where(const DlTensor *c, const DlTensor *a, const DlTensor *b, const char *loc);

@@ -390,6 +390,57 @@ DlTensor *dlrt_t_binary(int32_t op, const DlTensor *a, const DlTensor *b, const 
   return r;
 }
 
+/* --- In place ------------------------------------------------------------------------
+ * The compiler passes an operand it will not read again as "owned": when
+ * nobody else holds it (refcount 1) and it has the result's kind and shape,
+ * the result is written into its buffer. The loops read and write each
+ * element at the same index, so computing in place is safe. */
+
+DlTensor *dlrt_t_unary_owned(int32_t op, DlTensor *a, const char *loc) {
+  if (!a || a->refcount != 1 || op < 0 || op >= DLRT_UNARY_COUNT || !unaryDefined(op, a->kind)) {
+    DlTensor *r = dlrt_t_unary(op, a, loc);
+    dlrt_t_release(a);
+    return r;
+  }
+  int64_t n = a->count;
+  void *pin = a->data, *pout = a->data;
+  switch (a->kind) {
+  case DLRT_F32:
+    unaryF32(op, pin, pout, n);
+    break;
+  case DLRT_F64:
+    unaryF64(op, pin, pout, n);
+    break;
+  case DLRT_I64:
+    unaryI64(op, pin, pout, n);
+    break;
+  case DLRT_BOOL:
+    UNARY_LOOP(uint8_t, (uint8_t)!x);
+    break;
+  }
+  return a;
+}
+
+DlTensor *dlrt_t_binary_owned(int32_t op, DlTensor *a, DlTensor *b, int32_t which,
+                              const char *loc) {
+  DlTensor *own = which == 0 ? a : b;
+  if (a && b && own->refcount == 1 && op >= 0 && op < DLRT_BINARY_COUNT && a->kind == b->kind &&
+      !isComparison(op) && binaryKernels[a->kind][op] &&
+      !(op == DLRT_DIV && a->kind == DLRT_I64)) {
+    int32_t rank = 0;
+    int64_t shape[DLRT_MAX_RANK];
+    const DlTensor *operands[2] = {a, b};
+    if (dlrtBroadcastShapes(2, operands, &rank, shape) && rank == own->rank &&
+        memcmp(shape, own->shape, (size_t)rank * sizeof(int64_t)) == 0) {
+      runBinary(binaryKernels[a->kind][op], a, b, own);
+      return own;
+    }
+  }
+  DlTensor *r = dlrt_t_binary(op, a, b, loc);
+  dlrt_t_release(own);
+  return r;
+}
+
 /* --- where ------------------------------------------------------------------------ */
 
 /* out[i] = c[i] ? a[i] : b[i] over a run, each operand stepping by 0 or 1;
