@@ -277,6 +277,14 @@ void FunctionLowerer::lowerAssign(const AssignStmt *a) {
     ValueId old = readLValue(lv);
     ValueId rhs = lowerExpr(a->value);
     const Type *t = f.typeOf(old);
+    if (t->kind == TypeKind::Tensor) {
+      TensorOp op = a->op == '+'   ? TensorOp::Add
+                    : a->op == '-' ? TensorOp::Sub
+                    : a->op == '*' ? TensorOp::Mul
+                                   : TensorOp::Div;
+      writeLValue(lv, tensorOp(op, t, {old, toTensor(rhs, t, a->opLoc)}, a->opLoc));
+      return;
+    }
     Op op = a->op == '+' ? (t->kind == TypeKind::String ? Op::Concat : Op::Add)
             : a->op == '-' ? Op::Sub
             : a->op == '*' ? Op::Mul

@@ -75,6 +75,8 @@ ValueId FunctionLowerer::lowerExpr(const Expr *e) {
   }
   case NodeKind::IndexExpr: {
     auto *ix = cast<IndexExpr>(e);
+    if (auto *tt = sema::asTensor(ix->base->type))
+      return lowerTensorIndex(ix, tt);
     ValueId base = lowerExpr(ix->base);
     ValueId index = lowerExpr(ix->indices.front());
     return emit(Op::ArrayGet, type, {base, index}, ix->loc);

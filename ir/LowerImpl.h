@@ -190,6 +190,7 @@ private:
   ValueId lowerTensorCall(const CallExpr *c);
   ValueId lowerTensorBinary(const BinaryExpr *b);
   ValueId lowerTensorProperty(const MemberExpr *m);
+  ValueId lowerTensorIndex(const IndexExpr *ix, const sema::TensorType *base);
   /// `v` as a tensor of type t: itself, or a scalar made a rank-0 tensor.
   ValueId toTensor(ValueId v, const Type *t, SourceLoc loc);
 

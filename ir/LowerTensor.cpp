@@ -198,6 +198,25 @@ ValueId FunctionLowerer::lowerTensorBinary(const BinaryExpr *b) {
   return tensorOp(op, b->type, {l, r}, b->opLoc);
 }
 
+ValueId FunctionLowerer::lowerTensorIndex(const IndexExpr *ix, const sema::TensorType *tt) {
+  ValueId base = lowerExpr(ix->base);
+  auto *range = dynCast<BinaryExpr>(ix->indices.front());
+  if (range && (range->op == BinaryOp::HalfOpenRange || range->op == BinaryOp::ClosedRange)) {
+    ValueId lo = lowerExpr(range->lhs);
+    ValueId hi = lowerExpr(range->rhs);
+    if (range->op == BinaryOp::ClosedRange)
+      hi = emit(Op::Add, types().intType(), {hi, constInt(1)}, range->loc);
+    return tensorOp(TensorOp::Slice, tt, {base, lo, hi}, ix->loc);
+  }
+  std::vector<ValueId> ops{base};
+  for (const Expr *i : ix->indices)
+    ops.push_back(lowerExpr(i));
+  ValueId sub = tensorOp(TensorOp::Index, tt, ops, ix->loc);
+  if (ix->type == tt)
+    return sub;
+  return tensorOp(TensorOp::Item, ix->type, {sub}, ix->loc); // the element was expected
+}
+
 ValueId FunctionLowerer::lowerTensorProperty(const MemberExpr *m) {
   ValueId base = lowerExpr(m->base);
   TensorOp op = m->builtin == int(Builtin::TensorShape)  ? TensorOp::Shape

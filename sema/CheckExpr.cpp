@@ -120,7 +120,7 @@ const Type *Sema::checkExprImpl(Expr *expr, const Type *expected) {
   case NodeKind::MemberExpr:
     return checkMember(cast<MemberExpr>(expr));
   case NodeKind::IndexExpr:
-    return checkIndex(cast<IndexExpr>(expr));
+    return checkIndex(cast<IndexExpr>(expr), expected);
   case NodeKind::UnaryExpr:
     return checkUnary(cast<UnaryExpr>(expr), expected);
   case NodeKind::BinaryExpr:
@@ -302,8 +302,10 @@ const Type *Sema::checkMember(MemberExpr *member) {
   return types.errorType();
 }
 
-const Type *Sema::checkIndex(IndexExpr *index) {
+const Type *Sema::checkIndex(IndexExpr *index, const Type *expected) {
   const Type *base = checkExpr(index->base, nullptr);
+  if (auto *tt = asTensor(base))
+    return checkTensorIndex(index, tt, expected);
   for (Expr *i : index->indices) {
     if (auto *b = dynCast<BinaryExpr>(i);
         b && (b->op == BinaryOp::HalfOpenRange || b->op == BinaryOp::ClosedRange)) {
@@ -413,7 +415,9 @@ const Type *Sema::checkBinary(BinaryExpr *binary, const Type *expected) {
     l = checkExpr(binary->lhs, scalarHint(r));
   } else {
     l = checkExpr(binary->lhs, isArithmetic(op) && asTensor(expected) ? expected : hint);
-    r = checkExpr(binary->rhs, scalarHint(l));
+    // Next to a tensor, only a literal takes the element type from it (an
+    // index expression must stay a tensor).
+    r = checkExpr(binary->rhs, asTensor(l) && !rk ? nullptr : scalarHint(l));
   }
   if (l->isError() || r->isError())
     return isComparison(op) ? types.boolType() : types.errorType();
@@ -676,6 +680,11 @@ const Type *Sema::checkLValue(Expr *expr, LValueUse use, const std::string &meth
       return types.errorType();
     }
     if (auto *i = dynCast<IndexExpr>(e)) {
+      if (i->base->type && i->base->type->kind == TypeKind::Tensor) {
+        diags.report(DiagId::err_not_supported, i->loc,
+                     {"writing into a tensor element (tensors are values: build a new one, e.g. with 'where')"});
+        return types.errorType();
+      }
       e = i->base;
       continue;
     }

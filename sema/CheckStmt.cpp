@@ -164,10 +164,20 @@ void Sema::checkAssign(AssignStmt *assign) {
     checkExprAs(assign->value, target);
     return;
   }
-  const Type *value = checkExpr(assign->value, target);
+  const Type *value = checkExpr(assign->value, asTensor(target) && isLiteralLike(assign->value)
+                                                   ? asTensor(target)->element
+                                                   : target);
   if (target->isError() || value->isError())
     return;
   std::string op(1, assign->op);
+  if (auto *tt = asTensor(target)) {
+    // x += y on tensors: y a tensor of x's type or a scalar of its element
+    // type, and the result must keep x's type.
+    bool fits = (value == tt || value == tt->element) && tt->element->isNumeric();
+    if (!fits)
+      diags.report(DiagId::err_tensor_operands, assign->opLoc, {op + "=", target->str(), value->str()});
+    return;
+  }
   bool ok = target == value && (target->isNumeric() || (op == "+" && target->kind == TypeKind::String));
   if (!ok)
     diags.report(DiagId::err_binary_operands, assign->opLoc,

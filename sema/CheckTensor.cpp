@@ -436,6 +436,41 @@ const Type *Sema::checkTensorMember(CallExpr *call, MemberExpr *member, const Ty
   return nullptr;
 }
 
+const Type *Sema::checkTensorIndex(IndexExpr *index, const TensorType *base,
+                                   const Type *expected) {
+  // t[i, j, ...] with Int indices; t[lo..<hi] / t[lo...hi] along the first
+  // axis. Ranks are not known at compile time (§10 is later), so indexing
+  // gives a tensor, or the element where the element type is expected
+  // (`let v: Float = t[0, 1]`): then every axis must be indexed at run time.
+  auto *range = dynCast<BinaryExpr>(index->indices.front());
+  if (range && (range->op == BinaryOp::HalfOpenRange || range->op == BinaryOp::ClosedRange)) {
+    if (index->indices.size() != 1) {
+      diags.report(DiagId::err_not_supported, index->indices[1]->loc,
+                   {"indexing after a range (slice the first axis alone)"});
+      return types.errorType();
+    }
+    checkExprAs(range->lhs, types.intType());
+    checkExprAs(range->rhs, types.intType());
+    range->type = types.intType();
+    return base;
+  }
+  for (Expr *i : index->indices) {
+    if (auto *b = dynCast<BinaryExpr>(i);
+        b && (b->op == BinaryOp::HalfOpenRange || b->op == BinaryOp::ClosedRange)) {
+      diags.report(DiagId::err_not_supported, i->loc, {"a range after an index (slice the first axis alone)"});
+      return types.errorType();
+    }
+    const Type *it = checkExpr(i, types.intType());
+    if (!it->isError() && it->kind != TypeKind::Int)
+      diags.report(DiagId::err_index_not_int, i->loc, {it->str()});
+  }
+  if (index->indices.size() > 8) {
+    diags.report(DiagId::err_tensor_arg, index->loc, {"indexing", "at most 8 indices", base->str()});
+    return types.errorType();
+  }
+  return expected == base->element ? base->element : static_cast<const Type *>(base);
+}
+
 const Type *Sema::checkTensorBinary(BinaryExpr *binary, const Type *l, const Type *r) {
   const char *spelling = binaryOpSpelling(binary->op);
   auto *lt = asTensor(l), *rt = asTensor(r);

@@ -88,7 +88,7 @@ public:
   const Type *checkIntLit(IntLitExpr *lit, const Type *expected, bool negated);
   const Type *checkName(NameExpr *name, const Type *expected);
   const Type *checkMember(MemberExpr *member);
-  const Type *checkIndex(IndexExpr *index);
+  const Type *checkIndex(IndexExpr *index, const Type *expected);
   const Type *checkUnary(UnaryExpr *unary, const Type *expected);
   const Type *checkBinary(BinaryExpr *binary, const Type *expected);
   const Type *checkTernary(TernaryExpr *ternary, const Type *expected);
@@ -119,6 +119,7 @@ public:
   const Type *checkTensorMember(CallExpr *call, MemberExpr *member, const Type *base);
   const Type *checkTensorProperty(MemberExpr *member, const TensorType *base);
   const Type *checkTensorBinary(BinaryExpr *binary, const Type *l, const Type *r);
+  const Type *checkTensorIndex(IndexExpr *index, const TensorType *base, const Type *expected);
   const Type *checkOverloaded(CallExpr *call, const std::string &name,
                               std::vector<Candidate> candidates, bool isInit);
   const Type *checkClosureCall(CallExpr *call, const FunctionType *fnType);
