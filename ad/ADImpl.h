@@ -38,8 +38,7 @@ bool tensorControlOperand(const Instr &in, size_t i);
 /// The operation as the user wrote it, for reports.
 const char *tensorOpSpelling(const Instr &in);
 /// The primal operands (indices) and whether the result the adjoint rule reads.
-void tensorAdjointNeeds(const Instr &in, const std::function<bool(size_t)> &on,
-                        std::vector<size_t> &operands, bool &result);
+void tensorAdjointNeeds(const Instr &in, std::vector<size_t> &operands, bool &result);
 /// Forward mode: the tangent of `in`'s result `r`. A(i): primal operand,
 /// T(i): its tangent (zero when inactive), on(i): whether it is active.
 ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(size_t)> &A,

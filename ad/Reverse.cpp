@@ -184,7 +184,7 @@ void ReverseEmitter::plan() {
       case Op::Tensor: {
         std::vector<size_t> ops;
         bool result = false;
-        tensorAdjointNeeds(in, activeOp, ops, result);
+        tensorAdjointNeeds(in, ops, result);
         for (size_t i : ops)
           nd(i);
         if (result)

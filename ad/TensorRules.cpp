@@ -162,8 +162,7 @@ const char *tensorOpSpelling(const Instr &in) {
   }
 }
 
-void tensorAdjointNeeds(const Instr &in, const std::function<bool(size_t)> &on,
-                        std::vector<size_t> &operands, bool &result) {
+void tensorAdjointNeeds(const Instr &in, std::vector<size_t> &operands, bool &result) {
   result = false;
   auto need = [&](std::initializer_list<size_t> is) {
     for (size_t i : is)
@@ -252,7 +251,6 @@ void tensorAdjointNeeds(const Instr &in, const std::function<bool(size_t)> &on,
     result = true;
     return;
   default:
-    (void)on;
     return;
   }
 }

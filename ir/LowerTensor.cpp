@@ -85,7 +85,6 @@ ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
     args.push_back(lowerExpr(a.value));
   const Type *t = c->type;
   const Type *doubleTy = types().doubleType();
-  const Type *boolTy = types().boolType();
   auto toDouble = [&](ValueId v) {
     return f.typeOf(v) == doubleTy ? v : emit(Op::Convert, doubleTy, {v}, loc);
   };
@@ -165,7 +164,6 @@ ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
       return args[0];
     return tensorOp(TensorOp::Convert, t, {args[0]}, loc);
   default:
-    (void)boolTy;
     DLC_UNREACHABLE("a tensor builtin sema does not accept");
   }
 }

@@ -63,10 +63,9 @@ bool Sema::isTensorCall(CallExpr *call, Builtin b) {
   }
   if (!isMath1(b) && !isMath2(b))
     return false;
-  // A math builtin is a tensor operation when an argument is a tensor; check
-  // the non-literal arguments to find out (checkExpr caches nothing, so the
-  // scalar path checks them again only when none is a tensor... which it
-  // then does with the same result).
+  // A math builtin is a tensor operation when an argument is a tensor. The
+  // non-literal arguments are checked here to find out; the scalar path
+  // reuses their types instead of checking them again.
   for (Argument &a : call->args)
     if (!isLiteralLike(a.value)) {
       const Type *t = a.value->type ? a.value->type : checkExpr(a.value, nullptr);
