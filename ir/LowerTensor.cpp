@@ -53,6 +53,12 @@ bool FunctionLowerer::isTensorCall(const CallExpr *c) const {
   case Builtin::Where:
   case Builtin::Softmax:
   case Builtin::LogSoftmax:
+  case Builtin::Clip:
+  case Builtin::LeakyRelu:
+  case Builtin::Elu:
+  case Builtin::Gelu:
+  case Builtin::Softplus:
+  case Builtin::Variance:
   case Builtin::TensorInit:
   case Builtin::TensorItem:
   case Builtin::TensorTransposed:
@@ -156,6 +162,74 @@ ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
     ValueId lse = tensorOp(TensorOp::LogSumExpAxis, t, {args[0], axis, constBool(true)}, loc);
     ValueId shifted = tensorOp(TensorOp::Sub, t, {args[0], lse}, loc);
     return b == Builtin::LogSoftmax ? shifted : tensorOp(TensorOp::Exp, t, {shifted}, loc);
+  }
+  case Builtin::Clip:
+    return tensorOp(TensorOp::Min, t,
+                    {tensorOp(TensorOp::Max, t, {args[0], toTensor(args[1], t, loc)}, loc),
+                     toTensor(args[2], t, loc)},
+                    loc);
+  case Builtin::LeakyRelu: {
+    // where(x > 0, x, alpha * x); alpha defaults to 0.01 (PyTorch's).
+    const Type *e = sema::asTensor(t)->element;
+    ValueId alpha = args.size() > 1 ? args[1] : lowerLiteralFloat(0.01, e, loc);
+    ValueId pos = tensorOp(TensorOp::Gt, types().tensorType(types().boolType()),
+                           {args[0], toTensor(lowerLiteralFloat(0.0, e, loc), t, loc)}, loc);
+    return tensorOp(TensorOp::Where, t,
+                    {pos, args[0], tensorOp(TensorOp::Mul, t, {args[0], toTensor(alpha, t, loc)}, loc)},
+                    loc);
+  }
+  case Builtin::Elu: {
+    // where(x > 0, x, exp(min(x, 0)) - 1): the min keeps the branch not taken
+    // finite, so its zero adjoint stays zero.
+    const Type *e = sema::asTensor(t)->element;
+    ValueId zero = toTensor(lowerLiteralFloat(0.0, e, loc), t, loc);
+    ValueId one = toTensor(lowerLiteralFloat(1.0, e, loc), t, loc);
+    ValueId pos = tensorOp(TensorOp::Gt, types().tensorType(types().boolType()), {args[0], zero}, loc);
+    ValueId neg = tensorOp(TensorOp::Sub, t,
+                           {tensorOp(TensorOp::Exp, t, {tensorOp(TensorOp::Min, t, {args[0], zero}, loc)}, loc),
+                            one},
+                           loc);
+    return tensorOp(TensorOp::Where, t, {pos, args[0], neg}, loc);
+  }
+  case Builtin::Softplus: {
+    // max(x, 0) + log1p(exp(-|x|)), which neither overflows nor loses small values.
+    const Type *e = sema::asTensor(t)->element;
+    ValueId zero = toTensor(lowerLiteralFloat(0.0, e, loc), t, loc);
+    ValueId tail = tensorOp(
+        TensorOp::Log1p, t,
+        {tensorOp(TensorOp::Exp, t,
+                  {tensorOp(TensorOp::Neg, t, {tensorOp(TensorOp::Abs, t, {args[0]}, loc)}, loc)}, loc)},
+        loc);
+    return tensorOp(TensorOp::Add, t, {tensorOp(TensorOp::Max, t, {args[0], zero}, loc), tail}, loc);
+  }
+  case Builtin::Gelu: {
+    // The tanh approximation: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))),
+    // PyTorch's gelu(x, approximate: "tanh").
+    const Type *e = sema::asTensor(t)->element;
+    auto c = [&](double v) { return toTensor(lowerLiteralFloat(v, e, loc), t, loc); };
+    ValueId x = args[0];
+    ValueId x3 = tensorOp(TensorOp::Mul, t, {tensorOp(TensorOp::Mul, t, {x, x}, loc), x}, loc);
+    ValueId inner = tensorOp(
+        TensorOp::Mul, t,
+        {c(0.7978845608028654), tensorOp(TensorOp::Add, t, {x, tensorOp(TensorOp::Mul, t, {x3, c(0.044715)}, loc)}, loc)},
+        loc);
+    ValueId th = tensorOp(TensorOp::Tanh, t, {inner}, loc);
+    return tensorOp(TensorOp::Mul, t,
+                    {tensorOp(TensorOp::Mul, t, {x, c(0.5)}, loc), tensorOp(TensorOp::Add, t, {th, c(1.0)}, loc)},
+                    loc);
+  }
+  case Builtin::Variance: {
+    // The population variance (NumPy's default, ddof = 0): mean((x - mean(x))^2).
+    const Type *tensorTy = f.typeOf(args[0]);
+    if (args.size() == 1) {
+      ValueId m = tensorOp(TensorOp::Scalar, tensorTy, {tensorOp(TensorOp::MeanAll, t, {args[0]}, loc)}, loc);
+      ValueId d = tensorOp(TensorOp::Sub, tensorTy, {args[0], m}, loc);
+      return tensorOp(TensorOp::MeanAll, t, {tensorOp(TensorOp::Mul, tensorTy, {d, d}, loc)}, loc);
+    }
+    ValueId keep = args.size() > 2 ? args[2] : constBool(false);
+    ValueId m = tensorOp(TensorOp::MeanAxis, tensorTy, {args[0], args[1], constBool(true)}, loc);
+    ValueId d = tensorOp(TensorOp::Sub, tensorTy, {args[0], m}, loc);
+    return tensorOp(TensorOp::MeanAxis, t, {tensorOp(TensorOp::Mul, tensorTy, {d, d}, loc), args[1], keep}, loc);
   }
   case Builtin::TensorItem:
     return tensorOp(TensorOp::Item, t, {args[0]}, loc);

@@ -38,8 +38,7 @@ bool isTypeNamed(Builtin b) {
 const char *const kReserved[] = {
     "flatten", "squeeze", "unsqueeze", "concat", "stack", "slice", "gather", "oneHot",
     "conv2d", "maxPool2d", "avgPool2d", "dropout", "batchNorm",
-    "layerNorm", "embedding", "variance",
-    "clip", "leakyRelu", "elu", "gelu", "softplus",
+    "layerNorm", "embedding",
 };
 } // namespace
 

@@ -56,6 +56,12 @@ bool Sema::isTensorCall(CallExpr *call, Builtin b) {
   case Builtin::Where:
   case Builtin::Softmax:
   case Builtin::LogSoftmax:
+  case Builtin::Clip:
+  case Builtin::LeakyRelu:
+  case Builtin::Elu:
+  case Builtin::Gelu:
+  case Builtin::Softplus:
+  case Builtin::Variance:
   case Builtin::TensorInit:
     return true;
   default:
@@ -154,7 +160,7 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
   auto reduction = [&]() -> const Type * {
     if (!match({{"x", false, false}, {"axis", true, true}, {"keepDims", true, true}}))
       return types.errorType();
-    bool floatOnly = b == Builtin::Mean || b == Builtin::LogSumExp;
+    bool floatOnly = b == Builtin::Mean || b == Builtin::LogSumExp || b == Builtin::Variance;
     const TensorType *tt = tensorArg(0, floatOnly);
     if (args.size() > 1)
       checkExprAs(args[1].value, intTy);
@@ -364,6 +370,35 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
       checkExprAs(args[1].value, intTy);
     return tt ? tt : types.errorType();
   }
+  case Builtin::Elu:
+  case Builtin::Gelu:
+  case Builtin::Softplus: {
+    if (!match({{"x", false, false}}))
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, true);
+    return tt ? tt : types.errorType();
+  }
+  case Builtin::LeakyRelu: {
+    if (!match({{"x", false, false}, {"alpha", false, true}}))
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, true);
+    if (!tt)
+      return types.errorType();
+    if (args.size() > 1)
+      checkExprAs(args[1].value, tt->element);
+    return tt;
+  }
+  case Builtin::Clip: {
+    if (!match({{"x", false, false}, {"min", false, false}, {"max", false, false}}))
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, true);
+    if (!tt)
+      return types.errorType();
+    operandOf(1, tt);
+    operandOf(2, tt);
+    return tt;
+  }
+  case Builtin::Variance:
   case Builtin::Sum:
   case Builtin::Mean:
   case Builtin::LogSumExp:

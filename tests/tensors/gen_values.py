@@ -46,10 +46,16 @@ cases = [
     ("logSumExp(a, axis: 1)", lse(A, 1)), ("softmax(a, axis: 1)", softmax(A, 1)),
     ("logSoftmax(x3)", np.log(softmax(X3, -1))), ("softmax(a, axis: 0)", softmax(A, 0)),
     ("where(a > 0.0, a, c)", np.where(A > 0, A, C)),
+    ("clip(a, -0.5, 0.7)", np.clip(A, -0.5, 0.7)), ("leakyRelu(a)", np.where(A > 0, A, 0.01 * A)),
+    ("leakyRelu(a, 0.2)", np.where(A > 0, A, 0.2 * A)),
+    ("elu(a)", np.where(A > 0, A, np.expm1(np.minimum(A, 0)))),
+    ("gelu(a)", 0.5 * A * (1 + np.tanh(np.sqrt(2 / np.pi) * (A + 0.044715 * A ** 3)))),
+    ("softplus(a * 30.0)", np.logaddexp(0, A * 30.0)),
+    ("variance(a, axis: 0)", A.var(0)), ("variance(x3, axis: -1, keepDims: true)", X3.var(-1, keepdims=True)),
 ]
 scalars = [
     ("sum(a)", A.sum()), ("mean(x3)", X3.mean()), ("max(a)", A.max()), ("min(a)", A.min()),
-    ("logSumExp(x3)", lse(X3)),
+    ("logSumExp(x3)", lse(X3)), ("variance(x3)", X3.var()),
 ]
 
 out = []
