@@ -5,6 +5,8 @@
 // mix of orders and modes composes.
 #include "ad/ADImpl.h"
 
+#include <functional>
+
 namespace dlc::ad {
 
 std::string paramName(const Function &f, size_t i) {
@@ -27,9 +29,29 @@ bool Differentiator::run() {
   return !failed;
 }
 
+namespace {
+/// Emits a loop running `body` on each element of tape stack `stack` (read
+/// without bounds checks); leaves `b` after the loop.
+void forEachElement(Builder &b, ValueId stack, const std::string &name,
+                    const std::function<void(ValueId)> &body) {
+  const Type *intTy = b.types().intType();
+  const Type *elem = sema::asArray(b.typeOf(stack))->element;
+  BlockId head = b.block(name + ".loop"), bodyBlock = b.block(name + ".body"),
+          done = b.block(name + ".done");
+  ValueId n = b.emit(Op::ArrayCount, intTy, {stack});
+  b.br(head, {b.constInt(0)});
+  b.at(head);
+  ValueId i = b.arg(head, intTy);
+  b.condBr(b.emit(Op::CmpLt, b.types().boolType(), {i, n}), bodyBlock, {}, done, {});
+  b.at(bodyBlock);
+  body(b.emit(Op::ArrayGet, elem, {stack, i}, 1));
+  b.br(head, {b.emit(Op::Add, intTy, {i, b.constInt(1)})});
+  b.at(done);
+}
+} // namespace
+
 void Differentiator::freeTape(Builder &b, ValueId tape) {
   auto *tt = sema::asTuple(b.typeOf(tape));
-  const Type *intTy = types().intType();
   auto layout = calleeTapeStacks.find(tt);
   if (layout == calleeTapeStacks.end())
     return; // not a tape this run made (a unit tape of a custom derivative)
@@ -40,31 +62,12 @@ void Differentiator::freeTape(Builder &b, ValueId tape) {
     ValueId stack = b.get(tape, k);
     if (k < layout->second.size() && layout->second[k]) {
       // A stack of callee tapes: release each, then the stack.
-      BlockId head = b.block("free.loop"), body = b.block("free.body"),
-              done = b.block("free.done");
-      ValueId n = b.emit(Op::ArrayCount, intTy, {stack});
-      b.br(head, {b.constInt(0)});
-      b.at(head);
-      ValueId i = b.arg(head, intTy);
-      b.condBr(b.emit(Op::CmpLt, types().boolType(), {i, n}), body, {}, done, {});
-      b.at(body);
-      freeTape(b, b.emit(Op::ArrayGet, at->element, {stack, i}, 1));
-      b.br(head, {b.emit(Op::Add, intTy, {i, b.constInt(1)})});
-      b.at(done);
+      forEachElement(b, stack, "free", [&](ValueId callee) { freeTape(b, callee); });
     }
     if (ir::containsTensor(at->element)) {
       // Saved tensors: the tape holds a reference to each (Note [Tensor ownership]).
-      BlockId head = b.block("release.loop"), body = b.block("release.body"),
-              done = b.block("release.done");
-      ValueId n = b.emit(Op::ArrayCount, intTy, {stack});
-      b.br(head, {b.constInt(0)});
-      b.at(head);
-      ValueId i = b.arg(head, intTy);
-      b.condBr(b.emit(Op::CmpLt, types().boolType(), {i, n}), body, {}, done, {});
-      b.at(body);
-      b.emit(Op::Release, nullptr, {b.emit(Op::ArrayGet, at->element, {stack, i}, 1)});
-      b.br(head, {b.emit(Op::Add, intTy, {i, b.constInt(1)})});
-      b.at(done);
+      forEachElement(b, stack, "release",
+                     [&](ValueId saved) { b.emit(Op::Release, nullptr, {saved}); });
     }
     // The stack itself is ours; saved values on it (arrays the primal
     // computed) may be shared with the caller's and are left alone.

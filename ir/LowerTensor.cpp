@@ -33,40 +33,8 @@ TensorOp unaryOf(Builtin b) {
 
 bool FunctionLowerer::isTensorCall(const CallExpr *c) const {
   auto b = Builtin(c->builtin);
-  switch (b) {
-  case Builtin::Rsqrt:
-  case Builtin::Zeros:
-  case Builtin::Ones:
-  case Builtin::Full:
-  case Builtin::Arange:
-  case Builtin::Randn:
-  case Builtin::Rand:
-  case Builtin::GlorotUniform:
-  case Builtin::Seed:
-  case Builtin::Sum:
-  case Builtin::Mean:
-  case Builtin::LogSumExp:
-  case Builtin::Argmax:
-  case Builtin::Matmul:
-  case Builtin::Transpose:
-  case Builtin::Reshape:
-  case Builtin::Where:
-  case Builtin::Softmax:
-  case Builtin::LogSoftmax:
-  case Builtin::Clip:
-  case Builtin::LeakyRelu:
-  case Builtin::Elu:
-  case Builtin::Gelu:
-  case Builtin::Softplus:
-  case Builtin::Variance:
-  case Builtin::TensorInit:
-  case Builtin::TensorItem:
-  case Builtin::TensorTransposed:
-  case Builtin::TensorToFloat:
+  if (sema::isTensorBuiltin(b))
     return true;
-  default:
-    break;
-  }
   if (!sema::isMath1(b) && !sema::isMath2(b))
     return false;
   for (const Argument &a : c->args)

@@ -63,6 +63,43 @@ bool isMath1(Builtin b) {
   }
 }
 
+bool isTensorBuiltin(Builtin b) {
+  switch (b) {
+  case Builtin::Rsqrt:
+  case Builtin::Zeros:
+  case Builtin::Ones:
+  case Builtin::Full:
+  case Builtin::Arange:
+  case Builtin::Randn:
+  case Builtin::Rand:
+  case Builtin::GlorotUniform:
+  case Builtin::Seed:
+  case Builtin::Sum:
+  case Builtin::Mean:
+  case Builtin::LogSumExp:
+  case Builtin::Argmax:
+  case Builtin::Matmul:
+  case Builtin::Transpose:
+  case Builtin::Reshape:
+  case Builtin::Where:
+  case Builtin::Softmax:
+  case Builtin::LogSoftmax:
+  case Builtin::Clip:
+  case Builtin::LeakyRelu:
+  case Builtin::Elu:
+  case Builtin::Gelu:
+  case Builtin::Softplus:
+  case Builtin::Variance:
+  case Builtin::TensorInit:
+  case Builtin::TensorItem:
+  case Builtin::TensorTransposed:
+  case Builtin::TensorToFloat:
+    return true;
+  default:
+    return false;
+  }
+}
+
 bool isMath2(Builtin b) { return b == Builtin::Pow || b == Builtin::Min || b == Builtin::Max; }
 
 bool isReservedForLater(const std::string &name) {

@@ -16,6 +16,10 @@ const char *builtinName(Builtin b);
 /// builtins (Int, Float, Double, Array) and members are not found here.
 int lookupFreeBuiltin(const std::string &name);
 bool isMath1(Builtin b);
+/// Builtins that only operate on tensors (creation, reductions, linear
+/// algebra, tensor members); the math builtins apply to tensors as well
+/// when given one.
+bool isTensorBuiltin(Builtin b);
 bool isMath2(Builtin b);
 /// True for names the language reserves for a later version (tensor
 /// operations, AD operators): using one is "not supported yet", not unknown.

@@ -36,37 +36,8 @@ constexpr int kMaxRank = 8;
 } // namespace
 
 bool Sema::isTensorCall(CallExpr *call, Builtin b) {
-  switch (b) {
-  case Builtin::Rsqrt:
-  case Builtin::Zeros:
-  case Builtin::Ones:
-  case Builtin::Full:
-  case Builtin::Arange:
-  case Builtin::Randn:
-  case Builtin::Rand:
-  case Builtin::GlorotUniform:
-  case Builtin::Seed:
-  case Builtin::Sum:
-  case Builtin::Mean:
-  case Builtin::LogSumExp:
-  case Builtin::Argmax:
-  case Builtin::Matmul:
-  case Builtin::Transpose:
-  case Builtin::Reshape:
-  case Builtin::Where:
-  case Builtin::Softmax:
-  case Builtin::LogSoftmax:
-  case Builtin::Clip:
-  case Builtin::LeakyRelu:
-  case Builtin::Elu:
-  case Builtin::Gelu:
-  case Builtin::Softplus:
-  case Builtin::Variance:
-  case Builtin::TensorInit:
+  if (isTensorBuiltin(b))
     return true;
-  default:
-    break;
-  }
   if (!isMath1(b) && !isMath2(b))
     return false;
   // A math builtin is a tensor operation when an argument is a tensor. The

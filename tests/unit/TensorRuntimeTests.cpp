@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/unit/ChildProcess.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -27,59 +29,8 @@ constexpr const char *L = "t.dl:1:2";
 
 // --- Forked child runs (as in RuntimeTests.cpp) ------------------------------
 
-struct ChildResult {
-  int exitStatus = -1; // -1 when the child did not exit normally
-  std::string out;
-  std::string err;
-};
-
-std::string readAll(int fd) {
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0)
-      break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  return text;
-}
-
-// Runs `body` in a child with stdout and stderr on pipes. A body that returns
-// ends the child with status 77.
-ChildResult runInChild(const std::function<void()> &body) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  int outPipe[2];
-  int errPipe[2];
-  REQUIRE(pipe(outPipe) == 0);
-  REQUIRE(pipe(errPipe) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(outPipe[1], STDOUT_FILENO);
-    dup2(errPipe[1], STDERR_FILENO);
-    close(outPipe[0]);
-    close(outPipe[1]);
-    close(errPipe[0]);
-    close(errPipe[1]);
-    body();
-    std::fflush(stdout);
-    _exit(77);
-  }
-  close(outPipe[1]);
-  close(errPipe[1]);
-  ChildResult result;
-  result.out = readAll(outPipe[0]);
-  result.err = readAll(errPipe[0]);
-  close(outPipe[0]);
-  close(errPipe[0]);
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  if (WIFEXITED(status))
-    result.exitStatus = WEXITSTATUS(status);
-  return result;
-}
+using dlc::testing::ChildResult;
+using dlc::testing::runInChild;
 
 // The body must fail at L with `message`.
 void checkFailure(const std::function<void()> &body, const std::string &message) {
@@ -553,6 +504,59 @@ TEST_CASE("unary operations on Int and Bool, and undefined kinds") {
                "'exp' is not defined for Tensor<Int>");
   checkFailure([] { dlrt_t_unary(DLRT_NOT, make<float>({1}, {1}), L); },
                "'!' is not defined for Tensor<Float>");
+}
+
+TEST_CASE("owned operands: computed in place when unshared, same values either way") {
+  int64_t start = dlrt_t_live_count();
+  std::vector<float> xs{-1.5f, 0.25f, 2.0f, 3.5f, -0.75f, 1.0f};
+  // A long tensor too, so the vectorized loop bodies run in place.
+  std::vector<float> longXs(1000);
+  for (size_t i = 0; i < longXs.size(); ++i)
+    longXs[i] = float(i % 17) * 0.25f - 2.0f;
+  for (const auto &values : {xs, longXs}) {
+    std::vector<int64_t> shape{int64_t(values.size())};
+    DlTensor *row = make<float>({1}, {0.5f});
+    for (int32_t op : {DLRT_EXP, DLRT_TANH, DLRT_RELU, DLRT_NEG}) {
+      DlTensor *a = make<float>(shape, values);
+      DlTensor *want = dlrt_t_unary(op, a, L);
+      DlTensor *got = dlrt_t_unary_owned(op, a, L); // a unshared: reused
+      CHECK(got == a);
+      CHECK(valuesOf<float>(got) == valuesOf<float>(want));
+      dlrt_t_release(got);
+      dlrt_t_release(want);
+    }
+    for (int32_t op : {DLRT_ADD, DLRT_MUL, DLRT_SUB, DLRT_MAX}) {
+      DlTensor *a = make<float>(shape, values);
+      DlTensor *b = make<float>(shape, values);
+      DlTensor *want = dlrt_t_binary(op, a, row, L);
+      DlTensor *got = dlrt_t_binary_owned(op, a, row, 0, L);
+      CHECK(got == a);
+      CHECK(valuesOf<float>(got) == valuesOf<float>(want));
+      dlrt_t_release(want);
+      want = dlrt_t_binary(op, got, b, L);
+      DlTensor *got2 = dlrt_t_binary_owned(op, got, b, 1, L); // into b
+      CHECK(got2 == b);
+      CHECK(valuesOf<float>(got2) == valuesOf<float>(want));
+      dlrt_t_release(want);
+      dlrt_t_release(got);
+      dlrt_t_release(got2);
+    }
+    // A shared operand is left intact and released once.
+    DlTensor *a = make<float>(shape, values);
+    dlrt_t_retain(a);
+    DlTensor *got = dlrt_t_unary_owned(DLRT_NEG, a, L);
+    CHECK(got != a);
+    CHECK(valuesOf<float>(a) == values);
+    dlrt_t_release(got);
+    // A broadcast operand cannot hold the result.
+    DlTensor *big = make<float>({2, int64_t(values.size())}, std::vector<float>(2 * values.size(), 1.0f));
+    got = dlrt_t_binary_owned(DLRT_ADD, a, big, 0, L);
+    CHECK(got->rank == 2);
+    dlrt_t_release(got);
+    dlrt_t_release(big);
+    dlrt_t_release(row);
+  }
+  CHECK(dlrt_t_live_count() == start);
 }
 
 TEST_CASE("comparisons, logic and where") {
