@@ -6,6 +6,7 @@
 #include "frontend/Diagnostics.h"
 #include "ir/IR.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,28 @@ bool emit(const ir::Module &module, const Options &opts, DiagEngine &diags);
 /// status, or -1 after reporting a failure to compile through `diags`.
 int runJIT(const ir::Module &module, int optLevel, const std::string &programName,
            const std::vector<std::string> &args, DiagEngine &diags);
+
+/// The REPL's JIT, one per session. Each line is compiled into a module and
+/// a JITDylib of its own, so that redefinitions never clash, and stays loaded:
+/// session values may point into its code and constants.
+class ReplJIT {
+public:
+  ~ReplJIT();
+  /// Null after reporting why the JIT cannot start.
+  static std::unique_ptr<ReplJIT> create(DiagEngine &diags);
+
+  /// Compiles `module`, whose function marked isReplLine has every parameter
+  /// inout, and runs it on `slots`: slot i holds parameter i and receives its
+  /// new value. A null slot is allocated (zeroed, owned by this JIT) first.
+  /// Returns 0 when the line ran, 1 after a runtime error (already printed),
+  /// -1 when it could not be compiled (reported through `diags`).
+  int run(const ir::Module &module, int optLevel, std::vector<void *> &slots, DiagEngine &diags);
+
+private:
+  struct State;
+  explicit ReplJIT(std::unique_ptr<State> state);
+  std::unique_ptr<State> state;
+};
 
 /// The path of libdlrt.a used by default (configured at build time, with a
 /// fallback relative to the running dlc executable).

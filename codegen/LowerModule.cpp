@@ -46,6 +46,35 @@ void emitCMain(Lowering &l, ir::FuncId entryId) {
   llvm::Value *code = entry.type->result->kind == sema::TypeKind::Int ? result : b.getInt64(0);
   b.CreateRet(b.CreateCall(l.runtime(RtFn::Finish), {code}));
 }
+
+/// `void __dl_repl_entry(void **slots)` for a REPL line, whose parameters are
+/// all inout: loads each parameter from its slot, calls the line, and stores
+/// each parameter's new value (Note [Inout lowering]: result element i + 1)
+/// back, releasing the tensors of the old one, which the line only borrowed.
+void emitReplEntry(Lowering &l, ir::FuncId lineId) {
+  const ir::Function &line = l.dir.function(lineId);
+  llvm::Function *dlLine = l.function(lineId);
+  if (!dlLine)
+    return;
+  auto *fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(l.ctx), {l.ptrType()}, false);
+  auto *entry = llvm::Function::Create(fnTy, llvm::GlobalValue::ExternalLinkage,
+                                       "__dl_repl_entry", l.mod);
+  Builder b(llvm::BasicBlock::Create(l.ctx, "entry", entry));
+  std::vector<llvm::Value *> slots, args;
+  const std::vector<const sema::Type *> &params = line.type->params;
+  for (size_t i = 0; i < params.size(); ++i) {
+    llvm::Value *slotAddr = b.CreateConstGEP1_64(l.ptrType(), entry->getArg(0), i);
+    slots.push_back(b.CreateLoad(l.ptrType(), slotAddr));
+    args.push_back(b.CreateLoad(l.lower(params[i]), slots.back()));
+  }
+  llvm::Value *result = b.CreateCall(dlLine, args);
+  for (size_t i = 0; i < params.size(); ++i) {
+    llvm::Value *updated = b.CreateExtractValue(result, {unsigned(i + 1)});
+    l.emitRefcount(b, args[i], params[i], /*retain=*/false);
+    b.CreateStore(updated, slots[i]);
+  }
+  b.CreateRetVoid();
+}
 } // namespace
 
 llvm::Function *Lowering::function(ir::FuncId id) {
@@ -157,6 +186,11 @@ bool Lowering::run() {
   for (uint32_t i = 0; i < dir.functions.size() && !failed(); ++i)
     if (dir.functions[i].isEntry) {
       emitCMain(*this, ir::FuncId{i});
+      break;
+    }
+  for (uint32_t i = 0; i < dir.functions.size() && !failed(); ++i)
+    if (dir.functions[i].isReplLine) {
+      emitReplEntry(*this, ir::FuncId{i});
       break;
     }
   return !failed();

@@ -1,6 +1,7 @@
 // dlc's command line: parses `dlc build | run | check | repl`, flags and
 // program arguments, then hands off to the pipeline. Bad usage exits with 2.
 #include "driver/Pipeline.h"
+#include "driver/Repl.h"
 
 #include <cstdio>
 #include <cstring>
@@ -21,7 +22,7 @@ Usage:
   dlc build FILE.dl [-o OUT] [-O0|-O1|-O2|-O3] [--emit KIND] [-Werror] [-l LIB]
   dlc run FILE.dl [-O0|-O1|-O2|-O3] [-Werror] [-- ARGS...]
   dlc check FILE.dl [-Werror]
-  dlc repl
+  dlc repl [-O0|-O1|-O2|-O3]
   dlc --version | --help
 
 Commands:
@@ -50,6 +51,25 @@ int usageError(const std::string &message) {
   return 2;
 }
 
+/// `dlc repl [-O0..-O3] [--diagnostics text|json]`.
+int runReplCommand(int argc, char **argv) {
+  ReplOptions opts;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.size() == 3 && arg[0] == '-' && arg[1] == 'O' && arg[2] >= '0' && arg[2] <= '3')
+      opts.optLevel = arg[2] - '0';
+    else if (arg == "--diagnostics=json" || (arg == "--diagnostics" && i + 1 < argc &&
+                                             std::string(argv[i + 1]) == "json" && ++i))
+      opts.jsonDiagnostics = true;
+    else if (arg == "--diagnostics=text" || (arg == "--diagnostics" && i + 1 < argc &&
+                                             std::string(argv[i + 1]) == "text" && ++i))
+      opts.jsonDiagnostics = false;
+    else
+      return usageError("unknown option '" + arg + "' for 'dlc repl'");
+  }
+  return runRepl(opts);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -71,10 +91,9 @@ int main(int argc, char **argv) {
     opts.command = Command::Run;
   else if (first == "check")
     opts.command = Command::Check;
-  else if (first == "repl") {
-    fprintf(stderr, "dlc: error: the REPL is not supported yet\n");
-    return 1;
-  } else
+  else if (first == "repl")
+    return runReplCommand(argc, argv);
+  else
     return usageError("unknown command '" + first + "'");
 
   for (int i = 2; i < argc; ++i) {

@@ -154,4 +154,16 @@ bool loadProgramFromBuffer(SourceManager &sources, uint32_t fileId, DiagEngine &
   return ok;
 }
 
+bool loadProgramFromBuffers(SourceManager &sources, const std::vector<uint32_t> &fileIds,
+                            DiagEngine &diags, ast::Program &program) {
+  Loader loader(sources, diags, program);
+  bool ok = true;
+  for (uint32_t fileId : fileIds) {
+    fs::path directory = fs::path(sources.name(fileId)).parent_path();
+    ok = loader.loadFile(fileId, directory) && ok;
+  }
+  program.mainFile = program.files.empty() ? nullptr : program.files.back().get();
+  return ok;
+}
+
 } // namespace dlc

@@ -18,4 +18,9 @@ bool loadProgram(SourceManager &sources, const std::string &mainPath, DiagEngine
 bool loadProgramFromBuffer(SourceManager &sources, uint32_t fileId, DiagEngine &diags,
                            ast::Program &program);
 
+/// As loadProgramFromBuffer for several buffers (the REPL's inputs), in
+/// order; the last is the main file. Imports shared by two are loaded once.
+bool loadProgramFromBuffers(SourceManager &sources, const std::vector<uint32_t> &fileIds,
+                            DiagEngine &diags, ast::Program &program);
+
 } // namespace dlc

@@ -102,6 +102,9 @@ struct Function {
   bool isExtern = false;              // a C function: no blocks, called by `externSymbol`
   std::string externSymbol;
   bool isEntry = false;               // the program's `fn main()`
+  /// A REPL line: every parameter is inout, and codegen wraps it in
+  /// `void __dl_repl_entry(void **slots)` (see driver/Repl.cpp).
+  bool isReplLine = false;
   SourceLoc loc;
 
   // Differentiation (see ad/AD.h).

@@ -282,6 +282,12 @@ DLRT_NORETURN void dlrt_fail_overflow(const char *loc, const char *op);
 DLRT_NORETURN void dlrt_fail_assert(const char *loc, const DlString *message);
 DLRT_NORETURN void dlrt_fail_convert(const char *loc, double value);
 
+/* The REPL: runs `entry(slots)`; a runtime error inside it prints its message
+ * as above and returns here with 1 instead of ending the process (0 when the
+ * call returns normally). Calls nest. What the interrupted code held is
+ * leaked, never freed twice. */
+int dlrt_call_trapping(void (*entry)(void **), void **slots);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,11 +1,16 @@
 /* Runtime errors: each dlrt_fail* flushes stdout, writes exactly
- * "runtime error: <loc>: <message>\n" to stderr and exits with status 1.
+ * "runtime error: <loc>: <message>\n" to stderr and exits with status 1, or,
+ * inside dlrt_call_trapping (the REPL), jumps back there.
  * Compiled code calls the specific forms with the failing values; the message
  * texts live here only. */
 #include "runtime/dlrt.h"
 
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+/* The innermost dlrt_call_trapping's return point; null outside the REPL. */
+static jmp_buf *trap;
 
 /* Writes the message in pieces (`detail` may hold any bytes, e.g. a DL
  * string with a NUL) and ends the process. */
@@ -17,7 +22,22 @@ DLRT_NORETURN static void failWith(const char *loc, const char *text, const char
     fwrite(detail, 1, (size_t)detailLength, stderr);
   fputc('\n', stderr);
   fflush(stderr);
+  if (trap)
+    longjmp(*trap, 1);
   exit(1);
+}
+
+int dlrt_call_trapping(void (*entry)(void **), void **slots) {
+  jmp_buf here;
+  jmp_buf *outer = trap;
+  trap = &here;
+  if (setjmp(here)) {
+    trap = outer;
+    return 1;
+  }
+  entry(slots);
+  trap = outer;
+  return 0;
 }
 
 void dlrt_fail(const char *loc, const char *message) { failWith(loc, message, NULL, 0); }
