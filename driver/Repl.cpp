@@ -40,6 +40,7 @@
 #include "sema/Sema.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -676,7 +677,12 @@ int runRepl(const ReplOptions &opts) {
     }
     if (trim(text).empty())
       continue;
+    auto began = std::chrono::steady_clock::now();
     anyError |= !session.input(text, start);
+    if (opts.timeLines)
+      fprintf(stderr, "[repl] line %u: %.3f ms\n", start,
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)
+                  .count());
   }
   fflush(stdout);
   return anyError && !reader.isInteractive() ? 1 : 0;

@@ -8,6 +8,7 @@ namespace dlc::driver {
 struct ReplOptions {
   int optLevel = 1;
   bool jsonDiagnostics = false;
+  bool timeLines = false; // print each input's time to stderr (bench/repl)
 };
 
 /// Runs a session on standard input until `:quit` or end of input. Returns

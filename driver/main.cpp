@@ -51,7 +51,7 @@ int usageError(const std::string &message) {
   return 2;
 }
 
-/// `dlc repl [-O0..-O3] [--diagnostics text|json]`.
+/// `dlc repl [-O0..-O3] [--diagnostics text|json] [--time-lines]`.
 int runReplCommand(int argc, char **argv) {
   ReplOptions opts;
   for (int i = 2; i < argc; ++i) {
@@ -64,6 +64,8 @@ int runReplCommand(int argc, char **argv) {
     else if (arg == "--diagnostics=text" || (arg == "--diagnostics" && i + 1 < argc &&
                                              std::string(argv[i + 1]) == "text" && ++i))
       opts.jsonDiagnostics = false;
+    else if (arg == "--time-lines")
+      opts.timeLines = true;
     else
       return usageError("unknown option '" + arg + "' for 'dlc repl'");
   }

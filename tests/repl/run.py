@@ -10,6 +10,13 @@ Then one session through a pseudo-terminal (the interactive path with
 LLVM's line editor): checks the prompt, the continuation prompt, a value, an
 error that keeps the session, and `:quit`.
 
+Then memory: 300 inputs that each replace a 4 MB tensor stay under 300 MB.
+
+Last, robustness: every golden program (tests/programs), whole, cut in half,
+and with a call of its main, piped in as a session: dlc must never die on a
+signal nor print an internal error, whatever it is fed (a program's own
+`exit(n)` ends the session with status n).
+
 --update rewrites the .out files from what dlc prints (review the diff).
 Standard library only. Exit status 1 when a test failed.
 """
@@ -148,14 +155,65 @@ def run_pty(dlc):
     return None
 
 
+def run_memory(dlc):
+    """Values a line replaces are freed: 300 inputs that each replace a 4 MB
+    tensor must stay far below the 1.2 GB that keeping them would take."""
+    import resource
+    session = "var w = zeros([1000, 1000])\n" + "w = w + 1.0\n" * 300 + "sum(w)\n"
+    proc = subprocess.run([dlc, "repl"], input=session.encode(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, cwd=ROOT, timeout=TIMEOUT_S)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    out = proc.stdout.decode("utf-8", "replace")
+    if proc.returncode != 0 or "300000000 : Float" not in out:
+        return "unexpected result (status %d):\n%s" % (proc.returncode, out)
+    # The largest child so far: run before any other session.
+    if peak_mb > 300:
+        return "peak resident memory %.0f MB, bound 300 MB" % peak_mb
+    return None
+
+
+def run_robustness(dlc):
+    problems = []
+    programs = sorted(glob.glob(os.path.join(ROOT, "tests", "programs", "**", "*.dl"),
+                                recursive=True))
+    for path in programs:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        for what, variant in (("whole", text), ("cut in half", text[:len(text) // 2]),
+                              ("with main()", text + "\nmain()\n")):
+            try:
+                proc = subprocess.run([dlc, "repl"], input=variant.encode(), cwd=ROOT,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      timeout=TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                problems.append("%s (%s): timed out" % (os.path.relpath(path, ROOT), what))
+                continue
+            out = proc.stdout.decode("utf-8", "replace")
+            if proc.returncode < 0:
+                problems.append("%s (%s): died on signal %d" %
+                                (os.path.relpath(path, ROOT), what, -proc.returncode))
+            elif "internal" in out:
+                problems.append("%s (%s): %s" % (os.path.relpath(path, ROOT), what,
+                                                 [l for l in out.split("\n") if "internal" in l][0]))
+    return problems, len(programs) * 3
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dlc", required=True)
     parser.add_argument("--update", action="store_true")
     parser.add_argument("--no-pty", action="store_true")
+    parser.add_argument("--no-robustness", action="store_true")
     args = parser.parse_args()
     dlc = os.path.abspath(args.dlc)
     failed = passed = 0
+    problem = run_memory(dlc)
+    if problem:
+        failed += 1
+        print("FAIL memory across lines: %s" % problem)
+    else:
+        passed += 1
+        print("PASS memory across lines")
     for path in sorted(glob.glob(os.path.join(SESSIONS, "*.repl"))):
         name = os.path.basename(path)
         problem = run_session(dlc, path, args.update)
@@ -173,6 +231,14 @@ def main():
         else:
             passed += 1
             print("PASS pseudo-terminal session")
+    if not args.no_robustness:
+        problems, count = run_robustness(dlc)
+        for p in problems:
+            print("FAIL robustness: %s" % p)
+        failed += len(problems)
+        passed += count - len(problems)
+        print("%s robustness: %d sessions from tests/programs, %d problems" %
+              ("PASS" if not problems else "FAIL", count, len(problems)))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
