@@ -280,7 +280,8 @@ bool Differentiator::checkDifferentiable(const Function &f, const Activity &act)
       if (in.op == Op::Tensor) {
         ir::TensorOp top = ir::tensorOpOf(in.imm);
         if (top == ir::TensorOp::Shape || top == ir::TensorOp::Rank || top == ir::TensorOp::Count ||
-            top == ir::TensorOp::FillLike)
+            top == ir::TensorOp::Dim || top == ir::TensorOp::FillLike ||
+            top == ir::TensorOp::DropoutMask)
           continue; // depends on no element's value
         if (top == ir::TensorOp::Convert && types().tangentType(f.typeOf(in.result)))
           continue; // Float <-> Double

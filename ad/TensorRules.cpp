@@ -109,6 +109,15 @@ bool tensorPropagates(const Instr &in) {
   case TensorOp::PermuteBackward:
   case TensorOp::Reshape:
   case TensorOp::ReshapeLike:
+  case TensorOp::Flatten:
+  case TensorOp::Squeeze:
+  case TensorOp::Unsqueeze:
+  case TensorOp::Rows:
+  case TensorOp::Narrow:
+  case TensorOp::NarrowBackward:
+  case TensorOp::Concat:
+  case TensorOp::Gather:
+  case TensorOp::GatherBackward:
     return true;
   default:
     return false;
@@ -137,8 +146,15 @@ bool tensorControlOperand(const Instr &in, size_t i) {
   case TensorOp::ExpandAxis:
   case TensorOp::IndexBackward:
   case TensorOp::SliceBackward:
+  case TensorOp::NarrowBackward:
     return i == 1; // `like`: only its shape is read
+  case TensorOp::GatherBackward:
+    return i == 1 || i == 2;
+  case TensorOp::Gather:
+    return i == 1; // the indices
   case TensorOp::FillLike:
+  case TensorOp::DropoutMask:
+  case TensorOp::Dim:
     return i == 0;
   case TensorOp::Where:
     return i == 0;
@@ -202,6 +218,24 @@ void tensorAdjointNeeds(const Instr &in, std::vector<size_t> &operands, bool &re
   case TensorOp::Permute:
   case TensorOp::PermuteBackward:
     need({1});
+    return;
+  case TensorOp::Flatten:
+  case TensorOp::Squeeze:
+  case TensorOp::Unsqueeze:
+  case TensorOp::Rows:
+    need({0});
+    return;
+  case TensorOp::Narrow:
+  case TensorOp::Concat:
+  case TensorOp::Gather:
+    for (size_t i = 0; i < in.operands.size(); ++i)
+      operands.push_back(i);
+    return;
+  case TensorOp::NarrowBackward:
+    need({2, 3, 4});
+    return;
+  case TensorOp::GatherBackward:
+    need({2, 3});
     return;
   case TensorOp::ExpandAxis:
     need({0, 2});
@@ -283,7 +317,15 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
   case TensorOp::Transpose:
   case TensorOp::SumAxis:
   case TensorOp::MeanAxis:
-  case TensorOp::Convert: {
+  case TensorOp::Convert:
+  case TensorOp::Flatten:
+  case TensorOp::Squeeze:
+  case TensorOp::Unsqueeze:
+  case TensorOp::Rows:
+  case TensorOp::Narrow:
+  case TensorOp::NarrowBackward:
+  case TensorOp::Gather:
+  case TensorOp::GatherBackward: {
     // Linear in operand 0 (Full: in operand 1): the same op on the tangent.
     size_t lin = opOf(in) == TensorOp::Full ? 1 : 0;
     std::vector<ValueId> ops;
@@ -295,6 +337,16 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
   case TensorOp::Item:
     out = b.tensor(TensorOp::SumAll, rt, {T0()});
     break;
+  case TensorOp::Concat: {
+    // The tangents joined; a zero tangent takes its part's shape.
+    std::vector<ValueId> parts;
+    size_t n = in.operands.size() - 1;
+    for (size_t i = 0; i < n; ++i)
+      parts.push_back(e.op(TensorOp::Materialize, {on(i) ? T(i) : b.zero(t), A(i)}));
+    parts.push_back(A(n));
+    out = e.op(TensorOp::Concat, parts);
+    break;
+  }
   case TensorOp::SumAll:
   case TensorOp::MeanAll:
     out = b.tensor(opOf(in), rt, {T0()});
@@ -645,7 +697,37 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
     break;
   case TensorOp::Reshape:
   case TensorOp::ReshapeLike:
+  case TensorOp::Flatten:
+  case TensorOp::Squeeze:
+  case TensorOp::Unsqueeze:
+  case TensorOp::Rows:
     accum(0, e.op(TensorOp::ReshapeLike, {g, A(0)}));
+    break;
+  case TensorOp::Narrow:
+    accum(0, e.op(TensorOp::NarrowBackward, {g, A(0), A(1), A(2), A(3)}));
+    break;
+  case TensorOp::NarrowBackward:
+    accum(0, e.op(TensorOp::Narrow, {g, A(2), A(3), A(4)}));
+    break;
+  case TensorOp::Concat: {
+    // Each part's adjoint is its stretch of g along the axis.
+    size_t n = in.operands.size() - 1;
+    const Type *intTy = b.types().intType();
+    ValueId axis = A(n);
+    ValueId lo = b.constInt(0);
+    for (size_t i = 0; i < n; ++i) {
+      ValueId hi = b.emit(Op::Add, intTy, {lo, b.tensor(TensorOp::Dim, intTy, {A(i), axis})});
+      if (on(i))
+        accum(i, e.op(TensorOp::Narrow, {g, axis, lo, hi}));
+      lo = hi;
+    }
+    break;
+  }
+  case TensorOp::Gather:
+    accum(0, e.op(TensorOp::GatherBackward, {g, A(0), A(1), A(2)}));
+    break;
+  case TensorOp::GatherBackward:
+    accum(0, e.op(TensorOp::Gather, {g, A(2), A(3)}));
     break;
   default:
     DLC_UNREACHABLE("no adjoint rule for a tensor op that propagates activity");

@@ -196,6 +196,18 @@ llvm::Value *Lowering::emitTensor(Builder &b, const ir::Instr &in,
     return {b.getInt64(n), slots};
   };
 
+  // Tensor operands in a stack array: (count, pointer).
+  auto pointerArray = [&](llvm::ArrayRef<llvm::Value *> values) -> std::pair<llvm::Value *, llvm::Value *> {
+    size_t n = values.size();
+    llvm::ArrayType *arrTy = llvm::ArrayType::get(ptr, std::max<size_t>(n, 1));
+    llvm::Function *fn = b.GetInsertBlock()->getParent();
+    llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+    llvm::Value *slots = entry.CreateAlloca(arrTy);
+    for (size_t i = 0; i < n; ++i)
+      b.CreateStore(values[i], b.CreateConstGEP2_64(arrTy, slots, 0, i));
+    return {b.getInt64(n), slots};
+  };
+
   if (ir::isTensorUnary(op))
     return call(in.reuse ? "dlrt_t_unary_owned" : "dlrt_t_unary", ptr, {i32, ptr, ptr},
                 {b.getInt32(unaryCode(op)), ops[0], loc});
@@ -298,6 +310,34 @@ llvm::Value *Lowering::emitTensor(Builder &b, const ir::Instr &in,
     return call("dlrt_t_transpose_backward", ptr, {ptr, ptr, ptr}, {ops[0], ops[1], loc});
   case TensorOp::Reshape:
     return call("dlrt_t_reshape", ptr, {ptr, ptr, ptr}, {ops[0], ops[1], loc});
+  case TensorOp::Flatten:
+    return call("dlrt_t_flatten", ptr, {ptr, i64, ptr}, {ops[0], ops[1], loc});
+  case TensorOp::Squeeze:
+    return call("dlrt_t_squeeze", ptr, {ptr, i64, i1, ptr}, {ops[0], ops[1], ops[2], loc});
+  case TensorOp::Unsqueeze:
+    return call("dlrt_t_unsqueeze", ptr, {ptr, i64, ptr}, {ops[0], ops[1], loc});
+  case TensorOp::Rows:
+    return call("dlrt_t_rows", ptr, {ptr, ptr}, {ops[0], loc});
+  case TensorOp::Narrow:
+    return call("dlrt_t_narrow", ptr, {ptr, i64, i64, i64, ptr}, {ops[0], ops[1], ops[2], ops[3], loc});
+  case TensorOp::NarrowBackward:
+    return call("dlrt_t_narrow_backward", ptr, {ptr, ptr, i64, i64, i64, ptr},
+                {ops[0], ops[1], ops[2], ops[3], ops[4], loc});
+  case TensorOp::Concat: {
+    auto [n, parts] = pointerArray(ops.drop_back());
+    return call("dlrt_t_concat", ptr, {i64, ptr, i64, ptr}, {n, parts, ops.back(), loc});
+  }
+  case TensorOp::Dim:
+    return call("dlrt_t_dim", i64, {ptr, i64, ptr}, {ops[0], ops[1], loc});
+  case TensorOp::Gather:
+    return call("dlrt_t_gather", ptr, {ptr, ptr, i64, ptr}, {ops[0], ops[1], ops[2], loc});
+  case TensorOp::GatherBackward:
+    return call("dlrt_t_gather_backward", ptr, {ptr, ptr, ptr, i64, ptr},
+                {ops[0], ops[1], ops[2], ops[3], loc});
+  case TensorOp::OneHot:
+    return call("dlrt_t_one_hot", ptr, {ptr, i64, i32, ptr}, {ops[0], ops[1], kind(resultType), loc});
+  case TensorOp::DropoutMask:
+    return call("dlrt_t_dropout_mask", ptr, {ptr, f64, i1, ptr}, {ops[0], ops[1], ops[2], loc});
   case TensorOp::ReshapeLike:
     return call("dlrt_t_reshape_like", ptr, {ptr, ptr, ptr}, {ops[0], ops[1], loc});
   default:

@@ -27,6 +27,11 @@ enum class TensorOp : uint8_t {
 #define TOP(Id, Name, Kind) Id,
 #include "ir/TensorOps.def"
 };
+/// The number of tensor operations.
+constexpr int64_t kTensorOpCount = 0
+#define TOP(Id, Name, Kind) +1
+#include "ir/TensorOps.def"
+    ;
 const char *tensorOpName(TensorOp op);
 /// Elementwise unary / binary tensor ops (TensorOps.def kinds Unary, Binary).
 bool isTensorUnary(TensorOp op);

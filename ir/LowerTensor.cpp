@@ -52,12 +52,28 @@ ValueId FunctionLowerer::toTensor(ValueId v, const Type *t, SourceLoc loc) {
 ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
   auto b = Builtin(c->builtin);
   SourceLoc loc = c->loc;
+  const Type *t = c->type;
+  if (b == Builtin::Concat || b == Builtin::Stack) {
+    // concat([a, b, ...], axis:): each tensor of the literal is an operand,
+    // so no array holds them. stack: concat of each with a new axis.
+    const Expr *list = c->args[0].value;
+    while (auto *p = dynCast<ParenExpr>(list))
+      list = p->inner;
+    std::vector<ValueId> parts;
+    for (const Expr *e : cast<ArrayLitExpr>(list)->elements)
+      parts.push_back(lowerExpr(e));
+    ValueId axis = c->args.size() > 1 ? lowerExpr(c->args[1].value) : constInt(0);
+    if (b == Builtin::Stack)
+      for (ValueId &p : parts)
+        p = tensorOp(TensorOp::Unsqueeze, t, {p, axis}, loc);
+    parts.push_back(axis);
+    return tensorOp(TensorOp::Concat, t, parts, loc);
+  }
   std::vector<ValueId> args;
   if (c->receiver)
     args.push_back(lowerExpr(c->receiver));
   for (const Argument &a : c->args)
     args.push_back(lowerExpr(a.value));
-  const Type *t = c->type;
   const Type *doubleTy = types().doubleType();
   auto toDouble = [&](ValueId v) {
     return f.typeOf(v) == doubleTy ? v : emit(Op::Convert, doubleTy, {v}, loc);
@@ -198,6 +214,58 @@ ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
     ValueId m = tensorOp(TensorOp::MeanAxis, tensorTy, {args[0], args[1], constBool(true)}, loc);
     ValueId d = tensorOp(TensorOp::Sub, tensorTy, {args[0], m}, loc);
     return tensorOp(TensorOp::MeanAxis, t, {tensorOp(TensorOp::Mul, tensorTy, {d, d}, loc), args[1], keep}, loc);
+  }
+  case Builtin::Flatten:
+    return tensorOp(TensorOp::Flatten, t, {args[0], args.size() > 1 ? args[1] : constInt(1)}, loc);
+  case Builtin::Squeeze:
+    return tensorOp(TensorOp::Squeeze, t,
+                    {args[0], args.size() > 1 ? args[1] : constInt(0), constBool(args.size() == 1)}, loc);
+  case Builtin::Unsqueeze:
+    return tensorOp(TensorOp::Unsqueeze, t, {args[0], args[1]}, loc);
+  case Builtin::Slice:
+    return tensorOp(TensorOp::Narrow, t,
+                    {args[0], args.size() > 3 ? args[3] : constInt(0), args[1], args[2]}, loc);
+  case Builtin::Gather:
+    return tensorOp(TensorOp::Gather, t, {args[0], args[1], args.size() > 2 ? args[2] : constInt(0)},
+                    loc);
+  case Builtin::Embedding:
+    return tensorOp(TensorOp::Gather, t, {args[0], args[1], constInt(0)}, loc);
+  case Builtin::OneHot:
+    return tensorOp(TensorOp::OneHot, t, {args[0], args[1]}, loc);
+  case Builtin::Dropout: {
+    // x * mask, the mask 0 or 1 / (1 - rate) (all ones when not training):
+    // the derivative follows from the product.
+    ValueId mask = tensorOp(TensorOp::DropoutMask, t, {args[0], toDouble(args[1]), args[2]}, loc);
+    return tensorOp(TensorOp::Mul, t, {args[0], mask}, loc);
+  }
+  case Builtin::BatchNorm:
+  case Builtin::LayerNorm: {
+    // (x - mean) / sqrt(variance + epsilon), then * gamma + beta. layerNorm
+    // normalizes over the last axis; batchNorm over every axis but the last
+    // (the batch statistics: rows(x) is [everything else, channels]).
+    const Type *e = sema::asTensor(t)->element;
+    ValueId x = args[0];
+    ValueId eps = lowerLiteralFloat(1e-5, e, loc);
+    std::vector<ValueId> affine;
+    for (size_t i = 1; i < c->args.size(); ++i) {
+      if (c->args[i].label == "epsilon")
+        eps = args[i];
+      else
+        affine.push_back(toTensor(args[i], t, loc));
+    }
+    auto mean = [&](ValueId v) {
+      if (b == Builtin::LayerNorm)
+        return tensorOp(TensorOp::MeanAxis, t, {v, constInt(-1), constBool(true)}, loc);
+      return tensorOp(TensorOp::MeanAxis, t, {tensorOp(TensorOp::Rows, t, {v}, loc), constInt(0), constBool(true)},
+                      loc);
+    };
+    ValueId centered = tensorOp(TensorOp::Sub, t, {x, mean(x)}, loc);
+    ValueId var = mean(tensorOp(TensorOp::Mul, t, {centered, centered}, loc));
+    ValueId scale = tensorOp(TensorOp::Rsqrt, t, {tensorOp(TensorOp::Add, t, {var, toTensor(eps, t, loc)}, loc)}, loc);
+    ValueId y = tensorOp(TensorOp::Mul, t, {centered, scale}, loc);
+    if (affine.size() == 2)
+      y = tensorOp(TensorOp::Add, t, {tensorOp(TensorOp::Mul, t, {y, affine[0]}, loc), affine[1]}, loc);
+    return y;
   }
   case Builtin::TensorItem:
     return tensorOp(TensorOp::Item, t, {args[0]}, loc);

@@ -457,7 +457,7 @@ private:
 
   /// Op::Tensor: a known sub-op; elementwise forms on tensors of one type.
   void checkTensor(const Instr &in) {
-    if (in.imm < 0 || in.imm > int64_t(TensorOp::ReshapeLike)) {
+    if (in.imm < 0 || in.imm >= kTensorOpCount) {
       fail("unknown tensor operation " + std::to_string(in.imm));
       return;
     }

@@ -162,6 +162,10 @@ void dlrt_seed(int64_t seed);
 DlTensor *dlrt_t_randn(int32_t kind, const DlArray *shape, const char *loc);
 DlTensor *dlrt_t_rand(int32_t kind, const DlArray *shape, const char *loc);
 DlTensor *dlrt_t_glorot(int32_t kind, const DlArray *shape, const char *loc);
+/* The dropout mask for a tensor like `like` (F32/F64): each element is 0 with
+ * probability `rate`, else 1 / (1 - rate); all ones when not `training`.
+ * rate must be in [0, 1). */
+DlTensor *dlrt_t_dropout_mask(const DlTensor *like, double rate, bool training, const char *loc);
 
 /* Queries. */
 DlArray *dlrt_t_shape(const DlTensor *t); /* [Int] */
@@ -244,6 +248,42 @@ DlTensor *dlrt_t_transpose_backward(const DlTensor *g, const DlArray *perm, cons
  * reshape_like: to like's shape. [zero-ok: NULL gives NULL] */
 DlTensor *dlrt_t_reshape(const DlTensor *a, const DlArray *shape, const char *loc);
 DlTensor *dlrt_t_reshape_like(const DlTensor *a, const DlTensor *like, const char *loc);
+
+/* More shape operations (tensor_shape.c). Axes may be negative (counted from
+ * the end); an axis out of range is a runtime error.
+ * flatten: axes from..rank-1 merged into one (flatten(x, from: 1) of
+ * [N, H, W, C] is [N, H*W*C]); rank 0 gives [1]. squeeze: without `all`, drops
+ * `axis`, which must have size 1; with `all`, every axis of size 1 (axis is
+ * ignored). unsqueeze: a new axis of size 1 at `axis` (-1: last), for
+ * axis in [-(rank+1), rank]. rows: every axis but the last merged into one,
+ * [d0, ..., dk] -> [d0*...*d(k-1), dk] (rank 1 gives [1, d0]).
+ * [zero-ok: NULL a gives NULL, all four] */
+DlTensor *dlrt_t_flatten(const DlTensor *a, int64_t from, const char *loc);
+DlTensor *dlrt_t_squeeze(const DlTensor *a, int64_t axis, bool all, const char *loc);
+DlTensor *dlrt_t_unsqueeze(const DlTensor *a, int64_t axis, const char *loc);
+DlTensor *dlrt_t_rows(const DlTensor *a, const char *loc);
+/* narrow: elements lo..<hi along `axis` (0 <= lo <= hi <= size).
+ * narrow_backward: zeros shaped like `like` with g placed at lo..<hi along
+ * axis. [zero-ok: NULL a / g gives NULL] */
+DlTensor *dlrt_t_narrow(const DlTensor *a, int64_t axis, int64_t lo, int64_t hi, const char *loc);
+DlTensor *dlrt_t_narrow_backward(const DlTensor *g, const DlTensor *like, int64_t axis, int64_t lo,
+                                 int64_t hi, const char *loc);
+/* concat: the n >= 1 parts joined along `axis`; they must have one element
+ * kind and equal shapes except along axis (its adjoint narrows g back into
+ * parts). dim: the size of `axis`. */
+DlTensor *dlrt_t_concat(int64_t n, DlTensor *const *parts, int64_t axis, const char *loc);
+int64_t dlrt_t_dim(const DlTensor *a, int64_t axis, const char *loc);
+/* gather: NumPy's take(a, indices, axis): result shape a.shape[..axis] +
+ * indices.shape + a.shape[axis+1..]; indices are DLRT_I64 in [-size, size)
+ * (negative counts from the end). gather_backward: zeros shaped like `like`
+ * with g's slices added at the gathered positions (repeats accumulate).
+ * [zero-ok: NULL a / g gives NULL] */
+DlTensor *dlrt_t_gather(const DlTensor *a, const DlTensor *indices, int64_t axis, const char *loc);
+DlTensor *dlrt_t_gather_backward(const DlTensor *g, const DlTensor *like, const DlTensor *indices,
+                                 int64_t axis, const char *loc);
+/* oneHot: labels (DLRT_I64, any shape) -> `kind` tensor of shape
+ * labels.shape + [n] with 1 at each label; labels must be in [0, n). */
+DlTensor *dlrt_t_one_hot(const DlTensor *labels, int64_t n, int32_t kind, const char *loc);
 
 /* Printing: `Tensor(<values>, shape: [d0, d1])`, values NumPy-style
  * (nested brackets, later rows aligned under the first, columns padded to

@@ -282,3 +282,20 @@ DlTensor *dlrt_t_glorot(int32_t kind, const DlArray *shape, const char *loc) {
     storeDouble(t, i, limit * (2 * nextUniform() - 1));
   return t;
 }
+
+DlTensor *dlrt_t_dropout_mask(const DlTensor *like, double rate, bool training, const char *loc) {
+  dlrtRequire(like, loc, "dropout");
+  if (like->kind != DLRT_F32 && like->kind != DLRT_F64)
+    dlrtFailKind(loc, "dropout", like->kind);
+  if (!(rate >= 0.0 && rate < 1.0)) {
+    char message[96];
+    snprintf(message, sizeof message, "dropout rate must be in [0, 1), got %g", rate);
+    dlrt_fail(loc, message);
+  }
+  DlTensor *m = dlrtTensorNew(like->kind, like->rank, like->shape);
+  double keep = 1.0 / (1.0 - rate);
+  for (int64_t i = 0; i < m->count; ++i)
+    storeDouble(m, i, !training ? 1.0 : nextUniform() >= rate ? keep : 0.0);
+  return m;
+}
+

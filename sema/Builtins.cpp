@@ -36,9 +36,7 @@ bool isTypeNamed(Builtin b) {
 
 // Names of LANGUAGE.md §5–§7 that later issues implement.
 const char *const kReserved[] = {
-    "flatten", "squeeze", "unsqueeze", "concat", "stack", "slice", "gather", "oneHot",
-    "conv2d", "maxPool2d", "avgPool2d", "dropout", "batchNorm",
-    "layerNorm", "embedding",
+    "conv2d", "maxPool2d", "avgPool2d",
 };
 } // namespace
 
@@ -90,6 +88,18 @@ bool isTensorBuiltin(Builtin b) {
   case Builtin::Gelu:
   case Builtin::Softplus:
   case Builtin::Variance:
+  case Builtin::Flatten:
+  case Builtin::Squeeze:
+  case Builtin::Unsqueeze:
+  case Builtin::Concat:
+  case Builtin::Stack:
+  case Builtin::Slice:
+  case Builtin::Gather:
+  case Builtin::OneHot:
+  case Builtin::Embedding:
+  case Builtin::Dropout:
+  case Builtin::BatchNorm:
+  case Builtin::LayerNorm:
   case Builtin::TensorInit:
   case Builtin::TensorItem:
   case Builtin::TensorTransposed:

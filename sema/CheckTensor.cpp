@@ -375,6 +375,129 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
   case Builtin::LogSumExp:
   case Builtin::Argmax:
     return reduction();
+  case Builtin::Flatten: {
+    if (!match({{"x", false, false}, {"from", true, true}}))
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, false);
+    if (args.size() > 1)
+      checkExprAs(args[1].value, intTy);
+    return tt ? tt : types.errorType();
+  }
+  case Builtin::Squeeze:
+  case Builtin::Unsqueeze: {
+    bool optional = b == Builtin::Squeeze;
+    if (!match({{"x", false, false}, {"axis", true, optional}}))
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, false);
+    if (args.size() > 1)
+      checkExprAs(args[1].value, intTy);
+    return tt ? tt : types.errorType();
+  }
+  case Builtin::Concat:
+  case Builtin::Stack: {
+    if (!match({{"tensors", false, false}, {"axis", true, true}}))
+      return types.errorType();
+    if (args.size() > 1)
+      checkExprAs(args[1].value, intTy);
+    // The tensors are written as an array literal: each becomes an operand.
+    Expr *list = args[0].value;
+    while (auto *p = dynCast<ParenExpr>(list))
+      list = p->inner;
+    auto *lit = dynCast<ArrayLitExpr>(list);
+    if (!lit || lit->elements.empty()) {
+      const Type *t = checkExpr(args[0].value, nullptr);
+      if (!t->isError())
+        diags.report(DiagId::err_tensor_arg, args[0].value->loc,
+                     {name, "an array literal of tensors, such as [a, b]", t->str()});
+      return types.errorType();
+    }
+    const TensorType *tt = nullptr;
+    for (Expr *e : lit->elements) {
+      const Type *t = checkExpr(e, tt ? tt : expected);
+      if (t->isError())
+        return t;
+      auto *et = asTensor(t);
+      if (!et || (tt && et != tt)) {
+        diags.report(DiagId::err_tensor_arg, e->loc,
+                     {name, tt ? "'" + tt->str() + "' like the first tensor" : std::string("a tensor"),
+                      t->str()});
+        return types.errorType();
+      }
+      tt = et;
+    }
+    lit->type = types.arrayType(tt);
+    args[0].value->type = lit->type;
+    return tt;
+  }
+  case Builtin::Slice: {
+    if (!match({{"x", false, false}, {"from", true, false}, {"to", true, false}, {"axis", true, true}}))
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, false);
+    for (size_t i = 1; i < args.size(); ++i)
+      checkExprAs(args[i].value, intTy);
+    return tt ? tt : types.errorType();
+  }
+  case Builtin::Gather:
+  case Builtin::Embedding: {
+    bool isGather = b == Builtin::Gather;
+    if (isGather ? !match({{"x", false, false}, {"indices", false, false}, {"axis", true, true}})
+                 : !match({{"table", false, false}, {"ids", false, false}}))
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, !isGather);
+    const TensorType *it = tensorArg(1, false);
+    if (args.size() > 2)
+      checkExprAs(args[2].value, intTy);
+    if (it && it->element->kind != TypeKind::Int) {
+      diags.report(DiagId::err_tensor_arg, args[1].value->loc, {name, "a Tensor<Int>", it->str()});
+      return types.errorType();
+    }
+    return tt && it ? tt : types.errorType();
+  }
+  case Builtin::OneHot: {
+    if (!match({{"labels", false, false}, {"n", false, false}}))
+      return types.errorType();
+    const TensorType *lt = tensorArg(0, false);
+    checkExprAs(args[1].value, intTy);
+    if (lt && lt->element->kind != TypeKind::Int) {
+      diags.report(DiagId::err_tensor_arg, args[0].value->loc, {name, "a Tensor<Int>", lt->str()});
+      return types.errorType();
+    }
+    return lt ? types.tensorType(elementFromContext(false)) : types.errorType();
+  }
+  case Builtin::Dropout: {
+    if (!match({{"x", false, false}, {"rate", true, false}, {"training", true, false}}))
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, true);
+    if (!tt) {
+      checkRest(1);
+      return types.errorType();
+    }
+    checkExprAs(args[1].value, tt->element);
+    checkExprAs(args[2].value, types.boolType());
+    return tt;
+  }
+  case Builtin::BatchNorm:
+  case Builtin::LayerNorm: {
+    // (x), (x, epsilon:), (x, gamma, beta) or (x, gamma, beta, epsilon:).
+    bool affine = args.size() >= 3 || (args.size() == 2 && args[1].label.empty());
+    bool ok = affine ? match({{"x", false, false}, {"gamma", false, false}, {"beta", false, false},
+                              {"epsilon", true, true}})
+                     : match({{"x", false, false}, {"epsilon", true, true}});
+    if (!ok)
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, true);
+    if (!tt) {
+      checkRest(1);
+      return types.errorType();
+    }
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (args[i].label == "epsilon")
+        checkExprAs(args[i].value, tt->element);
+      else
+        operandOf(i, tt);
+    }
+    return tt;
+  }
   default:
     break;
   }
