@@ -313,6 +313,71 @@ DlArray *dlrt_args(void);
 /* clock(): seconds from a monotonic clock. */
 double dlrt_clock(void);
 
+/* --- NN operations (tensor_nn.c) ----------------------------------------------
+ * conv2d: x [N, H, W, C] (NHWC), filter [KH, KW, C, O] (HWIO), the same stride
+ * on both spatial axes and `padding` zeros on each side of H and W (PyTorch's
+ * padding=p). Result [N, OH, OW, O] with OH = (H + 2p - KH) / stride + 1
+ * (floor), likewise OW. [zero-ok: x or filter NULL gives NULL]
+ *
+ * Element kinds: DLRT_F32 and DLRT_F64, one kind for x, filter, g and dx of a
+ * call (the compiler checks; differing kinds fail as an internal error). Each
+ * function fails at `loc` with a message naming conv2d, maxPool2d or avgPool2d
+ * (the adjoints name themselves - conv2d_backward_input, conv2d_backward_filter,
+ * maxPool2d_backward, avgPool2d_backward, maxPool2d_tangent - only for g, dx
+ * and NULL operands) when
+ *   - the kind is Int or Bool: 'conv2d' is not defined for Tensor<Int>
+ *   - x or the filter is not of rank 4:
+ *       conv2d expects a rank-4 input [N, H, W, C], got [3, 4]
+ *       conv2d expects a rank-4 filter [KH, KW, C, O], got [3, 3, 1]
+ *   - the channels differ:
+ *       shape mismatch in 'conv2d': input has 3 channels, filter expects 2
+ *   - stride or size is below 1: conv2d: stride must be at least 1, got 0
+ *                                maxPool2d: size must be at least 1, got 0
+ *   - padding is negative (conv2d: padding must not be negative) or above 2^30
+ *     (conv2d: padding 2000000000 is too large); for pooling, above half the
+ *     window (PyTorch's rule), so that every window holds an input cell:
+ *       maxPool2d: padding must be at most half the window size, got padding 2
+ *       for size 3
+ *   - the filter or window does not fit the padded input [N, H + 2p, W + 2p, C]:
+ *       conv2d: the filter [5, 5, 1, 8] is larger than the padded input [1, 3, 3, 1]
+ *       maxPool2d: the window 3 x 3 is larger than the padded input [1, 2, 2, 1]
+ *   - g is not shaped like the result, or dx like x:
+ *       shape mismatch in 'conv2d_backward_input': [2, 3, 3, 4] vs [2, 2, 2, 4]
+ *   - a forward operand other than those marked [zero-ok] is NULL:
+ *       internal error: zero tangent passed to 'conv2d_backward_filter' */
+DlTensor *dlrt_t_conv2d(const DlTensor *x, const DlTensor *filter, int64_t stride,
+                        int64_t padding, const char *loc);
+/* The adjoints of conv2d for the cotangent g of its result ([N, OH, OW, O]):
+ * with respect to x (x's shape) and to the filter (filter's shape). x and
+ * filter are the forward operands. [zero-ok: NULL g gives NULL] */
+DlTensor *dlrt_t_conv2d_backward_input(const DlTensor *g, const DlTensor *x,
+                                       const DlTensor *filter, int64_t stride,
+                                       int64_t padding, const char *loc);
+DlTensor *dlrt_t_conv2d_backward_filter(const DlTensor *g, const DlTensor *x,
+                                        const DlTensor *filter, int64_t stride,
+                                        int64_t padding, const char *loc);
+/* pool2d: DLRT_POOL_MAX or DLRT_POOL_AVG over size x size windows of x
+ * [N, H, W, C] moved by stride, with `padding` cells on each side. Result
+ * [N, OH, OW, C], OH = (H + 2p - size) / stride + 1. Max: padded cells never
+ * win (as -infinity); ties go to the first maximum in row-major window order;
+ * a NaN wins (the first one), as in max reductions. Avg: divides by
+ * size * size, padded cells counting as zeros (PyTorch's count_include_pad=True
+ * default). [zero-ok: NULL x gives NULL] */
+enum { DLRT_POOL_MAX = 0, DLRT_POOL_AVG = 1 };
+DlTensor *dlrt_t_pool2d(int32_t op, const DlTensor *x, int64_t size, int64_t stride,
+                        int64_t padding, const char *loc);
+/* The adjoint with respect to x of pool2d for the cotangent g of its result:
+ * max sends each g to its window's (first) maximum, accumulating where windows
+ * overlap; avg spreads g / (size * size) over the window. [zero-ok: NULL g gives NULL] */
+DlTensor *dlrt_t_pool2d_backward(int32_t op, const DlTensor *g, const DlTensor *x,
+                                 int64_t size, int64_t stride, int64_t padding,
+                                 const char *loc);
+/* Forward mode of max pooling: the tangent dx (x's shape) read at each
+ * window's maximum of x, i.e. the result has pool2d's shape.
+ * [zero-ok: NULL dx gives NULL] */
+DlTensor *dlrt_t_max_pool2d_tangent(const DlTensor *dx, const DlTensor *x, int64_t size,
+                                    int64_t stride, int64_t padding, const char *loc);
+
 /* --- Runtime errors: print "runtime error: <loc>: <message>" to stderr, flush
  * stdout first, and exit with status 1. `loc` is "file:line:col". ------------ */
 DLRT_NORETURN void dlrt_fail(const char *loc, const char *message);
