@@ -118,6 +118,14 @@ bool tensorPropagates(const Instr &in) {
   case TensorOp::Concat:
   case TensorOp::Gather:
   case TensorOp::GatherBackward:
+  case TensorOp::Conv2d:
+  case TensorOp::Conv2dBackwardInput:
+  case TensorOp::Conv2dBackwardFilter:
+  case TensorOp::MaxPool2d:
+  case TensorOp::AvgPool2d:
+  case TensorOp::MaxPool2dBackward:
+  case TensorOp::AvgPool2dBackward:
+  case TensorOp::MaxPool2dTangent:
     return true;
   default:
     return false;
@@ -150,6 +158,14 @@ bool tensorControlOperand(const Instr &in, size_t i) {
     return i == 1; // `like`: only its shape is read
   case TensorOp::GatherBackward:
     return i == 1 || i == 2;
+  case TensorOp::Conv2dBackwardInput:
+    return i == 1; // x: only its shape is read
+  case TensorOp::Conv2dBackwardFilter:
+    return i == 2; // the filter: only its shape
+  case TensorOp::MaxPool2dBackward:
+  case TensorOp::AvgPool2dBackward:
+  case TensorOp::MaxPool2dTangent:
+    return i == 1; // x: where its maxima are, or only its shape
   case TensorOp::Gather:
     return i == 1; // the indices
   case TensorOp::FillLike:
@@ -233,6 +249,17 @@ void tensorAdjointNeeds(const Instr &in, std::vector<size_t> &operands, bool &re
     return;
   case TensorOp::NarrowBackward:
     need({2, 3, 4});
+    return;
+  case TensorOp::Conv2d:
+  case TensorOp::Conv2dBackwardInput:
+  case TensorOp::Conv2dBackwardFilter:
+  case TensorOp::MaxPool2d:
+  case TensorOp::AvgPool2d:
+  case TensorOp::MaxPool2dBackward:
+  case TensorOp::AvgPool2dBackward:
+  case TensorOp::MaxPool2dTangent:
+    for (size_t i = 0; i < in.operands.size(); ++i)
+      operands.push_back(i);
     return;
   case TensorOp::GatherBackward:
     need({2, 3});
@@ -336,6 +363,38 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
   }
   case TensorOp::Item:
     out = b.tensor(TensorOp::SumAll, rt, {T0()});
+    break;
+  case TensorOp::Conv2d:
+  case TensorOp::Conv2dBackwardInput:
+  case TensorOp::Conv2dBackwardFilter: {
+    // Bilinear: conv2d in (x, filter), backward_input in (g, filter),
+    // backward_filter in (g, x); the other operand gives a shape. Zero
+    // tangents are materialized, as the convolutions need real tensors.
+    size_t second = opOf(in) == TensorOp::Conv2d ? 1 : opOf(in) == TensorOp::Conv2dBackwardInput ? 2 : 1;
+    std::vector<ValueId> ops;
+    for (size_t i = 0; i < in.operands.size(); ++i)
+      ops.push_back(A(i));
+    auto with = [&](size_t i) {
+      std::vector<ValueId> o = ops;
+      o[i] = e.op(TensorOp::Materialize, {T(i), A(i)});
+      return e.op(opOf(in), o);
+    };
+    ValueId x = on(0) ? with(0) : b.zero(rt);
+    ValueId y = on(second) ? with(second) : b.zero(rt);
+    out = e.op(TensorOp::Add, {x, y});
+    break;
+  }
+  case TensorOp::MaxPool2d:
+    out = e.op(TensorOp::MaxPool2dTangent, {T0(), A(0), A(1), A(2), A(3)});
+    break;
+  case TensorOp::AvgPool2d:
+    out = e.op(TensorOp::AvgPool2d, {e.op(TensorOp::Materialize, {T0(), A(0)}), A(1), A(2), A(3)});
+    break;
+  case TensorOp::MaxPool2dBackward:
+  case TensorOp::AvgPool2dBackward:
+  case TensorOp::MaxPool2dTangent:
+    // Linear in operand 0; x only places it.
+    out = e.op(opOf(in), {T0(), A(1), A(2), A(3), A(4)});
     break;
   case TensorOp::Concat: {
     // The tangents joined; a zero tangent takes its part's shape.
@@ -725,6 +784,47 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
   }
   case TensorOp::Gather:
     accum(0, e.op(TensorOp::GatherBackward, {g, A(0), A(1), A(2)}));
+    break;
+  case TensorOp::Conv2d:
+    // r = conv(x, f): dx = backward_input(g), df = backward_filter(g).
+    if (on(0))
+      accum(0, e.op(TensorOp::Conv2dBackwardInput, {g, A(0), A(1), A(2), A(3)}));
+    if (on(1))
+      accum(1, e.op(TensorOp::Conv2dBackwardFilter, {g, A(0), A(1), A(2), A(3)}));
+    break;
+  case TensorOp::Conv2dBackwardInput: {
+    // r = BI(h, x, f) with <G, BI(h, f)> = <conv(G, f), h> = <f, BF(h, G, f)>.
+    ValueId G = e.op(TensorOp::Materialize, {g, A(1)});
+    if (on(0))
+      accum(0, e.op(TensorOp::Conv2d, {G, A(2), A(3), A(4)}));
+    if (on(2))
+      accum(2, e.op(TensorOp::Conv2dBackwardFilter, {A(0), G, A(2), A(3), A(4)}));
+    break;
+  }
+  case TensorOp::Conv2dBackwardFilter: {
+    // r = BF(h, x, f) with <G, BF(h, x)> = <conv(x, G), h> = <x, BI(h, x, G)>.
+    ValueId G = e.op(TensorOp::Materialize, {g, A(2)});
+    if (on(0))
+      accum(0, e.op(TensorOp::Conv2d, {A(1), G, A(3), A(4)}));
+    if (on(1))
+      accum(1, e.op(TensorOp::Conv2dBackwardInput, {A(0), A(1), G, A(3), A(4)}));
+    break;
+  }
+  case TensorOp::MaxPool2d:
+    accum(0, e.op(TensorOp::MaxPool2dBackward, {g, A(0), A(1), A(2), A(3)}));
+    break;
+  case TensorOp::AvgPool2d:
+    accum(0, e.op(TensorOp::AvgPool2dBackward, {g, A(0), A(1), A(2), A(3)}));
+    break;
+  case TensorOp::MaxPool2dBackward:
+    // Scattering to the maxima is the transpose of reading at them.
+    accum(0, e.op(TensorOp::MaxPool2dTangent, {g, A(1), A(2), A(3), A(4)}));
+    break;
+  case TensorOp::MaxPool2dTangent:
+    accum(0, e.op(TensorOp::MaxPool2dBackward, {g, A(1), A(2), A(3), A(4)}));
+    break;
+  case TensorOp::AvgPool2dBackward:
+    accum(0, e.op(TensorOp::AvgPool2d, {e.op(TensorOp::Materialize, {g, A(1)}), A(2), A(3), A(4)}));
     break;
   case TensorOp::GatherBackward:
     accum(0, e.op(TensorOp::Gather, {g, A(2), A(3)}));

@@ -336,6 +336,26 @@ llvm::Value *Lowering::emitTensor(Builder &b, const ir::Instr &in,
                 {ops[0], ops[1], ops[2], ops[3], loc});
   case TensorOp::OneHot:
     return call("dlrt_t_one_hot", ptr, {ptr, i64, i32, ptr}, {ops[0], ops[1], kind(resultType), loc});
+  case TensorOp::Conv2d:
+    return call("dlrt_t_conv2d", ptr, {ptr, ptr, i64, i64, ptr}, {ops[0], ops[1], ops[2], ops[3], loc});
+  case TensorOp::Conv2dBackwardInput:
+  case TensorOp::Conv2dBackwardFilter:
+    return call(op == TensorOp::Conv2dBackwardInput ? "dlrt_t_conv2d_backward_input"
+                                                     : "dlrt_t_conv2d_backward_filter",
+                ptr, {ptr, ptr, ptr, i64, i64, ptr}, {ops[0], ops[1], ops[2], ops[3], ops[4], loc});
+  case TensorOp::MaxPool2d:
+  case TensorOp::AvgPool2d:
+    return call("dlrt_t_pool2d", ptr, {i32, ptr, i64, i64, i64, ptr},
+                {b.getInt32(op == TensorOp::MaxPool2d ? DLRT_POOL_MAX : DLRT_POOL_AVG), ops[0],
+                 ops[1], ops[2], ops[3], loc});
+  case TensorOp::MaxPool2dBackward:
+  case TensorOp::AvgPool2dBackward:
+    return call("dlrt_t_pool2d_backward", ptr, {i32, ptr, ptr, i64, i64, i64, ptr},
+                {b.getInt32(op == TensorOp::MaxPool2dBackward ? DLRT_POOL_MAX : DLRT_POOL_AVG),
+                 ops[0], ops[1], ops[2], ops[3], ops[4], loc});
+  case TensorOp::MaxPool2dTangent:
+    return call("dlrt_t_max_pool2d_tangent", ptr, {ptr, ptr, i64, i64, i64, ptr},
+                {ops[0], ops[1], ops[2], ops[3], ops[4], loc});
   case TensorOp::DropoutMask:
     return call("dlrt_t_dropout_mask", ptr, {ptr, f64, i1, ptr}, {ops[0], ops[1], ops[2], loc});
   case TensorOp::ReshapeLike:

@@ -238,6 +238,21 @@ ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
     ValueId mask = tensorOp(TensorOp::DropoutMask, t, {args[0], toDouble(args[1]), args[2]}, loc);
     return tensorOp(TensorOp::Mul, t, {args[0], mask}, loc);
   }
+  case Builtin::Conv2d: {
+    ValueId stride = constInt(1), padding = constInt(0);
+    for (size_t i = 2; i < c->args.size(); ++i)
+      (c->args[i].label == "stride" ? stride : padding) = args[i];
+    return tensorOp(TensorOp::Conv2d, t, {args[0], args[1], stride, padding}, loc);
+  }
+  case Builtin::MaxPool2d:
+  case Builtin::AvgPool2d: {
+    // The stride defaults to the window's size (PyTorch's).
+    ValueId size = args[1], stride = args[1], padding = constInt(0);
+    for (size_t i = 2; i < c->args.size(); ++i)
+      (c->args[i].label == "stride" ? stride : padding) = args[i];
+    return tensorOp(b == Builtin::MaxPool2d ? TensorOp::MaxPool2d : TensorOp::AvgPool2d, t,
+                    {args[0], size, stride, padding}, loc);
+  }
   case Builtin::BatchNorm:
   case Builtin::LayerNorm: {
     // (x - mean) / sqrt(variance + epsilon), then * gamma + beta. layerNorm

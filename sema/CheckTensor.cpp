@@ -22,11 +22,13 @@ int arrayLitDepth(const Expr *e) {
 }
 
 /// One parameter of a tensor builtin: `label` must be written when
-/// `labeled`, may be written otherwise; optional ones may be left off the end.
+/// `labeled`, may be written otherwise; optional ones may be left off the
+/// end, and `skippable` ones (labeled) before a later argument too.
 struct Param {
   const char *label;
   bool labeled;
   bool optional;
+  bool skippable = false;
 };
 
 /// The runtime's DLRT_MAX_RANK: a nested array literal deeper than this
@@ -79,12 +81,16 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
       checkRest(0);
       return false;
     }
+    // An optional labeled parameter may be left out before a later one
+    // (`conv2d(x, w, padding: 1)`); the others are matched in order.
     size_t i = 0;
     for (const Param &p : params) {
       if (i == args.size())
         break;
-      const Argument &a = args[i++];
+      const Argument &a = args[i];
       bool ok = a.label.empty() ? !p.labeled : a.label == p.label;
+      if (!ok && p.skippable && !a.label.empty())
+        continue;
       if (!ok) {
         diags.report(DiagId::err_wrong_label,
                      a.labelLoc.isValid() ? a.labelLoc : a.value->loc,
@@ -92,6 +98,14 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
         checkRest(0);
         return false;
       }
+      ++i;
+    }
+    if (i < args.size()) {
+      const Argument &a = args[i];
+      diags.report(DiagId::err_wrong_label, a.labelLoc.isValid() ? a.labelLoc : a.value->loc,
+                   {a.label.empty() ? "_" : a.label, "_", name});
+      checkRest(0);
+      return false;
     }
     return true;
   };
@@ -475,6 +489,31 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
     checkExprAs(args[1].value, tt->element);
     checkExprAs(args[2].value, types.boolType());
     return tt;
+  }
+  case Builtin::Conv2d: {
+    if (!match({{"x", false, false}, {"filter", false, false}, {"stride", true, true, true},
+                {"padding", true, true}}))
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, true), *ft = tensorArg(1, true);
+    for (size_t i = 2; i < args.size(); ++i)
+      checkExprAs(args[i].value, intTy);
+    if (!tt || !ft)
+      return types.errorType();
+    if (tt != ft) {
+      diags.report(DiagId::err_tensor_arg, args[1].value->loc, {name, "a '" + tt->str() + "' filter", ft->str()});
+      return types.errorType();
+    }
+    return tt;
+  }
+  case Builtin::MaxPool2d:
+  case Builtin::AvgPool2d: {
+    if (!match({{"x", false, false}, {"size", true, false}, {"stride", true, true, true},
+                {"padding", true, true}}))
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, true);
+    for (size_t i = 1; i < args.size(); ++i)
+      checkExprAs(args[i].value, intTy);
+    return tt ? tt : types.errorType();
   }
   case Builtin::BatchNorm:
   case Builtin::LayerNorm: {

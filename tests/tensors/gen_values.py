@@ -15,6 +15,37 @@ X3 = np.round(rng.normal(size=(2, 3, 4)), 3)
 P = np.abs(A) + 0.5
 
 
+X4 = np.round(rng.normal(size=(2, 5, 6, 3)), 3)
+W4 = np.round(rng.normal(size=(3, 2, 3, 4)), 3)
+
+
+def conv2d(x, w, stride=1, padding=0):
+    """NHWC input, HWIO filter, PyTorch's padding."""
+    x = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    n, h, wd, c = x.shape
+    kh, kw, _, o = w.shape
+    oh, ow = (h - kh) // stride + 1, (wd - kw) // stride + 1
+    out = np.zeros((n, oh, ow, o))
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+            out[:, i, j, :] = np.tensordot(patch, w, axes=([1, 2, 3], [0, 1, 2]))
+    return out
+
+
+def pool2d(x, size, stride, padding, op):
+    fill = -np.inf if op == "max" else 0.0
+    x = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)), constant_values=fill)
+    n, h, w, c = x.shape
+    oh, ow = (h - size) // stride + 1, (w - size) // stride + 1
+    out = np.zeros((n, oh, ow, c))
+    for i in range(oh):
+        for j in range(ow):
+            win = x[:, i * stride:i * stride + size, j * stride:j * stride + size, :]
+            out[:, i, j, :] = win.max(axis=(1, 2)) if op == "max" else win.sum(axis=(1, 2)) / size ** 2
+    return out
+
+
 def lit(a):
     if a.ndim == 0:
         return repr(float(a))
@@ -72,6 +103,12 @@ cases = [
     ("batchNorm(x3, r, r, epsilon: 0.01)",
      (X3 - X3.mean((0, 1))) / np.sqrt(X3.var((0, 1)) + 0.01) * R + R),
     ("dropout(a, rate: 0.3, training: false)", A),
+    ("conv2d(x4, w4)", conv2d(X4, W4)), ("conv2d(x4, w4, stride: 2, padding: 1)", conv2d(X4, W4, 2, 1)),
+    ("conv2d(x4, w4, padding: 2)", conv2d(X4, W4, 1, 2)),
+    ("maxPool2d(x4, size: 2)", pool2d(X4, 2, 2, 0, "max")),
+    ("maxPool2d(x4, size: 3, stride: 2, padding: 1)", pool2d(X4, 3, 2, 1, "max")),
+    ("avgPool2d(x4, size: 2, stride: 1)", pool2d(X4, 2, 1, 0, "avg")),
+    ("avgPool2d(x4, size: 3, stride: 2, padding: 1)", pool2d(X4, 3, 2, 1, "avg")),
 ]
 scalars = [
     ("sum(a)", A.sum()), ("mean(x3)", X3.mean()), ("max(a)", A.max()), ("min(a)", A.min()),
@@ -87,7 +124,7 @@ out.append("    assert(max(abs(got - want)) <= 1e-12 * (1.0 + max(abs(want))), n
 out.append("}")
 out.append("")
 out.append("fn main() {")
-for name, v in [("a", A), ("b", B), ("r", R), ("c", C), ("x3", X3), ("p", P)]:
+for name, v in [("a", A), ("b", B), ("r", R), ("c", C), ("x3", X3), ("p", P), ("x4", X4), ("w4", W4)]:
     out.append(f"    let {name} = Tensor<Double>({lit(v)})")
 for expr, want in cases:
     out.append(f"    close(\"{expr}\", {expr}, Tensor<Double>({lit(want)}))")
