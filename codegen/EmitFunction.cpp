@@ -782,6 +782,8 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     }
     if (l.failed())
       return;
+    if (ir::tensorOpOf(in.imm) == ir::TensorOp::Fused)
+      return define(l.emitFused(b, f, in, ops));
     return define(l.emitTensor(b, in, ops, types, resultType()));
   }
   case Op::Seed:

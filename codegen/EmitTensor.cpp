@@ -28,6 +28,8 @@ int32_t kindOf(const sema::Type *t) {
   }
 }
 
+} // namespace
+
 int32_t unaryCode(TensorOp op) {
   switch (op) {
   case TensorOp::Neg: return DLRT_NEG;
@@ -72,6 +74,8 @@ int32_t binaryCode(TensorOp op) {
   default: return -1;
   }
 }
+
+namespace {
 
 int32_t reduceCode(TensorOp op) {
   switch (op) {

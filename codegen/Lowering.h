@@ -60,6 +60,11 @@ enum class RtFn {
 
 using Builder = llvm::IRBuilder<>;
 
+/// The runtime's code (DLRT_NEG..., DLRT_ADD...) of an elementwise tensor
+/// operation, or -1 (EmitTensor.cpp).
+int32_t unaryCode(ir::TensorOp op);
+int32_t binaryCode(ir::TensorOp op);
+
 /// Byte offsets into the runtime's objects (runtime/dlrt.h).
 constexpr uint64_t kStringDataOffset = 16; // DlString::data
 constexpr uint64_t kArrayCountOffset = 8;  // DlArray::count
@@ -129,6 +134,12 @@ public:
   /// through tuples and structs).
   void emitRefcount(Builder &b, llvm::Value *v, const sema::Type *t, bool retain);
 
+  // --- EmitFused.cpp -----------------------------------------------------------
+  /// `tensor.fused` of function `f`: a call of dlrt_t_fused with the kernel's
+  /// descriptor and its compiled loop (Note [Fusion] in ir/Fusion.cpp).
+  llvm::Value *emitFused(Builder &b, const ir::Function &f, const ir::Instr &in,
+                         llvm::ArrayRef<llvm::Value *> ops);
+
   // --- EmitPrint.cpp -----------------------------------------------------------
   /// Prints `v` of type `t`; strings are quoted when `nested`.
   void emitPrintValue(Builder &b, llvm::Value *v, const sema::Type *t, bool nested);
@@ -166,6 +177,8 @@ private:
   std::map<uint32_t, llvm::Function *> functions;
   std::map<std::pair<uint32_t, size_t>, llvm::Function *> trampolines;
   unsigned printHelperCount = 0;
+  unsigned kernelCount = 0;
+  std::map<std::pair<const ir::Function *, int32_t>, llvm::Constant *> fusedKernels;
 
   llvm::Function *printHelper(const sema::Type *t); // EmitPrint.cpp
   void emitPrintBody(llvm::Function *fn, const sema::Type *t);

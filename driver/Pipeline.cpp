@@ -6,6 +6,7 @@
 #include "codegen/Codegen.h"
 #include "frontend/Diagnostics.h"
 #include "frontend/ModuleLoader.h"
+#include "ir/Fusion.h"
 #include "ir/InPlace.h"
 #include "ir/Ownership.h"
 #include "ir/Lower.h"
@@ -149,6 +150,15 @@ int runPipeline(const Options &opts) {
     return 1;
   if (opts.command == Command::Check)
     return diags.errorCount() > 0 ? 1 : 0;
+  // DLC_NO_FUSION=1 keeps every elementwise operation apart (for
+  // benchmarks and for bisecting a suspected fusion problem).
+  if (!getenv("DLC_NO_FUSION"))
+    timer.time("fusion", [&] {
+      ir::fuseElementwise(module);
+      return 0;
+    });
+  if (opts.verifyEach && !timer.time("verify", [&] { return verifyOrReport(module, "fusion"); }))
+    return 1;
   timer.time("in-place updates", [&] {
     ir::markInPlaceUpdates(module);
     return 0;

@@ -32,6 +32,7 @@
 #include "frontend/Diagnostics.h"
 #include "frontend/ModuleLoader.h"
 #include "frontend/Parser.h"
+#include "ir/Fusion.h"
 #include "ir/InPlace.h"
 #include "ir/Lower.h"
 #include "ir/Ownership.h"
@@ -476,6 +477,7 @@ private:
         diags.report(DiagId::err_codegen, {}, {"internal error: invalid IR in the REPL line"});
       return false;
     }
+    ir::fuseElementwise(module);
     ir::markInPlaceUpdates(module);
     ir::insertRetainRelease(module);
     ir::FuncId lineId = module.lookup("__repl_line");

@@ -90,7 +90,22 @@ struct Instr {
   // Elementwise `tensor` ops: 1 + the operand whose buffer the result may
   // take because this is its last use (0: none); set by ir/Ownership.cpp.
   uint8_t reuse = 0;
+  int32_t kernel = -1;         // `tensor.fused`: its index in Function::kernels
   SourceLoc loc;               // for runtime errors and debugging
+};
+
+/// A fused elementwise kernel (ir/Fusion.cpp, Note [Fusion]): nodes in
+/// evaluation order, the last one the result. An operand >= 0 is an earlier
+/// node, < 0 the input -1 - k (operand k of the `tensor.fused` instruction).
+struct FusedNode {
+  TensorOp op;     // an elementwise unary or binary operation
+  int a = 0, b = 0; // operands (b unused for unary ones)
+  SourceLoc loc;   // of the operation it replaces, for its runtime errors
+};
+struct FusedKernel {
+  const Type *type = nullptr; // Tensor<Float> or Tensor<Double>: inputs and result
+  unsigned inputs = 0;
+  std::vector<FusedNode> nodes;
 };
 
 struct Block {
@@ -118,6 +133,8 @@ struct Function {
   bool hasContract = false;           // @differentiable: checked at the definition
   std::vector<bool> contractWrt;      // per parameter
   SourceLoc contractLoc;
+
+  std::vector<FusedKernel> kernels;   // of its `tensor.fused` instructions
 
   ValueId addValue(const Type *type, std::string name = {});
   BlockId addBlock(std::string name = {});

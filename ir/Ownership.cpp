@@ -239,7 +239,8 @@ private:
       };
       // An elementwise operation may compute into a dying operand's buffer.
       if (in.op == Op::Tensor && in.result.isValid() &&
-          (isTensorUnary(tensorOpOf(in.imm)) || isTensorBinary(tensorOpOf(in.imm))))
+          (isTensorUnary(tensorOpOf(in.imm)) || isTensorBinary(tensorOpOf(in.imm)) ||
+           tensorOpOf(in.imm) == TensorOp::Fused))
         for (size_t o = 0; o < in.operands.size(); ++o) {
           int i = id(in.operands[o]);
           if (i >= 0 && canMove(i) && f.typeOf(in.operands[o]) == f.typeOf(in.result)) {

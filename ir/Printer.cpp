@@ -2,6 +2,7 @@
 // golden tests, verifier debugging). Consumes ir::Module; produces a string.
 // It never assumes the module is well formed: bad indices print as `%?N`/`?bbN`.
 #include "ir/IR.h"
+#include "ir/Fusion.h"
 
 #include <charconv>
 #include <cmath>
@@ -321,9 +322,16 @@ private:
     case Op::ArrayAppend:
       return valueList(in.operands) + (in.imm == 1 ? " /* in place */" : "");
     case Op::ArrayGet:
-    case Op::Tensor:
-      return valueList(in.operands) +
-             (in.reuse ? " /* reuses " + value(in.operands[in.reuse - 1]) + " */" : "");
+    case Op::Tensor: {
+      std::string s = valueList(in.operands);
+      if (in.op == Op::Tensor && tensorOpOf(in.imm) == TensorOp::Fused && in.kernel >= 0 &&
+          size_t(in.kernel) < fn.kernels.size())
+        s += " /* kernel " + std::to_string(in.kernel) + ": " +
+             describeKernel(fn.kernels[size_t(in.kernel)]) + " */";
+      if (in.reuse)
+        s += " /* reuses " + value(in.operands[in.reuse - 1]) + " */";
+      return s;
+    }
     case Op::Seed:
     case Op::Retain:
     case Op::Release:

@@ -473,6 +473,27 @@ private:
         fail("result has type " + resultType()->str() + ", expected a tensor");
       return;
     }
+    if (op == TensorOp::Fused) {
+      if (in.kernel < 0 || size_t(in.kernel) >= fn.kernels.size()) {
+        fail("fused operation without a kernel");
+        return;
+      }
+      const FusedKernel &k = fn.kernels[size_t(in.kernel)];
+      if (k.inputs != in.operands.size() || k.nodes.empty())
+        fail("fused operation has " + std::to_string(in.operands.size()) + " operands, its kernel " +
+             std::to_string(k.inputs) + " inputs");
+      for (size_t i = 0; i < in.operands.size(); ++i)
+        if (operandType(i) != k.type)
+          fail("operand " + std::to_string(i) + " of a fused operation has type " +
+               operandType(i)->str() + ", expected " + k.type->str());
+      for (size_t n = 0; n < k.nodes.size(); ++n) {
+        const FusedNode &node = k.nodes[n];
+        for (int o : {node.a, isTensorBinary(node.op) ? node.b : node.a})
+          if (o >= int(n) || -1 - o >= int(k.inputs))
+            fail("kernel node " + std::to_string(n) + " refers to a later node or a missing input");
+      }
+      return;
+    }
     switch (op) {
     case TensorOp::Zero:
     case TensorOp::Full:

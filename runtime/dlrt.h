@@ -313,6 +313,37 @@ DlArray *dlrt_args(void);
 /* clock(): seconds from a monotonic clock. */
 double dlrt_clock(void);
 
+/* --- Fused elementwise kernels (tensor_fused.c; ir/Fusion.cpp, Note [Fusion]) ---
+ * A kernel is a list of elementwise operations (unary: DLRT_NEG...; binary:
+ * DLRT_ADD...) over F32 or F64 inputs, the last node its result, and a loop
+ * compiled from it: loop(r0, r1, cols, out, inputs, rowStride, colStride)
+ * computes rows [r0, r1) of the [rows, cols] result, element (r, c) from
+ * element r * rowStride[k] + c * colStride[k] of input k. dlrt_t_fused
+ * broadcasts the inputs, runs the loop (on several threads for large
+ * tensors), and evaluates the nodes one by one with dlrt_t_unary/binary when
+ * an input is NULL or broadcasts in a way the strides cannot express, so the
+ * result and every error are those of the separate operations. `reuse` >= 0
+ * hands over the caller's reference to that input, whose buffer then holds
+ * the result when nothing else shares it. */
+typedef struct DlFusedNode {
+  int32_t binary; /* 0: op is a unary operation; 1: binary */
+  int32_t op;
+  int32_t a, b;   /* >= 0: an earlier node; < 0: input -1 - k */
+  const char *loc;
+} DlFusedNode;
+typedef void (*DlFusedLoop)(int64_t r0, int64_t r1, int64_t cols, void *out,
+                            void *const *inputs, const int64_t *rowStride,
+                            const int64_t *colStride);
+typedef struct DlFusedKernel {
+  int32_t kind; /* DLRT_F32 or DLRT_F64 */
+  int32_t inputs;
+  int32_t count; /* nodes */
+  const DlFusedNode *nodes;
+  DlFusedLoop loop;
+} DlFusedKernel;
+DlTensor *dlrt_t_fused(const DlFusedKernel *kernel, DlTensor *const *inputs, int32_t reuse,
+                       const char *loc);
+
 /* --- NN operations (tensor_nn.c) ----------------------------------------------
  * conv2d: x [N, H, W, C] (NHWC), filter [KH, KW, C, O] (HWIO), the same stride
  * on both spatial axes and `padding` zeros on each side of H and W (PyTorch's

@@ -1,0 +1,201 @@
+// Code generation for `tensor.fused` (Note [Fusion] in ir/Fusion.cpp): each
+// kernel becomes an internal loop function `dl.<fn>.kernel<N>` over the
+// [rows, cols] view of its result, a constant descriptor listing its nodes
+// (for the runtime's fallback, with each node's location), and a call of
+// dlrt_t_fused. The element operations are the runtime's own
+// (runtime/tensor_ops.c), written out the same way, so a fused chain gives
+// the same bits as the operations one by one.
+#include "codegen/Lowering.h"
+
+#include "runtime/dlrt.h"
+
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
+
+namespace dlc::codegen {
+
+namespace {
+
+using ir::TensorOp;
+
+/// A call of the C math function `name` (its `f` form for Float).
+llvm::Value *libm(Builder &b, llvm::Module &mod, const char *name, llvm::Type *t,
+                  llvm::ArrayRef<llvm::Value *> args) {
+  std::string fn = std::string(name) + (t->isFloatTy() ? "f" : "");
+  std::vector<llvm::Type *> params(args.size(), t);
+  llvm::FunctionCallee callee = mod.getOrInsertFunction(fn, llvm::FunctionType::get(t, params, false));
+  if (auto *f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
+    f->setDoesNotThrow();
+    f->setDoesNotAccessMemory(); // the runtime is built without errno for math
+  }
+  return b.CreateCall(callee, args);
+}
+
+llvm::Value *intrinsic(Builder &b, llvm::Intrinsic::ID id, llvm::Value *x) {
+  return b.CreateUnaryIntrinsic(id, x);
+}
+
+/// One element of operation `op` (runtime/tensor_ops.c's definitions).
+llvm::Value *elementOp(Builder &b, llvm::Module &mod, TensorOp op, llvm::Value *x, llvm::Value *y) {
+  llvm::Type *t = x->getType();
+  llvm::Value *zero = llvm::ConstantFP::get(t, 0.0), *one = llvm::ConstantFP::get(t, 1.0);
+  switch (op) {
+  case TensorOp::Neg: return b.CreateFNeg(x);
+  case TensorOp::Exp: return libm(b, mod, "exp", t, {x});
+  case TensorOp::Log: return libm(b, mod, "log", t, {x});
+  case TensorOp::Log1p: return libm(b, mod, "log1p", t, {x});
+  case TensorOp::Sqrt: return intrinsic(b, llvm::Intrinsic::sqrt, x);
+  case TensorOp::Rsqrt: return b.CreateFDiv(one, intrinsic(b, llvm::Intrinsic::sqrt, x));
+  case TensorOp::Abs: return intrinsic(b, llvm::Intrinsic::fabs, x);
+  case TensorOp::Sin: return libm(b, mod, "sin", t, {x});
+  case TensorOp::Cos: return libm(b, mod, "cos", t, {x});
+  case TensorOp::Tanh: return libm(b, mod, "tanh", t, {x});
+  case TensorOp::Sigmoid: {
+    // e = exp(-|x|); (x >= 0 ? 1 : e) / (1 + e): never overflows.
+    llvm::Value *e = libm(b, mod, "exp", t, {b.CreateFNeg(intrinsic(b, llvm::Intrinsic::fabs, x))});
+    return b.CreateFDiv(b.CreateSelect(b.CreateFCmpOGE(x, zero), one, e), b.CreateFAdd(one, e));
+  }
+  case TensorOp::Relu: return b.CreateSelect(b.CreateFCmpOLT(x, zero), zero, x);
+  case TensorOp::Sign:
+    return b.CreateFSub(b.CreateUIToFP(b.CreateFCmpOGT(x, zero), t),
+                        b.CreateUIToFP(b.CreateFCmpOLT(x, zero), t));
+  case TensorOp::Floor: return intrinsic(b, llvm::Intrinsic::floor, x);
+  case TensorOp::Ceil: return intrinsic(b, llvm::Intrinsic::ceil, x);
+  case TensorOp::Round: return intrinsic(b, llvm::Intrinsic::round, x);
+  case TensorOp::Step: return b.CreateSelect(b.CreateFCmpOGT(x, zero), one, zero);
+  case TensorOp::Add: return b.CreateFAdd(x, y);
+  case TensorOp::Sub: return b.CreateFSub(x, y);
+  case TensorOp::Mul: return b.CreateFMul(x, y);
+  case TensorOp::Div: return b.CreateFDiv(x, y);
+  case TensorOp::Pow: return libm(b, mod, "pow", t, {x, y});
+  case TensorOp::Min: // NaN propagates from x, as NumPy's minimum
+    return b.CreateSelect(b.CreateOr(b.CreateFCmpOLT(x, y), b.CreateFCmpUNO(x, x)), x, y);
+  case TensorOp::Max:
+    return b.CreateSelect(b.CreateOr(b.CreateFCmpOGT(x, y), b.CreateFCmpUNO(x, x)), x, y);
+  default:
+    return llvm::PoisonValue::get(t);
+  }
+}
+
+/// void loop(i64 r0, i64 r1, i64 cols, ptr out, ptr inputs, ptr rowStride, ptr colStride)
+llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::string &name) {
+  llvm::LLVMContext &ctx = l.ctx;
+  llvm::Type *i64 = l.i64(), *ptr = l.ptrType();
+  llvm::Type *t = sema::asTensor(k.type)->element->kind == sema::TypeKind::Float
+                      ? llvm::Type::getFloatTy(ctx)
+                      : llvm::Type::getDoubleTy(ctx);
+  auto *fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {i64, i64, i64, ptr, ptr, ptr, ptr}, false);
+  auto *fn = llvm::Function::Create(fnTy, llvm::GlobalValue::InternalLinkage, name, l.mod);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  llvm::Value *r0 = fn->getArg(0), *r1 = fn->getArg(1), *cols = fn->getArg(2), *out = fn->getArg(3);
+
+  // Loads of inputs never alias the result's stores except at the same
+  // element, which each iteration reads before it writes (an input whose
+  // buffer holds the result is one of the result's shape): the same
+  // assumption as the runtime's restrict-qualified loops.
+  llvm::MDBuilder md(ctx);
+  llvm::MDNode *domain = md.createAnonymousAliasScopeDomain("dl.fused");
+  llvm::MDNode *outScope = md.createAnonymousAliasScope(domain, "result");
+  llvm::MDNode *scopes = llvm::MDNode::get(ctx, {outScope});
+
+  auto *entry = llvm::BasicBlock::Create(ctx, "entry", fn);
+  auto *rowHead = llvm::BasicBlock::Create(ctx, "row", fn);
+  auto *colBody = llvm::BasicBlock::Create(ctx, "col", fn);
+  auto *rowLatch = llvm::BasicBlock::Create(ctx, "row.next", fn);
+  auto *exit = llvm::BasicBlock::Create(ctx, "exit", fn);
+  Builder b(entry);
+  std::vector<llvm::Value *> base, rs, cs;
+  for (unsigned i = 0; i < k.inputs; ++i) {
+    base.push_back(b.CreateLoad(ptr, b.CreateConstGEP1_64(ptr, fn->getArg(4), i)));
+    rs.push_back(b.CreateLoad(i64, b.CreateConstGEP1_64(i64, fn->getArg(5), i)));
+    cs.push_back(b.CreateLoad(i64, b.CreateConstGEP1_64(i64, fn->getArg(6), i)));
+  }
+  b.CreateCondBr(b.CreateICmpSLT(r0, r1), rowHead, exit);
+
+  b.SetInsertPoint(rowHead);
+  llvm::PHINode *r = b.CreatePHI(i64, 2, "r");
+  r->addIncoming(r0, entry);
+  llvm::Value *outRow = b.CreateGEP(t, out, b.CreateMul(r, cols));
+  std::vector<llvm::Value *> inRow;
+  for (unsigned i = 0; i < k.inputs; ++i)
+    inRow.push_back(b.CreateGEP(t, base[i], b.CreateMul(r, rs[i])));
+  b.CreateCondBr(b.CreateICmpSGT(cols, b.getInt64(0)), colBody, rowLatch);
+
+  b.SetInsertPoint(colBody);
+  llvm::PHINode *c = b.CreatePHI(i64, 2, "c");
+  c->addIncoming(b.getInt64(0), rowHead);
+  std::vector<llvm::Value *> x;
+  for (unsigned i = 0; i < k.inputs; ++i) {
+    llvm::LoadInst *load = b.CreateLoad(t, b.CreateGEP(t, inRow[i], b.CreateMul(c, cs[i])));
+    load->setMetadata(llvm::LLVMContext::MD_noalias, scopes);
+    x.push_back(load);
+  }
+  std::vector<llvm::Value *> node;
+  auto value = [&](int o) { return o >= 0 ? node[size_t(o)] : x[size_t(-1 - o)]; };
+  for (const ir::FusedNode &n : k.nodes)
+    node.push_back(elementOp(b, l.mod, n.op, value(n.a), ir::isTensorBinary(n.op) ? value(n.b) : nullptr));
+  llvm::StoreInst *store = b.CreateStore(node.back(), b.CreateGEP(t, outRow, c));
+  store->setMetadata(llvm::LLVMContext::MD_alias_scope, scopes);
+  llvm::Value *cn = b.CreateAdd(c, b.getInt64(1));
+  c->addIncoming(cn, colBody);
+  b.CreateCondBr(b.CreateICmpSLT(cn, cols), colBody, rowLatch);
+
+  b.SetInsertPoint(rowLatch);
+  llvm::Value *rn = b.CreateAdd(r, b.getInt64(1));
+  r->addIncoming(rn, rowLatch);
+  b.CreateCondBr(b.CreateICmpSLT(rn, r1), rowHead, exit);
+
+  b.SetInsertPoint(exit);
+  b.CreateRetVoid();
+  return fn;
+}
+
+} // namespace
+
+llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::Instr &in,
+                                 llvm::ArrayRef<llvm::Value *> ops) {
+  if (in.kernel < 0 || size_t(in.kernel) >= f.kernels.size()) {
+    error(in.loc, "internal error: a fused operation without its kernel");
+    return llvm::PoisonValue::get(ptrType());
+  }
+  const ir::FusedKernel &k = f.kernels[size_t(in.kernel)];
+  llvm::Type *i32 = b.getInt32Ty(), *ptr = ptrType();
+  auto key = std::make_pair(&f, in.kernel);
+  llvm::Constant *descriptor = fusedKernels[key];
+  if (!descriptor) {
+    llvm::Function *loop = emitLoop(*this, k, "dl." + f.name + ".kernel" + std::to_string(in.kernel));
+    auto *nodeTy = llvm::StructType::get(ctx, {i32, i32, i32, i32, ptr});
+    std::vector<llvm::Constant *> nodes;
+    for (const ir::FusedNode &n : k.nodes) {
+      bool binary = ir::isTensorBinary(n.op);
+      nodes.push_back(llvm::ConstantStruct::get(
+          nodeTy, {b.getInt32(binary), b.getInt32(uint32_t(binary ? binaryCode(n.op) : unaryCode(n.op))),
+                   b.getInt32(uint32_t(n.a)), b.getInt32(uint32_t(n.b)), locString(n.loc)}));
+    }
+    auto *nodesTy = llvm::ArrayType::get(nodeTy, nodes.size());
+    auto *nodesVar = new llvm::GlobalVariable(mod, nodesTy, true, llvm::GlobalValue::PrivateLinkage,
+                                              llvm::ConstantArray::get(nodesTy, nodes),
+                                              "dl.kernel.nodes" + std::to_string(kernelCount));
+    auto *kernelTy = llvm::StructType::get(ctx, {i32, i32, i32, ptr, ptr});
+    bool isFloat = sema::asTensor(k.type)->element->kind == sema::TypeKind::Float;
+    descriptor = new llvm::GlobalVariable(
+        mod, kernelTy, true, llvm::GlobalValue::PrivateLinkage,
+        llvm::ConstantStruct::get(kernelTy, {b.getInt32(isFloat ? DLRT_F32 : DLRT_F64),
+                                             b.getInt32(k.inputs), b.getInt32(uint32_t(k.nodes.size())),
+                                             nodesVar, loop}),
+        "dl.kernel" + std::to_string(kernelCount++));
+    fusedKernels[key] = descriptor;
+  }
+  // The inputs in a stack array.
+  llvm::Function *fn = b.GetInsertBlock()->getParent();
+  llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+  auto *arrTy = llvm::ArrayType::get(ptr, std::max<size_t>(ops.size(), 1));
+  llvm::Value *inputs = entry.CreateAlloca(arrTy);
+  for (size_t i = 0; i < ops.size(); ++i)
+    b.CreateStore(ops[i], b.CreateConstGEP2_64(arrTy, inputs, 0, i));
+  llvm::FunctionCallee callee = tensorRuntime("dlrt_t_fused", ptr, {ptr, ptr, i32, ptr});
+  return b.CreateCall(callee, {descriptor, inputs, b.getInt32(uint32_t(int32_t(in.reuse) - 1)),
+                               locString(in.loc)});
+}
+
+} // namespace dlc::codegen

@@ -1,0 +1,128 @@
+/* Running fused elementwise kernels (dlrt.h, "Fused elementwise kernels").
+ * The compiled loop sees the result as [rows, cols] (cols: the last axis)
+ * and each input through a pair of strides, which covers an input of the
+ * result's shape (cols, 1), a row broadcast along the leading axes such as a
+ * bias (0, 1), a column such as [n, 1] (1, 0) and a single element (0, 0);
+ * any other broadcast is materialized first. */
+#include "runtime/tensor_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The nodes one by one through the ordinary operations: their semantics for
+ * zero tangents (NULL), their shape checks and their messages. */
+static DlTensor *interpret(const DlFusedKernel *k, DlTensor *const *inputs, int32_t reuse) {
+  DlTensor **values = calloc((size_t)k->count, sizeof *values);
+  if (!values)
+    dlrt_fail("<runtime>", "out of memory");
+  for (int32_t n = 0; n < k->count; ++n) {
+    const DlFusedNode *node = &k->nodes[n];
+    const DlTensor *a = node->a >= 0 ? values[node->a] : inputs[-1 - node->a];
+    if (node->binary) {
+      const DlTensor *b = node->b >= 0 ? values[node->b] : inputs[-1 - node->b];
+      values[n] = dlrt_t_binary(node->op, a, b, node->loc);
+    } else {
+      values[n] = dlrt_t_unary(node->op, a, node->loc);
+    }
+  }
+  DlTensor *result = values[k->count - 1];
+  for (int32_t n = 0; n + 1 < k->count; ++n)
+    dlrt_t_release(values[n]);
+  free(values);
+  if (reuse >= 0)
+    dlrt_t_release(inputs[reuse]);
+  return result;
+}
+
+/* An input's strides over the [rows, cols] view of a result of `rank` and
+ * `shape`, or false when they cannot describe it. */
+static bool stridesOf(const DlTensor *t, int32_t rank, const int64_t *shape, int64_t cols,
+                      int64_t *rowStride, int64_t *colStride) {
+  if (t->count == 1) {
+    *rowStride = *colStride = 0;
+    return true;
+  }
+  bool full = true, row = true, column = true;
+  for (int32_t j = 0; j < rank; ++j) {
+    int32_t i = j - (rank - t->rank); /* the input's axis, right-aligned */
+    int64_t d = i >= 0 ? t->shape[i] : 1;
+    bool last = j == rank - 1;
+    full = full && d == shape[j];
+    row = row && (last ? d == shape[j] : d == 1);
+    column = column && (last ? d == 1 : d == shape[j]);
+  }
+  if (full || row) {
+    *rowStride = full ? cols : 0;
+    *colStride = 1;
+    return true;
+  }
+  if (column) {
+    *rowStride = 1;
+    *colStride = 0;
+    return true;
+  }
+  return false;
+}
+
+enum { kInlineInputs = 16 };
+
+DlTensor *dlrt_t_fused(const DlFusedKernel *k, DlTensor *const *inputs, int32_t reuse,
+                       const char *loc) {
+  int32_t n = k->inputs;
+  for (int32_t i = 0; i < n; ++i)
+    if (!inputs[i] || inputs[i]->kind != k->kind)
+      return interpret(k, inputs, reuse);
+  int32_t rank;
+  int64_t shape[DLRT_MAX_RANK];
+  if (!dlrtBroadcastShapes(n, (const DlTensor *const *)inputs, &rank, shape))
+    return interpret(k, inputs, reuse); /* reports the first operation that fails */
+
+  DlTensor *out = NULL;
+  if (reuse >= 0) {
+    DlTensor *r = inputs[reuse];
+    if (r->refcount == 1 && r->rank == rank &&
+        memcmp(r->shape, shape, (size_t)rank * sizeof(int64_t)) == 0)
+      out = r; /* the caller's reference becomes the result's */
+  }
+  if (!out)
+    out = dlrtTensorNew(k->kind, rank, shape);
+  int64_t cols = rank > 0 ? shape[rank - 1] : 1;
+  int64_t rows = cols > 0 ? out->count / cols : 0;
+
+  void *inlineData[kInlineInputs];
+  int64_t inlineStrides[2 * kInlineInputs];
+  DlTensor *inlineTemps[kInlineInputs];
+  void **data = inlineData;
+  int64_t *strides = inlineStrides;
+  DlTensor **temps = inlineTemps;
+  if (n > kInlineInputs) {
+    data = malloc((size_t)n * sizeof *data);
+    strides = malloc((size_t)n * 2 * sizeof *strides);
+    temps = malloc((size_t)n * sizeof *temps);
+    if (!data || !strides || !temps)
+      dlrt_fail("<runtime>", "out of memory");
+  }
+  for (int32_t i = 0; i < n; ++i) {
+    temps[i] = NULL;
+    const DlTensor *t = inputs[i];
+    if (!stridesOf(t, rank, shape, cols, &strides[i], &strides[n + i])) {
+      temps[i] = dlrt_t_broadcast_to(t, out, loc);
+      t = temps[i];
+      strides[i] = cols;
+      strides[n + i] = 1;
+    }
+    data[i] = t->data;
+  }
+  if (rows > 0)
+    k->loop(0, rows, cols, out->data, data, strides, strides + n);
+  for (int32_t i = 0; i < n; ++i)
+    dlrt_t_release(temps[i]);
+  if (n > kInlineInputs) {
+    free(data);
+    free(strides);
+    free(temps);
+  }
+  if (reuse >= 0 && out != inputs[reuse])
+    dlrt_t_release(inputs[reuse]);
+  return out;
+}
