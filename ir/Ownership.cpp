@@ -77,6 +77,7 @@ bool borrowsResult(Op op) {
 class FunctionPass {
 public:
   FunctionPass(Module &m, Function &f) : m(m), f(f) {}
+  std::vector<bool> madeFromScalar; // by value index
 
   void run() {
     if (f.isExtern || f.blocks.empty())
@@ -90,6 +91,13 @@ public:
           track(in.result);
     if (ids.empty())
       return;
+    // Rank-0 tensors made from scalars: a fused kernel's result is seldom
+    // their shape, so it reuses another dying operand's buffer instead.
+    madeFromScalar.assign(f.values.size(), false);
+    for (const Block &b : f.blocks)
+      for (const Instr &in : b.instrs)
+        if (in.op == Op::Tensor && in.result.isValid() && tensorOpOf(in.imm) == TensorOp::Scalar)
+          madeFromScalar[in.result.index] = true;
     for (ValueId p : f.blocks[0].args)
       if (id(p) >= 0)
         borrowed[size_t(id(p))] = true;
@@ -243,7 +251,9 @@ private:
            tensorOpOf(in.imm) == TensorOp::Fused))
         for (size_t o = 0; o < in.operands.size(); ++o) {
           int i = id(in.operands[o]);
-          if (i >= 0 && canMove(i) && f.typeOf(in.operands[o]) == f.typeOf(in.result)) {
+          bool fused = tensorOpOf(in.imm) == TensorOp::Fused;
+          if (i >= 0 && canMove(i) && f.typeOf(in.operands[o]) == f.typeOf(in.result) &&
+              !(fused && madeFromScalar[in.operands[o].index])) {
             moved[size_t(i)] = true;
             in.reuse = uint8_t(o + 1);
             break;

@@ -110,6 +110,16 @@ DlTensor *dlrt_t_fused(const DlFusedKernel *k, DlTensor *const *inputs, int32_t 
       t = temps[i];
       strides[i] = cols;
       strides[n + i] = 1;
+    } else if (strides[n + i] == 0 && strides[i] == 0 && cols > 1) {
+      /* A single element becomes a row of copies: the loop is vectorized
+       * for unit column strides only (LLVM versions it on them). */
+      int64_t rowShape[1] = {cols};
+      temps[i] = dlrtTensorNew(k->kind, 1, rowShape);
+      size_t size = (size_t)dlrtKindSize(k->kind);
+      for (int64_t c = 0; c < cols; ++c)
+        memcpy((char *)temps[i]->data + (size_t)c * size, t->data, size);
+      t = temps[i];
+      strides[n + i] = 1;
     }
     data[i] = t->data;
   }
