@@ -1,6 +1,7 @@
 /* What the tensor sources of dlrt share and compiled code does not see:
  * allocation of tensors (tensor.c), shape text for messages, the broadcasting
- * walker over runs of the innermost axis, and NumPy's pairwise summation.
+ * walker over runs of the innermost axis, NumPy's pairwise summation, and the
+ * thread pool that splits large elementwise operations (threads.c).
  * Names start with `dlrt` + UpperCamel so they never collide with the C ABI
  * (dlrt_*) or with a user's exported functions; all are hidden. */
 #ifndef DLRT_TENSOR_INTERNAL_H
@@ -9,6 +10,10 @@
 #include "runtime/dlrt.h"
 
 #define DLRT_HIDDEN __attribute__((visibility("hidden")))
+
+#ifdef __cplusplus /* the unit tests include this header */
+extern "C" {
+#endif
 
 /* --- Allocation (tensor.c) ------------------------------------------------ */
 /* A tensor with refcount 1 and an uninitialized buffer (from the cache when
@@ -102,6 +107,19 @@ static inline int64_t dlrtWalkRunStride(const DlrtWalk *w, int op) {
 }
 static inline int64_t dlrtWalkRunLength(const DlrtWalk *w) { return w->shape[w->rank - 1]; }
 
+/* Moves to run number `run` (0 <= run < runs), where `run` calls of
+ * dlrtWalkNext from the start would: a thread starts its part of a walk here. */
+static inline void dlrtWalkSeek(DlrtWalk *w, int64_t run) {
+  for (int k = 0; k < w->nops; ++k)
+    w->offset[k] = 0;
+  for (int32_t d = w->rank - 2; d >= 0; --d) {
+    w->index[d] = run % w->shape[d];
+    run /= w->shape[d];
+    for (int k = 0; k < w->nops; ++k)
+      w->offset[k] += w->index[d] * w->strides[k][d];
+  }
+}
+
 /* Advances to the next run. */
 static inline void dlrtWalkNext(DlrtWalk *w) {
   for (int32_t d = w->rank - 2; d >= 0; --d) {
@@ -121,5 +139,39 @@ static inline void dlrtWalkNext(DlrtWalk *w) {
  * round like numpy.sum and torch.sum of float32 do, not like a running sum. */
 DLRT_HIDDEN float dlrtSumF32(const float *x, int64_t n);
 DLRT_HIDDEN double dlrtSumF64(const double *x, int64_t n);
+
+/* --- Threads (threads.c) ----------------------------------------------------
+ * A persistent pool for large elementwise operations. Work is counted in
+ * units of about a quarter of a nanosecond on one core: one element of a
+ * Float add (faster from cache, slower from memory); an element of exp
+ * counts 8 (tensor_ops.c has the measured costs). Below
+ * DLRT_PARALLEL_MIN_WORK units a call runs on the calling thread alone.
+ * Measured on the 2-core development VM: an F32 add of [128, 512] (64K
+ * units, 6.7 us alone) is about where two threads that are already awake
+ * start to win (1.1-1.4x; [256, 512] 1.3-2x, [512, 512] 3x, the two cores'
+ * caches holding what one could not); half of it gains nothing. Waking a
+ * sleeping worker costs far more (threads.c, kWakeWork). */
+enum { DLRT_PARALLEL_MIN_WORK = 1 << 16 };
+
+/* Runs fn(ctx, begin, end) over [0, n) split into contiguous ranges, on the
+ * pool's threads plus the calling one, when n * costPerItem is large enough
+ * to pay for it (else on the calling thread alone, as fn(ctx, 0, n)).
+ * Returns when every range is done. Ranges never overlap, so kernels that
+ * write disjoint outputs need no locking; the split is a pure function of n,
+ * costPerItem and the thread count (which thread runs a range is not), so
+ * results are deterministic. Nested calls run inline. fn must not fail
+ * (dlrt_fail*): check operands before. */
+DLRT_HIDDEN void dlrtParallelFor(int64_t n, int64_t costPerItem,
+                                 void (*fn)(void *ctx, int64_t begin, int64_t end), void *ctx);
+/* The threads a call may use, the calling one included: DLRT_NUM_THREADS if
+ * set (>= 1), else the CPUs this process may run on; at most 64. */
+DLRT_HIDDEN int dlrtThreadCount(void);
+/* Overrides the thread count (n >= 1; 0 restores the default), for tests
+ * comparing one thread with many. Not during a parallel call. */
+DLRT_HIDDEN void dlrtSetThreadCountForTests(int n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* DLRT_TENSOR_INTERNAL_H */
