@@ -1,4 +1,5 @@
-/* Running fused elementwise kernels (dlrt.h, "Fused elementwise kernels").
+/* Running fused elementwise kernels (dlrt.h, "Fused elementwise kernels"),
+ * split by rows across the runtime's threads when large.
  * The compiled loop sees the result as [rows, cols] (cols: the last axis)
  * and each input through a pair of strides, which covers an input of the
  * result's shape (cols, 1), a row broadcast along the leading axes such as a
@@ -66,6 +67,40 @@ static bool stridesOf(const DlTensor *t, int32_t rank, const int64_t *shape, int
 
 enum { kInlineInputs = 16 };
 
+/* Work units (tensor_internal.h, "Threads") of one element of a node, after
+ * tensor_ops.c's measurements: arithmetic about 1, libm calls more. */
+static int64_t nodeCost(const DlFusedNode *node) {
+  if (node->binary)
+    return node->op == DLRT_POW ? 16 : 1;
+  switch (node->op) {
+  case DLRT_EXP:
+  case DLRT_LOG:
+  case DLRT_LOG1P:
+  case DLRT_SIGMOID:
+    return 8;
+  case DLRT_SIN:
+  case DLRT_COS:
+    return 16;
+  case DLRT_TANH:
+    return 40;
+  default:
+    return 1;
+  }
+}
+
+typedef struct {
+  const DlFusedKernel *kernel;
+  int64_t cols;
+  void *out;
+  void *const *data;
+  const int64_t *rowStride, *colStride;
+} LoopArgs;
+
+static void runRows(void *ctx, int64_t begin, int64_t end) {
+  const LoopArgs *a = ctx;
+  a->kernel->loop(begin, end, a->cols, a->out, a->data, a->rowStride, a->colStride);
+}
+
 DlTensor *dlrt_t_fused(const DlFusedKernel *k, DlTensor *const *inputs, int32_t reuse,
                        const char *loc) {
   int32_t n = k->inputs;
@@ -123,8 +158,15 @@ DlTensor *dlrt_t_fused(const DlFusedKernel *k, DlTensor *const *inputs, int32_t 
     }
     data[i] = t->data;
   }
-  if (rows > 0)
-    k->loop(0, rows, cols, out->data, data, strides, strides + n);
+  if (rows > 0) {
+    int64_t cost = 0;
+    for (int32_t i = 0; i < k->count; ++i)
+      cost += nodeCost(&k->nodes[i]);
+    if (k->kind == DLRT_F64)
+      cost *= 2;
+    LoopArgs args = {k, cols, out->data, data, strides, strides + n};
+    dlrtParallelFor(rows, cols * cost, runRows, &args);
+  }
   for (int32_t i = 0; i < n; ++i)
     dlrt_t_release(temps[i]);
   if (n > kInlineInputs) {
