@@ -158,6 +158,20 @@ private:
   std::vector<bool> absorbed;
 };
 
+/// How often each value is read (operands and branch arguments).
+std::vector<unsigned> countUses(const Function &f) {
+  std::vector<unsigned> uses(f.values.size(), 0);
+  for (const Block &b : f.blocks)
+    for (const Instr &in : b.instrs) {
+      for (ValueId o : in.operands)
+        ++uses[o.index];
+      for (const Target &t : in.targets)
+        for (ValueId a : t.args)
+          ++uses[a.index];
+    }
+  return uses;
+}
+
 /// Reads of a field or element of a struct or tuple made in this function
 /// become the value it was made from, and aggregates nobody reads any more
 /// are dropped, so that `v * 0.9 + g` on a struct of tensors (each field
@@ -194,15 +208,7 @@ void forwardAggregates(Function &f) {
   // Drop aggregates and reads that are no longer used (they cannot fail).
   for (bool changed = true; changed;) {
     changed = false;
-    std::vector<unsigned> uses(f.values.size(), 0);
-    for (const Block &b : f.blocks)
-      for (const Instr &in : b.instrs) {
-        for (ValueId o : in.operands)
-          ++uses[o.index];
-        for (const Target &t : in.targets)
-          for (ValueId a : t.args)
-            ++uses[a.index];
-      }
+    std::vector<unsigned> uses = countUses(f);
     for (Block &b : f.blocks) {
       size_t before = b.instrs.size();
       std::erase_if(b.instrs, [&](const Instr &in) {
@@ -222,16 +228,7 @@ void fuseElementwise(Module &module) {
     if (f.isExtern)
       continue;
     forwardAggregates(f);
-    // Uses of each value anywhere in the function (operands and branch arguments).
-    std::vector<unsigned> uses(f.values.size(), 0);
-    for (const Block &b : f.blocks)
-      for (const Instr &in : b.instrs) {
-        for (ValueId o : in.operands)
-          ++uses[o.index];
-        for (const Target &t : in.targets)
-          for (ValueId a : t.args)
-            ++uses[a.index];
-      }
+    std::vector<unsigned> uses = countUses(f);
     for (Block &b : f.blocks)
       BlockFuser(f, b, uses).run();
   }

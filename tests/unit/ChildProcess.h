@@ -67,4 +67,14 @@ inline ChildResult runInChild(const std::function<void()> &body) {
   return result;
 }
 
+// The location the tensor runtime tests pass to every operation.
+constexpr const char *kTestLoc = "t.dl:1:2";
+
+// `body` must fail with "runtime error: <kTestLoc>: <message>" and status 1.
+inline void checkFailure(const std::function<void()> &body, const std::string &message) {
+  ChildResult r = runInChild(body);
+  CHECK(r.exitStatus == 1);
+  CHECK(r.err == "runtime error: " + std::string(kTestLoc) + ": " + message + "\n");
+}
+
 } // namespace dlc::testing

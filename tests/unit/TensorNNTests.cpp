@@ -20,17 +20,12 @@
 
 namespace {
 
-constexpr const char *L = "t.dl:1:2";
+constexpr const char *L = dlc::testing::kTestLoc;
 
 using dlc::testing::ChildResult;
 using dlc::testing::runInChild;
 
-// The body must fail at L with `message`.
-void checkFailure(const std::function<void()> &body, const std::string &message) {
-  ChildResult r = runInChild(body);
-  CHECK(r.exitStatus == 1);
-  CHECK(r.err == "runtime error: " + std::string(L) + ": " + message + "\n");
-}
+using dlc::testing::checkFailure;
 
 // --- Building and reading tensors ---------------------------------------------
 

@@ -25,19 +25,14 @@
 
 namespace {
 
-constexpr const char *L = "t.dl:1:2";
+constexpr const char *L = dlc::testing::kTestLoc;
 
 // --- Forked child runs (as in RuntimeTests.cpp) ------------------------------
 
 using dlc::testing::ChildResult;
 using dlc::testing::runInChild;
 
-// The body must fail at L with `message`.
-void checkFailure(const std::function<void()> &body, const std::string &message) {
-  ChildResult r = runInChild(body);
-  CHECK(r.exitStatus == 1);
-  CHECK(r.err == "runtime error: " + std::string(L) + ": " + message + "\n");
-}
+using dlc::testing::checkFailure;
 
 std::string printed(const DlTensor *t) {
   ChildResult r = runInChild([t] {
