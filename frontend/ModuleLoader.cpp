@@ -5,6 +5,7 @@
 #include "frontend/ModuleLoader.h"
 
 #include "frontend/Parser.h"
+#include "frontend/Stdlib.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -21,10 +22,10 @@ namespace {
 namespace fs = std::filesystem;
 
 /// The source of standard-library module `name` (`import nn`), or nullopt.
-/// There is no embedded stdlib yet; when stdlib/*.dl is compiled into the
-/// binary, look the module up here and every `import nn` starts working.
 std::optional<std::string> embeddedModule(const std::string &name) {
-  (void)name;
+  for (unsigned i = 0; i < kStdlibModuleCount; ++i)
+    if (name == kStdlibModules[i].name)
+      return std::string(kStdlibModules[i].text);
   return std::nullopt;
 }
 

@@ -37,8 +37,12 @@ bool isTypeNamed(Builtin b) {
 // Names of LANGUAGE.md §7 that the standard library will define (a later
 // issue): using one is "not supported yet" rather than an unknown name.
 const char *const kReserved[] = {
-    "mse", "l1Loss", "softmaxCrossEntropy", "sigmoidCrossEntropy", "accuracy", "fit",
-    "loadIDX", "fashionMNIST", "loadCSV", "loadNPY", "saveNPY",
+    "accuracy", "fit", "loadIDX", "fashionMNIST", "loadCSV", "loadNPY", "saveNPY",
+};
+
+// Functions of the embedded standard library (stdlib/*.dl) and their module.
+const char *const kStdlibNames[][2] = {
+    {"mse", "nn"}, {"l1Loss", "nn"}, {"softmaxCrossEntropy", "nn"}, {"sigmoidCrossEntropy", "nn"},
 };
 } // namespace
 
@@ -116,6 +120,13 @@ bool isTensorBuiltin(Builtin b) {
 }
 
 bool isMath2(Builtin b) { return b == Builtin::Pow || b == Builtin::Min || b == Builtin::Max; }
+
+const char *stdlibModuleOf(const std::string &name) {
+  for (const auto &entry : kStdlibNames)
+    if (name == entry[0])
+      return entry[1];
+  return nullptr;
+}
 
 bool isReservedForLater(const std::string &name) {
   for (const char *r : kReserved)

@@ -242,7 +242,10 @@ const Type *Sema::checkName(NameExpr *name, const Type *expected) {
     return types.errorType();
   }
   auto diag = diags.report(DiagId::err_unknown_name, name->loc, {name->name});
-  noteSimilarNames(diag, name->name, false);
+  if (const char *module = stdlibModuleOf(name->name))
+    diag.note(DiagId::note_stdlib_import, SourceLoc{}, {name->name, module});
+  else
+    noteSimilarNames(diag, name->name, false);
   return types.errorType();
 }
 

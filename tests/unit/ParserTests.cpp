@@ -832,9 +832,26 @@ TEST_SUITE("module loader") {
     CHECK(program.mainFile->decls.back()->name == "main");
   }
 
+  TEST_CASE("standard-library modules are embedded") {
+    TempDir dir;
+    std::string main = dir.write("main.dl", "import nn\nimport nn\nfn main() {}\n");
+    SourceManager sources;
+    DiagEngine diags(sources);
+    diags.setSilent(true);
+    Program program;
+    CHECK(loadProgram(sources, main, diags, program));
+    CHECK(diags.emitted().empty());
+    REQUIRE(program.files.size() == 2); // nn once, then main
+    CHECK(program.files[0]->path == "<stdlib>/nn.dl");
+    bool hasMse = false;
+    for (Decl *d : program.files[0]->decls)
+      hasMse |= d->name == "mse";
+    CHECK(hasMse);
+  }
+
   TEST_CASE("missing imports and files") {
     TempDir dir;
-    std::string main = dir.write("main.dl", "import nn\nimport \"nowhere.dl\"\nfn main() {}\n");
+    std::string main = dir.write("main.dl", "import nothere\nimport \"nowhere.dl\"\nfn main() {}\n");
     SourceManager sources;
     DiagEngine diags(sources);
     diags.setSilent(true);
@@ -842,7 +859,7 @@ TEST_SUITE("module loader") {
     CHECK(!loadProgram(sources, main, diags, program));
     REQUIRE(diags.emitted().size() == 2);
     CHECK(diags.emitted()[0].id == DiagId::err_import_not_found);
-    CHECK(diags.emitted()[0].message == "cannot find module 'nn'");
+    CHECK(diags.emitted()[0].message == "cannot find module 'nothere'");
     CHECK(diags.emitted()[0].loc.line == 1);
     CHECK(diags.emitted()[1].id == DiagId::err_import_not_found);
     CHECK(diags.emitted()[1].loc.line == 2);
