@@ -338,6 +338,8 @@ llvm::Value *Lowering::emitTensor(Builder &b, const ir::Instr &in,
   case TensorOp::GatherBackward:
     return call("dlrt_t_gather_backward", ptr, {ptr, ptr, ptr, i64, ptr},
                 {ops[0], ops[1], ops[2], ops[3], loc});
+  case TensorOp::LoadIdx:
+    return call("dlrt_t_load_idx", ptr, {ptr, i32, ptr}, {ops[0], kind(resultType), loc});
   case TensorOp::OneHot:
     return call("dlrt_t_one_hot", ptr, {ptr, i64, i32, ptr}, {ops[0], ops[1], kind(resultType), loc});
   case TensorOp::Conv2d:

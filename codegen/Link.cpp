@@ -1,5 +1,5 @@
 // Linking executables: runs the system C compiler driver (`cc`) on the object
-// file, libdlrt.a, libm and libpthread (plus `-l` libraries) with posix_spawn,
+// file, libdlrt.a, zlib, libm and libpthread (plus `-l` libraries) with posix_spawn,
 // capturing its output for the err_link message. Also locates libdlrt.a.
 #include "codegen/Codegen.h"
 #include "codegen/Target.h"
@@ -83,6 +83,7 @@ bool linkExecutable(const std::string &objectPath, const std::string &outputPath
   std::vector<std::string> argv{"cc", "-o", outputPath, objectPath, runtimeLibrary, "-lopenblas"};
   for (const std::string &lib : libraries)
     argv.push_back("-l" + lib);
+  argv.push_back("-lz"); // loadIDX reads gzip files
   argv.push_back("-lm");
   argv.push_back("-lpthread");
   std::string output;

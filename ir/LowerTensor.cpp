@@ -232,6 +232,8 @@ ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
     return tensorOp(TensorOp::Gather, t, {args[0], args[1], constInt(0)}, loc);
   case Builtin::OneHot:
     return tensorOp(TensorOp::OneHot, t, {args[0], args[1]}, loc);
+  case Builtin::LoadIdx:
+    return tensorOp(TensorOp::LoadIdx, t, {args[0]}, loc);
   case Builtin::Dropout: {
     // x * mask, the mask 0 or 1 / (1 - rate) (all ones when not training):
     // the derivative follows from the product.

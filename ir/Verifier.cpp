@@ -503,6 +503,7 @@ private:
     case TensorOp::Glorot:
     case TensorOp::FromArray:
     case TensorOp::Scalar:
+    case TensorOp::LoadIdx:
       if (resultType() && resultType()->kind != TypeKind::Tensor)
         fail("result has type " + resultType()->str() + ", expected a tensor");
       return;

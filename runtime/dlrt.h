@@ -281,6 +281,11 @@ int64_t dlrt_t_dim(const DlTensor *a, int64_t axis, const char *loc);
 DlTensor *dlrt_t_gather(const DlTensor *a, const DlTensor *indices, int64_t axis, const char *loc);
 DlTensor *dlrt_t_gather_backward(const DlTensor *g, const DlTensor *like, const DlTensor *indices,
                                  int64_t axis, const char *loc);
+/* loadIDX: the IDX file at `path` (plain or gzip-compressed, e.g. the MNIST
+ * and Fashion-MNIST files) as a tensor of element `kind` with the file's
+ * dimensions. Element types u8, i8, i16, i32, f32 and f64 are read. A missing
+ * or unreadable file, a bad header and a short file are runtime errors. */
+DlTensor *dlrt_t_load_idx(const DlString *path, int32_t kind, const char *loc);
 /* oneHot: labels (DLRT_I64, any shape) -> `kind` tensor of shape
  * labels.shape + [n] with 1 at each label; labels must be in [0, n). */
 DlTensor *dlrt_t_one_hot(const DlTensor *labels, int64_t n, int32_t kind, const char *loc);

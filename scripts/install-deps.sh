@@ -11,6 +11,7 @@ packages=(
   antlr4 libantlr4-runtime-dev
   doctest-dev
   libopenblas-dev
+  dataset-fashion-mnist
 )
 
 if [ "$(id -u)" -eq 0 ]; then

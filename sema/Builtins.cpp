@@ -37,7 +37,7 @@ bool isTypeNamed(Builtin b) {
 // Names of LANGUAGE.md §7 that the standard library will define (a later
 // issue): using one is "not supported yet" rather than an unknown name.
 const char *const kReserved[] = {
-    "accuracy", "fit", "loadIDX", "fashionMNIST", "loadCSV", "loadNPY", "saveNPY",
+    "accuracy", "fit", "fashionMNIST", "loadCSV", "loadNPY", "saveNPY",
 };
 
 // Functions of the embedded standard library (stdlib/*.dl) and their module.
@@ -102,6 +102,7 @@ bool isTensorBuiltin(Builtin b) {
   case Builtin::Slice:
   case Builtin::Gather:
   case Builtin::OneHot:
+  case Builtin::LoadIdx:
   case Builtin::Embedding:
   case Builtin::Dropout:
   case Builtin::BatchNorm:

@@ -478,6 +478,12 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
     }
     return lt ? types.tensorType(elementFromContext(false)) : types.errorType();
   }
+  case Builtin::LoadIdx: {
+    if (!match({{"path", false, false}}))
+      return types.errorType();
+    checkExprAs(args[0].value, types.stringType());
+    return types.tensorType(elementFromContext(false));
+  }
   case Builtin::Dropout: {
     if (!match({{"x", false, false}, {"rate", true, false}, {"training", true, false}}))
       return types.errorType();
