@@ -35,7 +35,8 @@ llvm::Value *intrinsic(Builder &b, llvm::Intrinsic::ID id, llvm::Value *x) {
   return b.CreateUnaryIntrinsic(id, x);
 }
 
-/// One element of operation `op` (runtime/tensor_ops.c's definitions).
+/// One element of operation `op` (runtime/tensor_ops.c's definitions), or
+/// null for an operation ir/Fusion.cpp should not have fused.
 llvm::Value *elementOp(Builder &b, llvm::Module &mod, TensorOp op, llvm::Value *x, llvm::Value *y) {
   llvm::Type *t = x->getType();
   llvm::Value *zero = llvm::ConstantFP::get(t, 0.0), *one = llvm::ConstantFP::get(t, 1.0);
@@ -73,7 +74,7 @@ llvm::Value *elementOp(Builder &b, llvm::Module &mod, TensorOp op, llvm::Value *
   case TensorOp::Max:
     return b.CreateSelect(b.CreateOr(b.CreateFCmpOGT(x, y), b.CreateFCmpUNO(x, x)), x, y);
   default:
-    return llvm::PoisonValue::get(t);
+    return nullptr;
   }
 }
 
@@ -132,8 +133,14 @@ llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::strin
   }
   std::vector<llvm::Value *> node;
   auto value = [&](int o) { return o >= 0 ? node[size_t(o)] : x[size_t(-1 - o)]; };
-  for (const ir::FusedNode &n : k.nodes)
-    node.push_back(elementOp(b, l.mod, n.op, value(n.a), ir::isTensorBinary(n.op) ? value(n.b) : nullptr));
+  for (const ir::FusedNode &n : k.nodes) {
+    llvm::Value *v = elementOp(b, l.mod, n.op, value(n.a), ir::isTensorBinary(n.op) ? value(n.b) : nullptr);
+    if (!v) {
+      l.error(n.loc, std::string("internal error: no fused form of tensor.") + ir::tensorOpName(n.op));
+      v = llvm::PoisonValue::get(t);
+    }
+    node.push_back(v);
+  }
   llvm::StoreInst *store = b.CreateStore(node.back(), b.CreateGEP(t, outRow, c));
   store->setMetadata(llvm::LLVMContext::MD_alias_scope, scopes);
   llvm::Value *cn = b.CreateAdd(c, b.getInt64(1));

@@ -150,13 +150,10 @@ int runPipeline(const Options &opts) {
     return 1;
   if (opts.command == Command::Check)
     return diags.errorCount() > 0 ? 1 : 0;
-  // DLC_NO_FUSION=1 keeps every elementwise operation apart (for
-  // benchmarks and for bisecting a suspected fusion problem).
-  if (!getenv("DLC_NO_FUSION"))
-    timer.time("fusion", [&] {
-      ir::fuseElementwise(module);
-      return 0;
-    });
+  timer.time("fusion", [&] {
+    ir::fuseElementwise(module);
+    return 0;
+  });
   if (opts.verifyEach && !timer.time("verify", [&] { return verifyOrReport(module, "fusion"); }))
     return 1;
   timer.time("in-place updates", [&] {

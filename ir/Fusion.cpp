@@ -18,6 +18,7 @@
 // changes nothing but the memory traffic.
 #include "ir/Fusion.h"
 
+#include <cstdlib>
 #include <functional>
 #include <map>
 
@@ -224,6 +225,10 @@ void forwardAggregates(Function &f) {
 } // namespace
 
 void fuseElementwise(Module &module) {
+  // DLC_NO_FUSION=1 keeps every operation apart, for benchmarks and for
+  // bisecting a suspected fusion problem (`dlc build`, `run` and the REPL).
+  if (getenv("DLC_NO_FUSION"))
+    return;
   for (Function &f : module.functions) {
     if (f.isExtern)
       continue;

@@ -8,6 +8,7 @@
  * moves `inner`-element blocks with memcpy. */
 #include "runtime/tensor_internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -329,6 +330,9 @@ DlTensor *dlrt_t_one_hot(const DlTensor *labels, int64_t n, int32_t kind, const 
   if (labels->rank == DLRT_MAX_RANK)
     failf(loc, "oneHot of a tensor of rank %lld: the largest rank is %lld", (long long)labels->rank,
           (long long)DLRT_MAX_RANK);
+  if (n > (INT64_MAX / 8) / (labels->count > 0 ? labels->count : 1))
+    failf(loc, "oneHot of %lld labels with %lld classes is too large", (long long)labels->count,
+          (long long)n);
   int64_t shape[DLRT_MAX_RANK];
   memcpy(shape, labels->shape, (size_t)labels->rank * sizeof(int64_t));
   shape[labels->rank] = n;

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/unit/ChildProcess.h"
+#include "tests/unit/TensorScope.h"
 
 #include <algorithm>
 #include <cmath>
@@ -113,21 +114,12 @@ void checkNear(const std::vector<double> &got, const std::vector<double> &want, 
   CHECK(reported == 0);
 }
 
-// Releases the tensors it is handed and checks at the end of the scope that
-// no tensor created in it is still alive.
-struct Scope {
-  int64_t start = dlrt_t_live_count();
-  std::vector<DlTensor *> owned;
+// A TensorScope whose tensors must be fresh results (refcount 1).
+struct Scope : dlc::testing::TensorScope {
   DlTensor *operator()(DlTensor *t) {
     REQUIRE(t != nullptr);
     CHECK(t->refcount == 1);
-    owned.push_back(t);
-    return t;
-  }
-  ~Scope() {
-    for (DlTensor *t : owned)
-      dlrt_t_release(t);
-    CHECK(dlrt_t_live_count() == start);
+    return TensorScope::operator()(t);
   }
 };
 

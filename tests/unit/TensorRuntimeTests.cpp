@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/unit/ChildProcess.h"
+#include "tests/unit/TensorScope.h"
 
 #include <algorithm>
 #include <cmath>
@@ -108,21 +109,7 @@ template <class T> std::vector<T> randomValues(std::mt19937 &rng, int64_t n) {
   return v;
 }
 
-// Releases the tensors it is handed and checks at the end of the scope that
-// no tensor created in it is still alive.
-struct Scope {
-  int64_t start = dlrt_t_live_count();
-  std::vector<DlTensor *> owned;
-  DlTensor *operator()(DlTensor *t) {
-    owned.push_back(t);
-    return t;
-  }
-  ~Scope() {
-    for (DlTensor *t : owned)
-      dlrt_t_release(t);
-    CHECK(dlrt_t_live_count() == start);
-  }
-};
+using Scope = dlc::testing::TensorScope;
 
 // --- Reference computations ---------------------------------------------------
 
