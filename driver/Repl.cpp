@@ -396,6 +396,11 @@ private:
     if (!loadProgramFromBuffers(sources, files, diags, c.program))
       return false;
 
+    // Earlier inputs contribute their declarations only: their statements ran.
+    for (auto &file : c.program.files)
+      if (file->fileId != inputFile)
+        file->topLevelStmts.clear();
+
     // Drop declarations that a later input redefines.
     std::set<std::string> inputNames;
     for (auto &file : c.program.files)
@@ -580,6 +585,19 @@ private:
 
     // The declarations compiled: keep them, and forget variables whose
     // struct type was redefined, and inputs whose every declaration is.
+    // Variables whose type is a struct this input redefines are forgotten:
+    // their layout may have changed.
+    auto withoutStale = [&](const std::vector<Var> &list) {
+      std::vector<Var> still;
+      for (const Var &v : list) {
+        bool stale = false;
+        for (const std::string &name : structNames)
+          stale |= mentions(v.typeText, name);
+        if (!stale)
+          still.push_back(v);
+      }
+      return still;
+    };
     if (hasDecls) {
       for (DeclInput &d : decls)
         for (const std::string &n : declNames)
@@ -590,21 +608,13 @@ private:
           kept.push_back(d);
       decls = kept;
       decls.push_back(DeclInput{fileId, declNames, hasImports});
-      std::vector<Var> still;
-      for (const Var &v : updated) {
-        bool stale = false;
-        for (const std::string &s : structNames)
-          stale |= mentions(v.typeText, s);
-        if (!stale)
-          still.push_back(v);
-      }
-      updated = still;
     }
     if (status != 0) {
-      if (hasDecls)
-        vars = updated; // the declarations stay; no variable changed
+      // The declarations stay; no variable changed, none was redeclared.
+      vars = withoutStale(vars);
       return false;
     }
+    updated = withoutStale(updated);
     for (size_t i = 0; i < newVars.size(); ++i) {
       newVars[i].slot = slots[newSlotIndex[i]];
       updated.push_back(newVars[i]);
