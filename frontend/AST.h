@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dlc::sema {
@@ -218,6 +219,11 @@ public:
   const sema::Type *type = nullptr; // a FunctionType (params only, no self)
   const sema::Type *resultType = nullptr;
   bool isGeneric() const { return !genericParams.empty(); }
+  /// For an instance made by monomorphization (sema/Generics.cpp): the
+  /// generic declaration it was cloned from and the types bound to the
+  /// generic parameters (its own and, for a method, its struct's).
+  FuncDecl *genericOrigin = nullptr;
+  std::vector<std::pair<std::string, const sema::Type *>> genericSubst;
   explicit FuncDecl(SourceLoc loc) : Decl(NodeKind::FuncDecl, loc) {}
 };
 
@@ -231,6 +237,11 @@ public:
   std::vector<FuncDecl *> inits;
   /// Set by sema.
   const sema::Type *type = nullptr;
+  /// For an instance such as `Residual<Dense>`: the generic declaration and
+  /// the types bound to its parameters.
+  StructDecl *genericOrigin = nullptr;
+  std::vector<std::pair<std::string, const sema::Type *>> genericSubst;
+  bool isGenericDecl() const { return !genericParams.empty(); }
   explicit StructDecl(SourceLoc loc) : Decl(NodeKind::StructDecl, loc) {}
 };
 
@@ -349,6 +360,10 @@ public:
   Pattern *pattern = nullptr;
   Expr *sequence = nullptr;
   BlockStmt *body = nullptr;
+  /// Set by sema when SEQ is a struct value: element i is `seq.at(i)` for i
+  /// in 0..<seq.count (the `count` field's index).
+  FuncDecl *elementMethod = nullptr;
+  unsigned countField = 0;
   explicit ForInStmt(SourceLoc loc) : Stmt(NodeKind::ForInStmt, loc) {}
 };
 
@@ -604,6 +619,12 @@ struct Program {
   std::vector<std::unique_ptr<SourceFile>> files;
   SourceFile *mainFile = nullptr;
 };
+
+/// Deep copies of declarations as the parser built them (no sema
+/// annotations), for monomorphization: sema checks one copy per instance.
+/// A cloned struct's methods and inits point at the new struct.
+FuncDecl *cloneFunc(ASTContext &context, const FuncDecl *fn, StructDecl *newParent);
+StructDecl *cloneStruct(ASTContext &context, const StructDecl *s);
 
 /// Prints the AST as an indented tree (`dlc build --emit ast`).
 std::string dump(const SourceFile &file);

@@ -111,7 +111,13 @@ std::string DiagEngine::formatMessage(DiagId id, const std::vector<std::string> 
   return result;
 }
 
+void DiagEngine::pushContextNote(DiagId id, SourceLoc loc, std::vector<std::string> args) {
+  contextNotes.push_back(Diagnostic{id, Severity::Note, loc, formatMessage(id, args), {}});
+}
+
 void DiagEngine::emit(Diagnostic d) {
+  for (auto it = contextNotes.rbegin(); it != contextNotes.rend(); ++it)
+    d.notes.push_back(*it);
   if (d.severity == Severity::Warning && werror)
     d.severity = Severity::Error;
   if (d.severity == Severity::Error)

@@ -62,6 +62,11 @@ public:
   /// Suppresses output (diagnostics are still counted and recorded).
   void setSilent(bool on) { silent = on; }
 
+  /// While a context note is pushed, every diagnostic reported gets it as a
+  /// last note (innermost context first): "in 'f<Float>' instantiated here".
+  void pushContextNote(DiagId id, SourceLoc loc, std::vector<std::string> args = {});
+  void popContextNote() { contextNotes.pop_back(); }
+
   unsigned errorCount() const { return errors; }
   unsigned warningCount() const { return warnings; }
   bool hasErrors() const { return errors != 0; }
@@ -92,6 +97,7 @@ private:
   bool silent = false;
   unsigned errors = 0;
   unsigned warnings = 0;
+  std::vector<Diagnostic> contextNotes;
   std::vector<Diagnostic> history;
 };
 

@@ -512,7 +512,8 @@ bool canStartExpression(size_t type) {
 }
 
 /// If tokens[lt] is a `<` opening explicit generic arguments (the tokens up to
-/// the matching `>` can form types and the `>` is followed by `(` or `.`),
+/// the matching `>` can form types and the `>` is followed by `(`, `.`, a
+/// closing bracket, `,`, `;` or the end of the line),
 /// returns the index of that `>`; else 0.
 size_t genericArgsEnd(const TokenList &tokens, size_t lt) {
   int depth = 0;
@@ -522,10 +523,22 @@ size_t genericArgsEnd(const TokenList &tokens, size_t lt) {
     case DlLexer::GT:
       if (--depth > 0)
         break;
-      if (i + 1 < tokens.size() &&
-          (tokens[i + 1]->getType() == DlLexer::LPAREN || tokens[i + 1]->getType() == DlLexer::DOT))
+      // As in Swift: what follows must end or continue a postfix expression.
+      if (i + 1 >= tokens.size() || tokens[i + 1]->getType() == antlr4::Token::EOF ||
+          tokens[i + 1]->getLine() != tokens[i]->getLine())
         return i;
-      return 0;
+      switch (tokens[i + 1]->getType()) {
+      case DlLexer::LPAREN:
+      case DlLexer::DOT:
+      case DlLexer::RPAREN:
+      case DlLexer::RBRACK:
+      case DlLexer::RBRACE:
+      case DlLexer::COMMA:
+      case DlLexer::SEMI:
+        return i;
+      default:
+        return 0;
+      }
     case DlLexer::IDENT:
     case DlLexer::SELF_TYPE:
     case DlLexer::COMMA:

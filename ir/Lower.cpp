@@ -345,6 +345,10 @@ void FunctionLowerer::lowerFor(const ForInStmt *s) {
   if (isRange) {
     lo = lowerExpr(range->lhs);
     hi = lowerExpr(range->rhs);
+  } else if (s->elementMethod) {
+    array = lowerExpr(s->sequence); // a struct with `count` and `at(_:)`
+    lo = constInt(0);
+    hi = emit(Op::StructGet, types().intType(), {array}, {}, int64_t(s->countField));
   } else {
     array = lowerExpr(s->sequence);
     lo = constInt(0);
@@ -365,9 +369,20 @@ void FunctionLowerer::lowerFor(const ForInStmt *s) {
   condBranch(more, body, {}, exit, valuesOf(carried));
   Env atHeader = env;
   cur = body;
-  ValueId element = isRange ? counter
-                            : emit(Op::ArrayGet, sema::asArray(f.typeOf(array))->element,
-                                   {array, counter}, s->sequence->loc);
+  ValueId element;
+  if (isRange) {
+    element = counter;
+  } else if (s->elementMethod) {
+    auto it = m.functionIds.find(s->elementMethod);
+    DLC_ASSERT(it != m.functionIds.end(), "sequence element method was not declared");
+    FuncId at = it->second;
+    element = emit(Op::Call, m.module.function(at).type->result, {array, counter},
+                   s->sequence->loc);
+    lastInstr().callee = at;
+  } else {
+    element = emit(Op::ArrayGet, sema::asArray(f.typeOf(array))->element, {array, counter},
+                   s->sequence->loc);
+  }
   size_t depth = env.vars.size();
   bindPattern(s->pattern, element);
   loops.push_back({latch, exit, carried});

@@ -51,14 +51,29 @@ ValueId FunctionLowerer::tangentZero(const Type *t, ValueId like) {
   case TypeKind::Tuple: {
     std::vector<ValueId> parts;
     auto *tt = sema::asTuple(t);
+    auto *likeType = sema::asTuple(f.typeOf(like)); // t itself, or the primal tuple
     for (size_t i = 0; i < tt->elements.size(); ++i)
-      parts.push_back(
-          tangentZero(tt->elements[i], emit(Op::TupleGet, tt->elements[i], {like}, {}, int64_t(i))));
+      parts.push_back(tangentZero(
+          tt->elements[i], emit(Op::TupleGet, likeType->elements[i], {like}, {}, int64_t(i))));
     return emit(Op::Tuple, t, parts);
   }
   case TypeKind::Struct: {
     std::vector<ValueId> parts;
     auto *st = sema::asStruct(t);
+    auto *likeType = sema::asStruct(f.typeOf(like));
+    if (likeType && likeType != st) {
+      // `like` is the primal struct S of t = S.Tangent: field k of the
+      // tangent is the zero of S's field whose tangent index is k.
+      parts.resize(st->fields.size());
+      for (size_t i = 0; i < likeType->fields.size(); ++i) {
+        int k = types().tangentFieldIndex(likeType, unsigned(i));
+        if (k < 0)
+          continue;
+        ValueId field = emit(Op::StructGet, likeType->fields[i].type, {like}, {}, int64_t(i));
+        parts[size_t(k)] = tangentZero(st->fields[size_t(k)].type, field);
+      }
+      return emit(Op::StructMake, t, parts);
+    }
     for (size_t i = 0; i < st->fields.size(); ++i)
       parts.push_back(tangentZero(st->fields[i].type,
                                   emit(Op::StructGet, st->fields[i].type, {like}, {}, int64_t(i))));

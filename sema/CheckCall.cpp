@@ -138,9 +138,14 @@ void Sema::finishArgs(CallExpr *call, const Candidate &chosen, const std::vector
 }
 
 const Type *Sema::checkOverloaded(CallExpr *call, const std::string &name,
-                                  std::vector<Candidate> candidates, bool isInit) {
+                                  std::vector<Candidate> candidates, bool isInit,
+                                  const std::vector<FuncDecl *> &generics,
+                                  const std::vector<const Type *> &explicitArgs,
+                                  const std::vector<ArgInfo> *preInfos) {
   std::vector<ArgInfo> infos =
-      preCheckArgs(call, candidates.size() == 1 ? &candidates.front() : nullptr);
+      preInfos ? *preInfos
+               : preCheckArgs(call, candidates.size() == 1 && generics.empty() ? &candidates.front()
+                                                                                : nullptr);
   size_t n = call->args.size();
   auto labelsMatch = [&](const Candidate &c, size_t i) {
     const std::string &written = call->args[i].label;
@@ -155,6 +160,17 @@ const Type *Sema::checkOverloaded(CallExpr *call, const std::string &name,
       if (infos[i].kind != ArgInfo::Kind::Typed)
         checkExpr(call->args[i].value, nullptr);
   };
+  if (!generics.empty()) {
+    unsigned errorsBefore = diags.errorCount();
+    bool report = candidates.empty() && generics.size() == 1;
+    addGenericCandidates(call, generics, explicitArgs, infos, report, candidates);
+    if (candidates.empty()) {
+      if (diags.errorCount() == errorsBefore)
+        diags.report(DiagId::err_no_matching_overload, call->loc, {name, "..."});
+      finishUntyped();
+      return types.errorType();
+    }
+  }
   if (candidates.size() == 1) {
     const Candidate &c = candidates.front();
     if (c.params.size() != n) {
@@ -255,35 +271,42 @@ const Type *Sema::checkClosureCall(CallExpr *call, const FunctionType *fnType) {
   return checkOverloaded(call, "function value", {c}, false);
 }
 
+const Type *Sema::checkInitCall(CallExpr *call, StructDecl *s,
+                                const std::vector<ArgInfo> *preInfos) {
+  if (!s->type) {
+    for (Argument &a : call->args)
+      checkExpr(a.value, nullptr);
+    return types.errorType();
+  }
+  if (!s->inits.empty()) {
+    std::vector<Candidate> cands;
+    for (FuncDecl *init : s->inits)
+      if (init->type)
+        cands.push_back(candidateFor(init));
+    call->callKind = CallExpr::Kind::Init;
+    checkOverloaded(call, s->name, cands, true, {}, {}, preInfos);
+    return s->type;
+  }
+  Candidate c;
+  c.name = s->name;
+  auto *st = asStruct(s->type);
+  for (auto &f : st->fields) {
+    c.params.push_back(f.type);
+    c.labels.push_back(f.name);
+    c.inout.push_back(false);
+  }
+  c.result = s->type;
+  call->callKind = CallExpr::Kind::MemberwiseInit;
+  checkOverloaded(call, s->name, {c}, true, {}, {}, preInfos);
+  return s->type;
+}
+
 const Type *Sema::checkCall(CallExpr *call, const Type *expected) {
   Expr *callee = call->callee;
   auto initCall = [&](StructDecl *s) -> const Type * {
-    if (!s->type || !s->genericParams.empty()) {
-      for (Argument &a : call->args)
-        checkExpr(a.value, nullptr);
-      return types.errorType();
-    }
-    if (!s->inits.empty()) {
-      std::vector<Candidate> cands;
-      for (FuncDecl *init : s->inits)
-        if (init->type)
-          cands.push_back(candidateFor(init));
-      call->callKind = CallExpr::Kind::Init;
-      checkOverloaded(call, s->name, cands, true);
-      return s->type;
-    }
-    Candidate c;
-    c.name = s->name;
-    auto *st = asStruct(s->type);
-    for (auto &f : st->fields) {
-      c.params.push_back(f.type);
-      c.labels.push_back(f.name);
-      c.inout.push_back(false);
-    }
-    c.result = s->type;
-    call->callKind = CallExpr::Kind::MemberwiseInit;
-    checkOverloaded(call, s->name, {c}, true);
-    return s->type;
+    if (s->isGenericDecl())
+      return checkGenericInit(call, s, {}, expected);
+    return checkInitCall(call, s, nullptr);
   };
   auto methodCall = [&](StructDecl *s, const std::string &name, Expr *receiver,
                         SourceLoc loc) -> const Type * {
@@ -348,20 +371,54 @@ const Type *Sema::checkCall(CallExpr *call, const Type *expected) {
           checkExpr(a.value, nullptr);
         return types.errorType();
       }
-      if (structs.size() == 1 && fns.empty())
-        return initCall(structs.front());
-      if (!fns.empty()) {
-        std::vector<Candidate> cands;
-        for (FuncDecl *f : fns)
-          if (f->type)
-            cands.push_back(candidateFor(f));
-        call->callKind = CallExpr::Kind::Function;
-        if (cands.empty()) {
+      std::vector<const Type *> explicitArgs;
+      if (!n->genericArgs.empty() && (!structs.empty() || !fns.empty()))
+        explicitArgs = resolveGenericArgs(n->genericArgs);
+      if (std::any_of(explicitArgs.begin(), explicitArgs.end(),
+                      [](const Type *t) { return t->isError(); })) {
+        for (Argument &a : call->args)
+          checkExpr(a.value, nullptr);
+        return types.errorType();
+      }
+      if (structs.size() == 1 && fns.empty()) {
+        StructDecl *s = structs.front();
+        if (s->isGenericDecl())
+          return checkGenericInit(call, s, explicitArgs, expected);
+        if (!explicitArgs.empty()) {
+          checkGenericArgCount(s->name, 0, explicitArgs.size(), n->loc);
           for (Argument &a : call->args)
             checkExpr(a.value, nullptr);
           return types.errorType();
         }
-        return checkOverloaded(call, n->name, cands, false);
+        return initCall(s);
+      }
+      if (!fns.empty()) {
+        std::vector<Candidate> cands;
+        std::vector<FuncDecl *> generics;
+        bool broken = false;
+        for (FuncDecl *f : fns) {
+          if (f->isGeneric() && !f->parent)
+            generics.push_back(f);
+          else if (f->type && explicitArgs.empty())
+            cands.push_back(candidateFor(f));
+          else
+            broken = broken || !f->type;
+        }
+        call->callKind = CallExpr::Kind::Function;
+        if (cands.empty() && generics.empty()) {
+          if (!explicitArgs.empty() && !broken)
+            checkGenericArgCount(n->name, 0, explicitArgs.size(), n->loc);
+          for (Argument &a : call->args)
+            checkExpr(a.value, nullptr);
+          return types.errorType();
+        }
+        return checkOverloaded(call, n->name, cands, false, generics, explicitArgs);
+      }
+      if (!n->genericArgs.empty() && n->name != "Tensor") {
+        checkGenericArgCount(n->name, 0, n->genericArgs.size(), n->loc);
+        for (Argument &a : call->args)
+          checkExpr(a.value, nullptr);
+        return types.errorType();
       }
       if (n->name == "Tensor")
         return checkTensorCall(call, Builtin::TensorInit, expected, n);
@@ -386,6 +443,26 @@ const Type *Sema::checkCall(CallExpr *call, const Type *expected) {
   }
 
   if (auto *m = dynCast<MemberExpr>(callee)) {
+    // module.name(...): `nn.Dense(...)`, `data.fashionMNIST(...)`.
+    if (auto *n = dynCast<NameExpr>(m->base); n && isModuleName(n->name)) {
+      bool captured;
+      bool isValue = lookupLocal(n->name, captured) != nullptr;
+      if (!isValue && currentStruct())
+        for (VarDecl *f : currentStruct()->fields)
+          isValue |= f->name == n->name;
+      if (!isValue && !lookupTypeName(n->name, n->loc, false)) {
+        if (!moduleHasMember(n->name, m->member)) {
+          diags.report(DiagId::err_module_member, m->memberLoc, {n->name, m->member});
+          for (Argument &a : call->args)
+            checkExpr(a.value, nullptr);
+          return types.errorType();
+        }
+        auto *plain = program.context.make<NameExpr>(m->memberLoc);
+        plain->name = m->member;
+        call->callee = plain;
+        return checkCall(call, expected);
+      }
+    }
     // S.staticMethod(...)
     if (auto *n = dynCast<NameExpr>(m->base)) {
       bool captured;
@@ -639,6 +716,10 @@ const Type *Sema::checkBuiltinCall(CallExpr *call, Builtin b, const Type *expect
       checkExprAs(call->args[1].value, t);
     if (t->isError())
       return t;
+    // zerosLike(model) is the zero tangent of any Differentiable value, with
+    // its tensors' shapes (what an optimizer's state starts from).
+    if (b == Builtin::ZerosLike && types.isDifferentiable(t) && types.tangentType(t))
+      return types.tangentType(t);
     if (!types.tangentType(t) || types.tangentType(t) != t) {
       diags.report(DiagId::err_arg_type, call->args[0].value->loc, {t->str(), "x", "a tangent"});
       return types.errorType();

@@ -154,8 +154,30 @@ const Type *Sema::checkIntLit(IntLitExpr *lit, const Type *expected, bool negate
 
 const Type *Sema::checkName(NameExpr *name, const Type *expected) {
   if (!name->genericArgs.empty()) {
-    diags.report(DiagId::err_not_supported, name->loc, {"explicit generic arguments"});
-    return types.errorType();
+    // `f<Float>` as a value: the instance of a generic function.
+    std::vector<FuncDecl *> generics;
+    for (Decl *d : lookupGlobal(name->name))
+      if (auto *f = dynCast<FuncDecl>(d); f && f->isGeneric() && !f->parent)
+        generics.push_back(f);
+    if (generics.size() != 1) {
+      if (generics.empty())
+        checkGenericArgCount(name->name, 0, name->genericArgs.size(), name->loc);
+      else
+        diags.report(DiagId::err_ambiguous_call, name->loc, {name->name});
+      return types.errorType();
+    }
+    FuncDecl *g = generics.front();
+    std::vector<const Type *> args = resolveGenericArgs(name->genericArgs);
+    if (std::any_of(args.begin(), args.end(), [](const Type *t) { return t->isError(); }) ||
+        !checkGenericArgCount(g->name, g->genericParams.size(), args.size(), name->loc) ||
+        !checkBounds(g->genericParams, args, g->name, name->loc, true))
+      return types.errorType();
+    FuncDecl *inst = instantiateFunction(g, args, name->loc);
+    if (!inst)
+      return types.errorType();
+    name->ref = NameExpr::Ref::Function;
+    name->decl = inst;
+    return inst->type;
   }
   bool captured = false;
   if (Decl *local = lookupLocal(name->name, captured)) {
@@ -194,8 +216,11 @@ const Type *Sema::checkName(NameExpr *name, const Type *expected) {
     if (auto *f = dynCast<FuncDecl>(d)) {
       if (f->type)
         fns.push_back(f);
-      else
-        return types.errorType(); // a generic or broken function, already reported
+      else if (f->isGeneric() && !f->parent) {
+        diags.report(DiagId::err_generic_value, name->loc, {name->name});
+        return types.errorType();
+      } else
+        return types.errorType(); // a broken function, already reported
     } else if (isa<StructDecl>(d)) {
       diags.report(DiagId::err_type_not_value, name->loc, {name->name});
       return types.errorType();

@@ -197,9 +197,26 @@ void Sema::checkFor(ForInStmt *loop) {
     element = types.intType();
   } else {
     const Type *seq = checkExpr(loop->sequence, nullptr);
-    if (auto *at = asArray(seq))
+    auto *st = asStruct(seq);
+    if (auto *at = asArray(seq)) {
       element = at->element;
-    else if (!seq->isError())
+    } else if (st && st->decl && st->fieldIndex("count") >= 0 &&
+               st->fields[size_t(st->fieldIndex("count"))].type == types.intType()) {
+      // A struct with `count: Int` and `fn at(_ i: Int) -> E` is a sequence
+      // of E (data.Batches is one): docs/DECISIONS.md.
+      FuncDecl *at = nullptr;
+      for (FuncDecl *m : methodsNamed(st->decl, "at", false))
+        if (auto *ft = asFunction(m->type);
+            ft && ft->params.size() == 1 && ft->params[0] == types.intType() && !m->isMutating)
+          at = m;
+      if (at) {
+        loop->elementMethod = at;
+        loop->countField = unsigned(st->fieldIndex("count"));
+        element = at->resultType;
+      } else {
+        diags.report(DiagId::err_not_iterable, loop->sequence->loc, {seq->str()});
+      }
+    } else if (!seq->isError())
       diags.report(DiagId::err_not_iterable, loop->sequence->loc, {seq->str()});
   }
   pushScope();

@@ -94,17 +94,29 @@ bool Sema::run() {
       diags.report(DiagId::err_struct_empty_tangent, decl->nameLoc, {decl->name});
   for (auto &file : program.files)
     for (Decl *d : file->decls) {
-      if (auto *f = dynCast<FuncDecl>(d))
-        resolveSignature(f);
-      else if (auto *s = dynCast<StructDecl>(d)) {
-        if (!s->genericParams.empty())
+      if (auto *f = dynCast<FuncDecl>(d)) {
+        if (!f->isGeneric()) // instantiated per use (Note [Monomorphization])
+          resolveSignature(f);
+      } else if (auto *s = dynCast<StructDecl>(d)) {
+        if (s->isGenericDecl()) {
+          for (FuncDecl *m : s->methods)
+            if (m->isGeneric())
+              diags.report(DiagId::err_not_supported, m->genericParams.front()->loc,
+                           {"a generic method"});
           continue;
+        }
         for (FuncDecl *m : s->inits)
           resolveSignature(m);
         for (FuncDecl *m : s->methods)
           resolveSignature(m);
       }
     }
+  for (auto &[name, t] : traits)
+    checkTraitDecl(t);
+  for (auto &file : program.files)
+    for (Decl *d : file->decls)
+      if (auto *s = dynCast<StructDecl>(d); s && s->type && !s->isGenericDecl())
+        checkConformances(s);
   checkDerivativeAttributes();
   // Two functions of one name and one signature in the same file (or in one
   // struct) are a redeclaration; across files the clash shows at the call.
@@ -129,7 +141,7 @@ bool Sema::run() {
         if (f->type)
           checkFunctionBody(f);
       } else if (auto *s = dynCast<StructDecl>(d)) {
-        if (!s->genericParams.empty())
+        if (s->isGenericDecl())
           continue;
         for (FuncDecl *m : s->inits)
           if (m->type)
@@ -140,6 +152,8 @@ bool Sema::run() {
       }
     }
   }
+  checkPendingBodies();
+  checkDerivativeAttributes(); // of the instances
   // `fn main()` of the main file.
   if (program.mainFile)
     for (Decl *d : program.mainFile->decls)
@@ -158,10 +172,20 @@ bool Sema::run() {
 void Sema::collectGlobals() {
   for (auto &file : program.files) {
     for (Decl *d : file->decls) {
-      if (isa<ImportDecl>(d))
+      if (auto *imp = dynCast<ImportDecl>(d)) {
+        if (!imp->isPath)
+          for (auto &f : program.files)
+            if (f->path == "<stdlib>/" + imp->name + ".dl")
+              modules[imp->name] = f->fileId;
         continue;
+      }
       if (auto *t = dynCast<TraitDecl>(d)) {
-        diags.report(DiagId::err_not_supported, t->loc, {"'trait'"});
+        auto [it, inserted] = traits.emplace(t->name, t);
+        if (!inserted || t->name == "Differentiable" || lookupTypeName(t->name, t->loc, false)) {
+          auto diag = diags.report(DiagId::err_redefinition, t->nameLoc, {t->name});
+          if (!inserted)
+            diag.note(DiagId::note_previous_definition, it->second->nameLoc, {t->name});
+        }
         continue;
       }
       if (auto *s = dynCast<StructDecl>(d)) {
@@ -180,9 +204,10 @@ void Sema::collectGlobals() {
           }
         if (duplicate)
           continue;
-        if (!s->genericParams.empty())
-          diags.report(DiagId::err_not_supported, s->genericParams.front()->loc,
-                       {"a generic struct"});
+        if (s->isGenericDecl()) { // instantiated per use (Note [Monomorphization])
+          globals[s->name].push_back(s);
+          continue;
+        }
         StructType *st = types.createStruct(s->name, s);
         s->type = st;
         structTypes[s] = st;
@@ -203,17 +228,13 @@ void Sema::resolveStruct(StructDecl *s) {
   if (st->complete || resolvingStructs.count(s))
     return; // already resolved, or being resolved (S.Tangent inside S)
   resolvingStructs.insert(s);
-  if (!s->genericParams.empty()) {
-    st->complete = true;
-    return;
-  }
   for (TypeRepr *c : s->conformances) {
-    std::string name =
-        isa<NamedTypeRepr>(c) ? cast<NamedTypeRepr>(c)->components.front().name : std::string("?");
-    if (name == "Differentiable")
+    auto *named = dynCast<NamedTypeRepr>(c);
+    std::string name = named ? named->components.back().name : std::string("?");
+    if (name == "Differentiable" || traitRefines(name, "Differentiable"))
       st->differentiable = true;
-    else
-      diags.report(DiagId::err_not_supported, c->loc, {"conformance to '" + name + "'"});
+    else if (!lookupTrait(name))
+      diags.report(DiagId::err_unknown_trait, c->loc, {name});
   }
   std::set<std::string> names;
   unsigned index = 0;
@@ -233,8 +254,7 @@ void Sema::resolveStruct(StructDecl *s) {
 void Sema::resolveSignature(FuncDecl *f) {
   StructDecl *owner = f->parent;
   if (f->isGeneric()) {
-    diags.report(DiagId::err_not_supported, f->genericParams.front()->loc,
-                 {"a generic function"});
+    diags.report(DiagId::err_not_supported, f->genericParams.front()->loc, {"a generic method"});
     return;
   }
   for (const Attribute &a : f->attributes)
@@ -331,12 +351,21 @@ const Type *Sema::lookupTypeName(const std::string &name, SourceLoc loc, bool re
     return types.boolType();
   if (name == "String")
     return types.stringType();
+  if (auto it = activeSubst.find(name); it != activeSubst.end())
+    return it->second;
   std::vector<StructDecl *> found;
   for (Decl *d : lookupGlobal(name))
     if (auto *s = dynCast<StructDecl>(d))
       found.push_back(s);
-  if (found.size() == 1)
+  if (found.size() == 1 && !found.front()->isGenericDecl())
     return found.front()->type;
+  if (found.size() == 1) {
+    if (report) {
+      checkGenericArgCount(name, found.front()->genericParams.size(), 0, loc);
+      return types.errorType();
+    }
+    return nullptr;
+  }
   if (name == "Tensor" && found.empty())
     return types.tensorType(types.floatType());
   if (!report)
@@ -347,8 +376,8 @@ const Type *Sema::lookupTypeName(const std::string &name, SourceLoc loc, bool re
       diag.note(DiagId::note_defined_here, s->nameLoc, {name});
     return types.errorType();
   }
-  if (name == "Differentiable" || name == "Layer") {
-    diags.report(DiagId::err_not_supported, loc, {"type '" + name + "'"});
+  if (name == "Differentiable" || lookupTrait(name)) {
+    diags.report(DiagId::err_trait_as_type, loc, {name});
     return types.errorType();
   }
   auto diag = diags.report(DiagId::err_unknown_type, loc, {name});
@@ -361,6 +390,21 @@ const Type *Sema::resolveType(TypeRepr *repr, StructDecl *selfStruct) {
   switch (repr->kind) {
   case NodeKind::NamedTypeRepr: {
     auto *named = cast<NamedTypeRepr>(repr);
+    // `nn.Dense`, `nn.Dense.Tangent`: a module's name qualifies a type.
+    if (named->components.size() > 1 && isModuleName(named->components.front().name) &&
+        named->components.front().genericArgs.empty() &&
+        !lookupTypeName(named->components.front().name, named->loc, false)) {
+      const std::string &module = named->components.front().name;
+      const std::string &member = named->components[1].name;
+      if (!moduleHasMember(module, member)) {
+        diags.report(DiagId::err_module_member, named->components[1].loc, {module, member});
+        break;
+      }
+      auto *rest = program.context.make<NamedTypeRepr>(named->components[1].loc);
+      rest->components.assign(named->components.begin() + 1, named->components.end());
+      result = resolveType(rest, selfStruct);
+      break;
+    }
     const auto &first = named->components.front();
     if (named->components.size() == 2 && named->components[1].name == "Tangent" &&
         first.genericArgs.empty()) {
@@ -396,8 +440,28 @@ const Type *Sema::resolveType(TypeRepr *repr, StructDecl *selfStruct) {
       break;
     }
     if (!first.genericArgs.empty()) {
-      diags.report(DiagId::err_not_supported, first.loc,
-                   {"the generic type '" + first.name + "<...>'"});
+      // `Residual<Dense>`: an instance of a generic struct.
+      StructDecl *generic = nullptr;
+      for (Decl *d : lookupGlobal(first.name))
+        if (auto *s = dynCast<StructDecl>(d))
+          generic = s;
+      if (!generic || activeSubst.count(first.name)) {
+        if (!lookupTypeName(first.name, first.loc, true)->isError())
+          checkGenericArgCount(first.name, 0, first.genericArgs.size(), first.loc);
+        break;
+      }
+      if (!checkGenericArgCount(first.name, generic->genericParams.size(), first.genericArgs.size(),
+                                first.loc))
+        break;
+      std::vector<const Type *> args;
+      for (TypeRepr *a : first.genericArgs)
+        args.push_back(resolveType(a, selfStruct));
+      if (std::any_of(args.begin(), args.end(), [](const Type *t) { return t->isError(); }))
+        break;
+      if (!checkBounds(generic->genericParams, args, first.name, first.loc, true))
+        break;
+      if (StructDecl *inst = instantiateStruct(generic, args, first.loc))
+        result = inst->type;
       break;
     }
     if (first.name == "Self") {
@@ -519,13 +583,16 @@ Decl *Sema::lookupLocal(const std::string &name, bool &captured) {
 }
 
 void Sema::checkDerivativeAttributes() {
+  size_t first = derivativeAttrsChecked;
+  derivativeAttrsChecked = out.functions.size();
   auto paramNamed = [](FuncDecl *f, const std::string &name) -> int {
     for (size_t i = 0; i < f->params.size(); ++i)
       if (f->params[i]->name == name)
         return int(i);
     return -1;
   };
-  for (FuncDecl *f : out.functions) {
+  for (size_t fi = first; fi < out.functions.size(); ++fi) {
+    FuncDecl *f = out.functions[fi];
     if (!f->type)
       continue;
     // @noDerivative parameters and @differentiable(wrt:) contracts.

@@ -120,8 +120,16 @@ public:
   const Type *checkTensorProperty(MemberExpr *member, const TensorType *base);
   const Type *checkTensorBinary(BinaryExpr *binary, const Type *l, const Type *r);
   const Type *checkTensorIndex(IndexExpr *index, const TensorType *base, const Type *expected);
+  /// `generics` are generic functions of the same name, instantiated when
+  /// their generic arguments can be inferred; `preInfos` are arguments
+  /// already pre-checked by the caller.
   const Type *checkOverloaded(CallExpr *call, const std::string &name,
-                              std::vector<Candidate> candidates, bool isInit);
+                              std::vector<Candidate> candidates, bool isInit,
+                              const std::vector<FuncDecl *> &generics = {},
+                              const std::vector<const Type *> &explicitArgs = {},
+                              const std::vector<ArgInfo> *preInfos = nullptr);
+  /// `S(args)`: an init of `s` or its memberwise initializer.
+  const Type *checkInitCall(CallExpr *call, StructDecl *s, const std::vector<ArgInfo> *preInfos);
   const Type *checkClosureCall(CallExpr *call, const FunctionType *fnType);
   std::vector<ArgInfo> preCheckArgs(CallExpr *call, const Candidate *only = nullptr);
   /// Cost of passing `arg` to a parameter of type `param`, or -1.
@@ -134,6 +142,49 @@ public:
   /// a lambda, a `let` bound to one of these, or an AD operator applied to one.
   bool isStaticFunction(const Expr *e) const;
   std::vector<FuncDecl *> methodsNamed(StructDecl *s, const std::string &name, bool wantStatic);
+
+  // --- Traits, generics and modules (Generics.cpp, Note [Monomorphization]) ---
+  TraitDecl *lookupTrait(const std::string &name) const;
+  /// Whether `trait` is `ancestor` or refines it, directly or not.
+  bool traitRefines(const std::string &trait, const std::string &ancestor) const;
+  /// Whether `t` satisfies the bound `trait` (a struct must declare it).
+  bool conformsTo(const Type *t, const std::string &trait);
+  void collectRequirements(const std::string &trait, std::vector<FuncDecl *> &out,
+                           std::set<std::string> &seen) const;
+  void checkTraitDecl(TraitDecl *t);
+  /// Every required method of every trait `s` declares, present with the
+  /// right signature; `@differentiable` requirements become contracts.
+  void checkConformances(StructDecl *s);
+  bool isModuleName(const std::string &name) const;
+  bool moduleHasMember(const std::string &module, const std::string &member) const;
+  /// Matches a written parameter type against an argument type, binding
+  /// generic parameters. False on a conflict (`T` bound to two types).
+  bool unify(TypeRepr *pattern, const Type *actual, const std::set<std::string> &params,
+             std::map<std::string, const Type *> &bound);
+  bool inferGenericArgs(const std::vector<GenericParamDecl *> &generics,
+                        const std::vector<TypeRepr *> &paramReprs,
+                        const std::vector<ArgInfo> &infos,
+                        const std::vector<const Type *> &explicitArgs,
+                        std::vector<const Type *> &result, std::string &unbound);
+  bool checkBounds(const std::vector<GenericParamDecl *> &generics,
+                   const std::vector<const Type *> &args, const std::string &ownerName,
+                   SourceLoc loc, bool report);
+  std::vector<const Type *> resolveGenericArgs(const std::vector<TypeRepr *> &reprs);
+  bool checkGenericArgCount(const std::string &name, size_t want, size_t given, SourceLoc loc);
+  FuncDecl *instantiateFunction(FuncDecl *g, const std::vector<const Type *> &args, SourceLoc at);
+  StructDecl *instantiateStruct(StructDecl *g, const std::vector<const Type *> &args, SourceLoc at);
+  /// Checks the bodies of instances queued since the last call.
+  void checkPendingBodies();
+  /// Instantiates generic candidates whose arguments can be inferred from
+  /// `infos`; reports why when `report` (the only candidate).
+  void addGenericCandidates(CallExpr *call, const std::vector<FuncDecl *> &generics,
+                            const std::vector<const Type *> &explicitArgs,
+                            const std::vector<ArgInfo> &infos, bool report,
+                            std::vector<Candidate> &candidates);
+  /// A call of the generic struct `s` (`Residual(inner: d)`, `Adam<MLP>(...)`).
+  const Type *checkGenericInit(CallExpr *call, StructDecl *s,
+                               const std::vector<const Type *> &explicitArgs,
+                               const Type *expected);
 
   // --- Scopes ---
   void pushScope() { scopes.emplace_back(); }
@@ -159,6 +210,17 @@ public:
   std::vector<ParamDecl *> syntheticSelf; // owned by the AST arena
   std::set<const Decl *> staticFunctionLets; // `let g = <static function>`
   std::set<const StructDecl *> resolvingStructs;
+
+  std::map<std::string, TraitDecl *> traits;
+  mutable std::set<const TraitDecl *> visitingTraits;
+  std::map<std::string, uint32_t> modules; // imported stdlib module -> its file
+  std::map<std::string, const Type *> activeSubst;
+  std::map<std::pair<const Decl *, std::vector<const Type *>>, Decl *> instances;
+  std::map<const FuncDecl *, SourceLoc> instantiationSite;
+  std::map<const FuncDecl *, unsigned> instanceDepth;
+  std::vector<FuncDecl *> pendingBodies;
+  unsigned instantiationDepth = 0;
+  size_t derivativeAttrsChecked = 0; // out.functions[0, this) have had checkDerivativeAttributes
 };
 
 } // namespace dlc::sema
