@@ -281,8 +281,9 @@ bool Differentiator::checkDifferentiable(const Function &f, const Activity &act)
         ir::TensorOp top = ir::tensorOpOf(in.imm);
         if (top == ir::TensorOp::Shape || top == ir::TensorOp::Rank || top == ir::TensorOp::Count ||
             top == ir::TensorOp::Dim || top == ir::TensorOp::FillLike ||
-            top == ir::TensorOp::DropoutMask)
-          continue; // depends on no element's value
+            top == ir::TensorOp::DropoutMask || top == ir::TensorOp::LoadModel ||
+            top == ir::TensorOp::SaveModel || top == ir::TensorOp::SaveNpy)
+          continue; // depends on no element's value (load_model reads only the shapes)
         if (top == ir::TensorOp::Convert && types().tangentType(f.typeOf(in.result)))
           continue; // Float <-> Double
       }

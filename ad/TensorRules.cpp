@@ -174,6 +174,10 @@ bool tensorControlOperand(const Instr &in, size_t i) {
     return i == 0;
   case TensorOp::Where:
     return i == 0;
+  case TensorOp::SaveNpy:
+  case TensorOp::SaveModel:
+  case TensorOp::LoadModel:
+    return true; // written to a file, or `like`s giving the shapes the file must have
   default:
     return false;
   }

@@ -340,6 +340,38 @@ llvm::Value *Lowering::emitTensor(Builder &b, const ir::Instr &in,
                 {ops[0], ops[1], ops[2], ops[3], loc});
   case TensorOp::LoadIdx:
     return call("dlrt_t_load_idx", ptr, {ptr, i32, ptr}, {ops[0], kind(resultType), loc});
+  case TensorOp::LoadNpy:
+    return call("dlrt_t_load_npy", ptr, {ptr, i32, ptr}, {ops[0], kind(resultType), loc});
+  case TensorOp::LoadCsv:
+    return call("dlrt_t_load_csv", ptr, {ptr, i32, ptr}, {ops[0], kind(resultType), loc});
+  case TensorOp::SaveNpy:
+    call("dlrt_t_save_npy", b.getVoidTy(), {ptr, ptr, ptr}, {ops[0], ops[1], loc});
+    return llvm::Constant::getNullValue(lower(resultType));
+  case TensorOp::SaveModel:
+  case TensorOp::LoadModel: {
+    // Operands: path, then (name, tensor) pairs (Note [Model files]).
+    std::vector<llvm::Value *> names, tensors;
+    for (size_t i = 1; i + 1 < ops.size(); i += 2) {
+      names.push_back(ops[i]);
+      tensors.push_back(ops[i + 1]);
+    }
+    auto [n, nameArray] = pointerArray(names);
+    llvm::Value *tensorArray = pointerArray(tensors).second;
+    if (op == TensorOp::SaveModel) {
+      call("dlrt_save_model", b.getVoidTy(), {ptr, i64, ptr, ptr, ptr},
+           {ops[0], n, nameArray, tensorArray, loc});
+      return llvm::Constant::getNullValue(lower(resultType));
+    }
+    llvm::Value *out = pointerArray(tensors).second; // overwritten by the runtime
+    call("dlrt_load_model", b.getVoidTy(), {ptr, i64, ptr, ptr, ptr, ptr},
+         {ops[0], n, nameArray, tensorArray, out, loc});
+    llvm::ArrayType *outTy = llvm::ArrayType::get(ptr, std::max<size_t>(tensors.size(), 1));
+    llvm::Value *result = llvm::PoisonValue::get(lower(resultType));
+    for (size_t i = 0; i < tensors.size(); ++i)
+      result = b.CreateInsertValue(
+          result, b.CreateLoad(ptr, b.CreateConstGEP2_64(outTy, out, 0, i)), {unsigned(i)});
+    return result;
+  }
   case TensorOp::OneHot:
     return call("dlrt_t_one_hot", ptr, {ptr, i64, i32, ptr}, {ops[0], ops[1], kind(resultType), loc});
   case TensorOp::Conv2d:

@@ -193,6 +193,15 @@ private:
   ValueId lowerTensorIndex(const IndexExpr *ix, const sema::TensorType *base);
   /// `v` as a tensor of type t: itself, or a scalar made a rank-0 tensor.
   ValueId toTensor(ValueId v, const Type *t, SourceLoc loc);
+  /// save(model, path) / load(&model, path) (Note [Model files]).
+  ValueId lowerModelFile(const CallExpr *c);
+  /// The model values in `v` of type t: (field path, tensor) pairs appended to
+  /// `out`, scalars made rank-0 tensors.
+  void modelValues(ValueId v, const Type *t, const std::string &path,
+                   std::vector<std::pair<std::string, ValueId>> &out, SourceLoc loc);
+  /// `v` with its model values replaced by loaded[next], loaded[next + 1], ...
+  ValueId withModelValues(ValueId v, const Type *t, const std::vector<ValueId> &loaded, size_t &next,
+                          SourceLoc loc);
 
   // --- Tangent arithmetic (LowerTangent.cpp) ---
   ValueId loopRange(ValueId n, ValueId init, const std::function<ValueId(ValueId, ValueId)> &body);

@@ -4,6 +4,8 @@
 // derivatives come from their parts.
 #include "ir/LowerImpl.h"
 
+#include <algorithm>
+
 namespace dlc::ir::lowering {
 
 namespace {
@@ -49,10 +51,126 @@ ValueId FunctionLowerer::toTensor(ValueId v, const Type *t, SourceLoc loc) {
   return tensorOp(TensorOp::Scalar, t, {v}, loc);
 }
 
+namespace {
+
+/// Whether save/load find Tensor, Float or Double values in `t` (arrays are
+/// rejected by sema when they hold any).
+bool holdsModelValues(const Type *t) {
+  if (t->kind == TypeKind::Tensor || t->isFloatingPoint())
+    return true;
+  if (auto *st = sema::asStruct(t))
+    return std::any_of(st->fields.begin(), st->fields.end(),
+                       [](const sema::StructType::Field &f) { return holdsModelValues(f.type); });
+  if (auto *tt = sema::asTuple(t))
+    return std::any_of(tt->elements.begin(), tt->elements.end(), holdsModelValues);
+  return false;
+}
+
+std::string joinPath(const std::string &path, const std::string &name) {
+  return path.empty() ? name : path + "." + name;
+}
+
+} // namespace
+
+// Note [Model files]
+// ~~~~~~~~~~~~~~~~~~
+// save(model, path) and load(&model, path) walk the model's type at compile
+// time: every Tensor, Float and Double value reached through struct fields
+// and tuple elements (`@noDerivative` fields included: running statistics
+// must be saved too) becomes one (field path, tensor) pair, the path joining
+// field names and tuple indices with dots ("l1.weight", "pair.0"); Float and
+// Double values travel as rank-0 tensors. save is one `tensor.save_model`
+// with the pairs as operands. load passes the model's current values as
+// "like" tensors, which give the dtype and shape the file must have;
+// `tensor.load_model` checks the whole file before it returns the tuple of
+// new values, and only then are they written into the model, so a failed
+// load leaves it unchanged. The runtime (runtime/model_io.c) has the format.
+void FunctionLowerer::modelValues(ValueId v, const Type *t, const std::string &path,
+                                  std::vector<std::pair<std::string, ValueId>> &out, SourceLoc loc) {
+  if (t->kind == TypeKind::Tensor) {
+    out.emplace_back(path, v);
+  } else if (t->isFloatingPoint()) {
+    out.emplace_back(path, tensorOp(TensorOp::Scalar, types().tensorType(t), {v}, loc));
+  } else if (auto *st = sema::asStruct(t)) {
+    for (size_t i = 0; i < st->fields.size(); ++i)
+      if (holdsModelValues(st->fields[i].type))
+        modelValues(emit(Op::StructGet, st->fields[i].type, {v}, loc, int64_t(i)),
+                    st->fields[i].type, joinPath(path, st->fields[i].name), out, loc);
+  } else if (auto *tt = sema::asTuple(t)) {
+    for (size_t i = 0; i < tt->elements.size(); ++i)
+      if (holdsModelValues(tt->elements[i]))
+        modelValues(emit(Op::TupleGet, tt->elements[i], {v}, loc, int64_t(i)), tt->elements[i],
+                    joinPath(path, std::to_string(i)), out, loc);
+  }
+}
+
+ValueId FunctionLowerer::withModelValues(ValueId v, const Type *t, const std::vector<ValueId> &loaded,
+                                         size_t &next, SourceLoc loc) {
+  if (t->kind == TypeKind::Tensor)
+    return loaded[next++];
+  if (t->isFloatingPoint())
+    return tensorOp(TensorOp::Item, t, {loaded[next++]}, loc);
+  auto *st = sema::asStruct(t);
+  auto *tt = sema::asTuple(t);
+  if (!st && !tt)
+    return v;
+  size_t n = st ? st->fields.size() : tt->elements.size();
+  // Every part is read before any is replaced (as in moveBy).
+  std::vector<ValueId> parts;
+  for (size_t i = 0; i < n; ++i) {
+    const Type *pt = st ? st->fields[i].type : tt->elements[i];
+    parts.push_back(emit(st ? Op::StructGet : Op::TupleGet, pt, {v}, loc, int64_t(i)));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const Type *pt = st ? st->fields[i].type : tt->elements[i];
+    if (holdsModelValues(pt))
+      parts[i] = withModelValues(parts[i], pt, loaded, next, loc);
+  }
+  return emit(st ? Op::StructMake : Op::Tuple, t, parts, loc);
+}
+
+ValueId FunctionLowerer::lowerModelFile(const CallExpr *c) {
+  SourceLoc loc = c->loc;
+  bool isLoad = Builtin(c->builtin) == Builtin::LoadModel;
+  const Expr *model = c->args[0].value;
+  LValue place;
+  ValueId value;
+  if (isLoad) {
+    place = lvalueOf(cast<InOutExpr>(model)->operand);
+    value = readLValue(place);
+  } else {
+    value = lowerExpr(model);
+  }
+  ValueId path = lowerExpr(c->args[1].value);
+  std::vector<std::pair<std::string, ValueId>> pairs;
+  modelValues(value, f.typeOf(value), "", pairs, loc);
+  std::vector<ValueId> operands{path};
+  std::vector<const Type *> tensorTypes;
+  for (auto &[name, tensor] : pairs) {
+    operands.push_back(emit(Op::ConstString, types().stringType(), {}, loc));
+    lastInstr().str = name;
+    operands.push_back(tensor);
+    tensorTypes.push_back(f.typeOf(tensor));
+  }
+  if (!isLoad) {
+    tensorOp(TensorOp::SaveModel, types().unitType(), operands, loc);
+    return unitValue();
+  }
+  ValueId all = tensorOp(TensorOp::LoadModel, types().tupleType(tensorTypes), operands, loc);
+  std::vector<ValueId> loaded;
+  for (size_t i = 0; i < tensorTypes.size(); ++i)
+    loaded.push_back(emit(Op::TupleGet, tensorTypes[i], {all}, loc, int64_t(i)));
+  size_t next = 0;
+  writeLValue(place, withModelValues(value, f.typeOf(value), loaded, next, loc));
+  return unitValue();
+}
+
 ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
   auto b = Builtin(c->builtin);
   SourceLoc loc = c->loc;
   const Type *t = c->type;
+  if (b == Builtin::SaveModel || b == Builtin::LoadModel)
+    return lowerModelFile(c);
   if (b == Builtin::Concat || b == Builtin::Stack) {
     // concat([a, b, ...], axis:): each tensor of the literal is an operand,
     // so no array holds them. stack: concat of each with a new axis.
@@ -234,6 +352,13 @@ ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
     return tensorOp(TensorOp::OneHot, t, {args[0], args[1]}, loc);
   case Builtin::LoadIdx:
     return tensorOp(TensorOp::LoadIdx, t, {args[0]}, loc);
+  case Builtin::LoadNpy:
+    return tensorOp(TensorOp::LoadNpy, t, {args[0]}, loc);
+  case Builtin::LoadCsv:
+    return tensorOp(TensorOp::LoadCsv, t, {args[0]}, loc);
+  case Builtin::SaveNpy:
+    tensorOp(TensorOp::SaveNpy, types().unitType(), {args[0], args[1]}, loc);
+    return unitValue();
   case Builtin::Dropout: {
     // x * mask, the mask 0 or 1 / (1 - rate) (all ones when not training):
     // the derivative follows from the product.

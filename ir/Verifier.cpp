@@ -504,9 +504,38 @@ private:
     case TensorOp::FromArray:
     case TensorOp::Scalar:
     case TensorOp::LoadIdx:
+    case TensorOp::LoadNpy:
+    case TensorOp::LoadCsv:
       if (resultType() && resultType()->kind != TypeKind::Tensor)
         fail("result has type " + resultType()->str() + ", expected a tensor");
       return;
+    case TensorOp::SaveNpy:
+      if (arity(2)) {
+        if (operandType(0)->kind != TypeKind::Tensor)
+          fail("operand 0 must be a tensor");
+        expectOperandKind(1, TypeKind::String, "String");
+      }
+      return;
+    case TensorOp::SaveModel:
+    case TensorOp::LoadModel: {
+      // path, then (name: String, tensor) pairs; load_model's result is the
+      // tuple of the tensors' types.
+      if (in.operands.size() % 2 == 0) {
+        fail("expected a path and (name, tensor) pairs");
+        return;
+      }
+      expectOperandKind(0, TypeKind::String, "String");
+      std::vector<const Type *> tensors;
+      for (size_t i = 1; i < in.operands.size(); i += 2) {
+        expectOperandKind(i, TypeKind::String, "String");
+        expectOperandKind(i + 1, TypeKind::Tensor, "a tensor");
+        tensors.push_back(operandType(i + 1));
+      }
+      auto *tt = sema::asTuple(resultType());
+      if (op == TensorOp::LoadModel && resultType() && (!tt || tt->elements != tensors))
+        fail("result has type " + resultType()->str() + ", expected the tuple of the tensors' types");
+      return;
+    }
     default:
       if (in.operands.empty() || operandType(0)->kind != TypeKind::Tensor)
         fail("operand 0 must be a tensor");

@@ -286,6 +286,28 @@ DlTensor *dlrt_t_gather_backward(const DlTensor *g, const DlTensor *like, const 
  * dimensions. Element types u8, i8, i16, i32, f32 and f64 are read. A missing
  * or unreadable file, a bad header and a short file are runtime errors. */
 DlTensor *dlrt_t_load_idx(const DlString *path, int32_t kind, const char *loc);
+/* loadNPY: the NumPy .npy file at `path` (format versions 1 to 3, plain or
+ * gzip-compressed) as a tensor of element `kind` with the file's shape;
+ * dtypes <f4 <f8 <i8 <i4 |u1 |b1 in C order are read, converted to `kind`.
+ * saveNPY: t as a version-1 .npy file (<f4, <f8, <i8 or |b1), written to a
+ * temporary file renamed over `path`. loadCSV: a 2-D tensor [rows, columns]
+ * from numbers separated by commas, one row per line; blank lines and a
+ * first line that is not all numbers (a header) are skipped, every row must
+ * have the same number of columns. Missing files, bad headers, other dtypes,
+ * Fortran order, short files and malformed numbers are runtime errors. */
+DlTensor *dlrt_t_load_npy(const DlString *path, int32_t kind, const char *loc);
+void dlrt_t_save_npy(const DlTensor *t, const DlString *path, const char *loc);
+DlTensor *dlrt_t_load_csv(const DlString *path, int32_t kind, const char *loc);
+/* save(model, path) / load(&model, path) (runtime/model_io.c has the file
+ * format): n tensors (scalar fields as rank-0 tensors) with their field
+ * paths. save writes a temporary file and renames it over `path`. load
+ * checks the whole file against `like` (the model's current values: every
+ * path present with their dtype and shape, no other path) and only then
+ * stores n new tensors in out; on any failure out is untouched. */
+void dlrt_save_model(const DlString *path, int64_t n, DlString *const *names,
+                     DlTensor *const *values, const char *loc);
+void dlrt_load_model(const DlString *path, int64_t n, DlString *const *names,
+                     DlTensor *const *like, DlTensor **out, const char *loc);
 /* oneHot: labels (DLRT_I64, any shape) -> `kind` tensor of shape
  * labels.shape + [n] with 1 at each label; labels must be in [0, n). */
 DlTensor *dlrt_t_one_hot(const DlTensor *labels, int64_t n, int32_t kind, const char *loc);

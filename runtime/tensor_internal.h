@@ -9,6 +9,8 @@
 
 #include "runtime/dlrt.h"
 
+#include <stdio.h>
+
 #define DLRT_HIDDEN __attribute__((visibility("hidden")))
 
 #ifdef __cplusplus /* the unit tests include this header */
@@ -55,6 +57,21 @@ DLRT_HIDDEN DLRT_NORETURN void dlrtFailShape(const char *what, int32_t rank, con
 DLRT_HIDDEN DLRT_NORETURN void dlrtFailZero(const char *loc, const char *op);
 /* "'<op>' is not defined for Tensor<Kind>". */
 DLRT_HIDDEN DLRT_NORETURN void dlrtFailKind(const char *loc, const char *op, int32_t kind);
+/* --- Files (tensor_io.c) --------------------------------------------------- */
+/* "'<path>' <what>" at loc. */
+DLRT_HIDDEN DLRT_NORETURN void dlrtFailFile(const char *loc, const DlString *path, const char *what);
+/* The whole file at `path` (plain or gzip-compressed) in a malloc'ed buffer
+ * (*size bytes, plus a NUL after them); fails when it cannot be opened or
+ * read. The caller frees it. */
+DLRT_HIDDEN char *dlrtReadFile(const DlString *path, int64_t *size, const char *loc);
+/* Writes `path` atomically: the bytes go to a new temporary file in the same
+ * directory, which is flushed to disk and renamed over `path`, so an
+ * interrupted write never leaves a damaged file in place of a good one. The
+ * writer is handed a FILE and returns false on a write error. */
+typedef bool (*DlrtWriter)(FILE *f, void *context);
+DLRT_HIDDEN void dlrtWriteFileAtomic(const DlString *path, DlrtWriter write, void *context,
+                                     const char *loc);
+
 /* The normalized axis (negative counts from the end); fails when out of range. */
 DLRT_HIDDEN int32_t dlrtAxis(int64_t axis, int32_t rank, const char *loc);
 

@@ -37,7 +37,7 @@ bool isTypeNamed(Builtin b) {
 // Names of LANGUAGE.md §7 that the standard library will define (a later
 // issue): using one is "not supported yet" rather than an unknown name.
 const char *const kReserved[] = {
-    "accuracy", "fit", "fashionMNIST", "loadCSV", "loadNPY", "saveNPY",
+    "accuracy", "fit", "fashionMNIST",
 };
 
 // Functions of the embedded standard library (stdlib/*.dl) and their module.
@@ -103,6 +103,11 @@ bool isTensorBuiltin(Builtin b) {
   case Builtin::Gather:
   case Builtin::OneHot:
   case Builtin::LoadIdx:
+  case Builtin::LoadNpy:
+  case Builtin::SaveNpy:
+  case Builtin::LoadCsv:
+  case Builtin::SaveModel:
+  case Builtin::LoadModel:
   case Builtin::Embedding:
   case Builtin::Dropout:
   case Builtin::BatchNorm:

@@ -17,8 +17,8 @@ const char *builtinName(Builtin b);
 int lookupFreeBuiltin(const std::string &name);
 bool isMath1(Builtin b);
 /// Builtins that only operate on tensors (creation, reductions, linear
-/// algebra, tensor members); the math builtins apply to tensors as well
-/// when given one.
+/// algebra, tensor members, and the file builtins loadNPY, saveNPY, loadCSV,
+/// save and load); the math builtins apply to tensors as well when given one.
 bool isTensorBuiltin(Builtin b);
 bool isMath2(Builtin b);
 /// True for names the language reserves for a later version (tensor

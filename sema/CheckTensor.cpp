@@ -31,6 +31,37 @@ struct Param {
   bool skippable = false;
 };
 
+/// Whether save/load would find Tensor, Float or Double values in `t`.
+bool holdsModelValues(const Type *t) {
+  if (t->kind == TypeKind::Tensor || t->isFloatingPoint())
+    return true;
+  if (auto *st = asStruct(t))
+    return std::any_of(st->fields.begin(), st->fields.end(),
+                       [](const StructType::Field &f) { return holdsModelValues(f.type); });
+  if (auto *tt = asTuple(t))
+    return std::any_of(tt->elements.begin(), tt->elements.end(), holdsModelValues);
+  if (auto *at = asArray(t))
+    return holdsModelValues(at->element);
+  return false;
+}
+
+/// The field path of the first array in `t` that holds model values (which
+/// save and load cannot walk yet), or "".
+std::string arrayFieldPath(const Type *t, const std::string &path) {
+  if (asArray(t))
+    return holdsModelValues(t) ? path : "";
+  auto join = [&](const std::string &name) { return path.empty() ? name : path + "." + name; };
+  if (auto *st = asStruct(t))
+    for (const StructType::Field &f : st->fields)
+      if (std::string p = arrayFieldPath(f.type, join(f.name)); !p.empty())
+        return p;
+  if (auto *tt = asTuple(t))
+    for (size_t i = 0; i < tt->elements.size(); ++i)
+      if (std::string p = arrayFieldPath(tt->elements[i], join(std::to_string(i))); !p.empty())
+        return p;
+  return "";
+}
+
 /// The runtime's DLRT_MAX_RANK: a nested array literal deeper than this
 /// cannot become a tensor.
 constexpr int kMaxRank = 8;
@@ -483,6 +514,63 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
       return types.errorType();
     checkExprAs(args[0].value, types.stringType());
     return types.tensorType(elementFromContext(false));
+  }
+  case Builtin::LoadNpy:
+  case Builtin::LoadCsv: {
+    if (!match({{"path", false, false}}))
+      return types.errorType();
+    checkExprAs(args[0].value, types.stringType());
+    return types.tensorType(elementFromContext(false));
+  }
+  case Builtin::SaveNpy: {
+    if (!match({{"x", false, false}, {"path", false, false}}))
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, false);
+    checkExprAs(args[1].value, types.stringType());
+    return tt ? types.unitType() : types.errorType();
+  }
+  case Builtin::SaveModel:
+  case Builtin::LoadModel: {
+    // save(model, path) / load(&model, path): a Differentiable struct whose
+    // Tensor, Float and Double fields (ir/LowerTensor.cpp walks them) are
+    // written or read by field path.
+    if (!match({{"model", false, false}, {"path", false, false}}))
+      return types.errorType();
+    bool isLoad = b == Builtin::LoadModel;
+    Expr *m = args[0].value;
+    const Type *t;
+    if (auto *io = dynCast<InOutExpr>(m)) {
+      if (isLoad) {
+        t = checkLValue(io->operand, LValueUse::Inout, "");
+        io->type = t;
+      } else {
+        diags.report(DiagId::err_ampersand_not_inout, m->loc);
+        checkExpr(io->operand, nullptr);
+        t = types.errorType();
+      }
+    } else {
+      t = checkExpr(m, nullptr);
+      if (isLoad && !t->isError()) {
+        diags.report(DiagId::err_inout_needs_ampersand, m->loc, {t->str()});
+        t = types.errorType();
+      }
+    }
+    checkExprAs(args[1].value, types.stringType());
+    if (t->isError())
+      return types.errorType();
+    auto *st = asStruct(t);
+    if (!st || !st->differentiable) {
+      auto diag = diags.report(DiagId::err_io_not_model, m->loc, {name, t->str()});
+      if (st && st->decl)
+        diag.note(DiagId::note_io_declare_differentiable, st->decl->nameLoc, {st->name});
+      return types.errorType();
+    }
+    if (std::string path = arrayFieldPath(st, ""); !path.empty()) {
+      diags.report(DiagId::err_not_supported, m->loc,
+                   {"'" + name + "' of a model with an array of tensors or floats ('" + path + "')"});
+      return types.errorType();
+    }
+    return types.unitType();
   }
   case Builtin::Dropout: {
     if (!match({{"x", false, false}, {"rate", true, false}, {"training", true, false}}))
