@@ -136,6 +136,7 @@ bool ReverseEmitter::pureScalar(FuncId id) {
       case Op::Exit:
       case Op::Clock:
       case Op::Args:
+      case Op::Environment:
       case Op::CallClosure:
       case Op::MakeClosure:
       case Op::Derivative:

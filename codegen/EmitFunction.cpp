@@ -812,6 +812,8 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     return define(b.CreateCall(l.runtime(RtFn::Args), {}, "args"));
   case Op::Clock:
     return define(b.CreateCall(l.runtime(RtFn::Clock), {}, "clock"));
+  case Op::Environment:
+    return define(b.CreateCall(l.runtime(RtFn::Environment), {operand(0)}, "env"));
   case Op::Exit:
     b.CreateCall(l.runtime(RtFn::Exit), {operand(0)});
     return;

@@ -86,6 +86,8 @@ RtSignature signatureOf(RtFn fn, llvm::LLVMContext &ctx) {
     return {"dlrt_alloc", fnTy(ptr, {i64}), Effects::Allocates};
   case RtFn::Args: // may return the same array each time: not noalias
     return {"dlrt_args", fnTy(ptr, {}), Effects::Private};
+  case RtFn::Environment: // a new string each call
+    return {"dlrt_environment", fnTy(ptr, {ptr}), Effects::Allocates};
   case RtFn::Clock:
     return {"dlrt_clock", fnTy(f64, {}), Effects::Private};
   case RtFn::FailIndex:

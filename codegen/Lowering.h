@@ -50,6 +50,7 @@ enum class RtFn {
   ArrayFree,
   Alloc,
   Args,
+  Environment,
   Clock,
   FailIndex,
   FailDivZero,

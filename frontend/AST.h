@@ -185,6 +185,9 @@ public:
   bool isSelf = false; // the explicit receiver `self` of a method
   /// Set by sema.
   const sema::Type *type = nullptr;
+  /// In an instance specialized on a named function passed for this
+  /// function-typed parameter (Note [Monomorphization]): that function.
+  FuncDecl *staticBinding = nullptr;
   explicit ParamDecl(SourceLoc loc) : Decl(NodeKind::ParamDecl, loc) {}
 };
 

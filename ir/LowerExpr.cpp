@@ -374,6 +374,9 @@ ValueId FunctionLowerer::lowerBuiltin(const CallExpr *c) {
     return emit(Op::Args, c->type, {}, c->loc);
   case Builtin::Clock:
     return emit(Op::Clock, c->type, {}, c->loc);
+  case Builtin::Environment:
+    lowerArgs();
+    return emit(Op::Environment, c->type, args, c->loc);
   case Builtin::ToInt:
   case Builtin::ToFloat:
   case Builtin::ToDouble: {
@@ -388,6 +391,9 @@ ValueId FunctionLowerer::lowerBuiltin(const CallExpr *c) {
   case Builtin::ZerosLike:
     lowerArgs();
     return tangentZero(c->type, args[0]);
+  case Builtin::AsTangent:
+    lowerArgs();
+    return tangentProject(c->type, args[0]);
   case Builtin::Dot:
     lowerArgs();
     return tangentDot(args[0], args[1], c->type);

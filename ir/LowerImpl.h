@@ -208,6 +208,8 @@ private:
   ValueId elementOrZero(ValueId array, ValueId i);
   /// zerosLike(like): zeros of tangent type t, arrays as long as like's.
   ValueId tangentZero(const Type *t, ValueId like);
+  /// asTangent(x): the differentiable fields of x as a value of tangent type t.
+  ValueId tangentProject(const Type *t, ValueId x);
   ValueId tangentFieldwise(Op op, ValueId a, ValueId b, const Type *t);
   ValueId tangentDot(ValueId a, ValueId b, const Type *scalar);
   ValueId moveBy(ValueId s, ValueId t);

@@ -92,6 +92,36 @@ ValueId FunctionLowerer::tangentZero(const Type *t, ValueId like) {
   }
 }
 
+ValueId FunctionLowerer::tangentProject(const Type *t, ValueId x) {
+  const Type *xt = f.typeOf(x);
+  if (xt == t)
+    return x;
+  if (auto *st = sema::asStruct(xt)) {
+    auto *tt = sema::asStruct(t);
+    std::vector<ValueId> parts(tt->fields.size());
+    for (size_t i = 0; i < st->fields.size(); ++i) {
+      int k = types().tangentFieldIndex(st, unsigned(i));
+      if (k < 0)
+        continue;
+      ValueId field = emit(Op::StructGet, st->fields[i].type, {x}, {}, int64_t(i));
+      parts[size_t(k)] = tangentProject(tt->fields[size_t(k)].type, field);
+    }
+    return emit(Op::StructMake, t, parts);
+  }
+  if (auto *tup = sema::asTuple(xt)) {
+    auto *tt = sema::asTuple(t);
+    std::vector<ValueId> parts;
+    for (size_t i = 0; i < tup->elements.size(); ++i) {
+      ValueId e = emit(Op::TupleGet, tup->elements[i], {x}, {}, int64_t(i));
+      parts.push_back(types().tangentType(tup->elements[i])
+                          ? tangentProject(tt->elements[i], e)
+                          : emit(Op::Tuple, tt->elements[i], {}));
+    }
+    return emit(Op::Tuple, t, parts);
+  }
+  DLC_UNREACHABLE("asTangent of a type sema rejects");
+}
+
 ValueId FunctionLowerer::tangentFieldwise(Op op, ValueId a, ValueId b, const Type *t) {
   // `a` and `b` have type t, or are scalars broadcast over t (b may be
   // invalid for a unary op).

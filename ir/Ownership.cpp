@@ -345,11 +345,40 @@ private:
   }
 };
 
+/// Drops closures nobody calls or passes on. `valueAndGrad(|m| loss(m, x))(model)`
+/// builds the lambda's and its derivative's closures, then calls the
+/// derivative directly; closures are not tracked (they keep what they
+/// capture alive), so each unused one would keep the captured tensors
+/// alive for good.
+void removeUnusedClosures(Function &f) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::vector<unsigned> uses(f.values.size(), 0);
+    for (const Block &b : f.blocks)
+      for (const Instr &in : b.instrs) {
+        for (ValueId o : in.operands)
+          ++uses[o.index];
+        for (const Target &t : in.targets)
+          for (ValueId a : t.args)
+            ++uses[a.index];
+      }
+    for (Block &b : f.blocks) {
+      size_t before = b.instrs.size();
+      std::erase_if(b.instrs, [&](const Instr &in) {
+        return in.op == Op::MakeClosure && in.result.isValid() && uses[in.result.index] == 0;
+      });
+      changed |= b.instrs.size() != before;
+    }
+  }
+}
+
 } // namespace
 
 void insertRetainRelease(Module &module) {
-  for (Function &f : module.functions)
+  for (Function &f : module.functions) {
+    removeUnusedClosures(f);
     FunctionPass(module, f).run();
+  }
 }
 
 } // namespace dlc::ir

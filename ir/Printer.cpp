@@ -338,6 +338,7 @@ private:
     case Op::Print:
     case Op::Assert:
     case Op::Args:
+    case Op::Environment:
     case Op::Clock:
     case Op::Exit:
     case Op::Ret:

@@ -570,6 +570,10 @@ private:
           fail("result has type " + resultType()->str() + ", expected [String]");
       }
       return;
+    case Op::Environment:
+      if (arity(1))
+        expectResultKind(TypeKind::String, "String");
+      return;
     case Op::Clock:
       if (arity(0))
         expectResultKind(TypeKind::Double, "Double");

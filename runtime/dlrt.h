@@ -337,6 +337,8 @@ void *dlrt_alloc(int64_t size);
 /* --- Services ----------------------------------------------------------------- */
 /* args(): the program's arguments as an array of DlString* elements. */
 DlArray *dlrt_args(void);
+/* environment(name): the environment variable's value, "" when unset. */
+DlString *dlrt_environment(const DlString *name);
 /* clock(): seconds from a monotonic clock. */
 double dlrt_clock(void);
 

@@ -49,6 +49,17 @@ DlArray *dlrt_args(void) {
   return a;
 }
 
+DlString *dlrt_environment(const DlString *name) {
+  char key[1024];
+  if (name->length <= 0 || name->length >= (int64_t)sizeof key ||
+      memchr(name->data, '\0', (size_t)name->length))
+    return dlrt_string_new("", 0);
+  memcpy(key, name->data, (size_t)name->length);
+  key[name->length] = '\0';
+  const char *value = getenv(key);
+  return value ? dlrt_string_new(value, (int64_t)strlen(value)) : dlrt_string_new("", 0);
+}
+
 double dlrt_clock(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

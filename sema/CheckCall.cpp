@@ -6,6 +6,7 @@
 #include "frontend/Assert.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 namespace dlc::sema {
@@ -346,6 +347,15 @@ const Type *Sema::checkCall(CallExpr *call, const Type *expected) {
   if (auto *n = dynCast<NameExpr>(callee)) {
     bool captured;
     Decl *local = lookupLocal(n->name, captured);
+    if (auto *p = dynCast<ParamDecl>(local); p && p->staticBinding) {
+      // A parameter bound to a named function in this instance: a direct call.
+      FuncDecl *target = p->staticBinding;
+      n->ref = NameExpr::Ref::Function;
+      n->decl = target;
+      n->type = target->type;
+      call->callKind = CallExpr::Kind::Function;
+      return checkOverloaded(call, target->name, {candidateFor(target)}, false);
+    }
     if (!local) {
       if (StructDecl *s = currentStruct()) {
         bool isField = std::any_of(s->fields.begin(), s->fields.end(),
@@ -494,9 +504,23 @@ const Type *Sema::checkCall(CallExpr *call, const Type *expected) {
         checkExpr(a.value, nullptr);
       return base;
     }
-    if (base->kind == TypeKind::Tensor)
+    if (base->kind == TypeKind::Tensor) {
+      // `x.sequenced(through: a, b)`: a function of the program or the
+      // standard library whose first parameter takes the tensor, called
+      // with the tensor first (docs/DECISIONS.md).
+      bool isFunction = false;
+      for (Decl *d : lookupGlobal(m->member))
+        isFunction |= isa<FuncDecl>(d);
+      if (isFunction) {
+        auto *plain = program.context.make<NameExpr>(m->memberLoc);
+        plain->name = m->member;
+        call->callee = plain;
+        call->args.insert(call->args.begin(), Argument{"", SourceLoc{}, m->base});
+        return checkCall(call, expected);
+      }
       if (const Type *t = checkTensorMember(call, m, base))
         return t;
+    }
     if (auto *st = asStruct(base); st && st->decl) {
       std::vector<FuncDecl *> methods = methodsNamed(st->decl, m->member, false);
       if (!methods.empty()) {
@@ -693,6 +717,11 @@ const Type *Sema::checkBuiltinCall(CallExpr *call, Builtin b, const Type *expect
     noLabels();
     arity(0, 0);
     return types.arrayType(types.stringType());
+  case Builtin::Environment:
+    noLabels();
+    if (arity(1, 1))
+      expectType(call->args[0].value, types.stringType());
+    return types.stringType();
   case Builtin::Clock:
     noLabels();
     arity(0, 0);
@@ -705,6 +734,38 @@ const Type *Sema::checkBuiltinCall(CallExpr *call, Builtin b, const Type *expect
     if (!arity(1, 1))
       return types.errorType();
     return checkADOperator(call, b);
+  case Builtin::AsTangent: {
+    noLabels();
+    if (!arity(1, 1))
+      return types.errorType();
+    const Type *t = checkExpr(call->args[0].value, nullptr);
+    if (t->isError())
+      return t;
+    // Arrays are projected whole, so their elements must be their own tangents.
+    std::function<bool(const Type *)> projectable = [&](const Type *x) -> bool {
+      if (auto *st = asStruct(x)) {
+        for (unsigned i = 0; i < st->fields.size(); ++i)
+          if (types.tangentFieldIndex(st, i) >= 0 && !projectable(st->fields[i].type))
+            return false;
+        return true;
+      }
+      if (auto *tt = asTuple(x))
+        return std::all_of(tt->elements.begin(), tt->elements.end(), [&](const Type *e) {
+          return !types.tangentType(e) || projectable(e);
+        });
+      return types.tangentType(x) == x;
+    };
+    if (!types.isDifferentiable(t) || !types.tangentType(t)) {
+      diags.report(DiagId::err_arg_type, call->args[0].value->loc, {t->str(), "x", "Differentiable"});
+      return types.errorType();
+    }
+    if (!projectable(t)) {
+      diags.report(DiagId::err_not_supported, call->loc,
+                   {"'asTangent' of a value holding an array of structs"});
+      return types.errorType();
+    }
+    return types.tangentType(t);
+  }
   case Builtin::ZerosLike:
   case Builtin::Dot: {
     noLabels();

@@ -187,6 +187,11 @@ const Type *Sema::checkName(NameExpr *name, const Type *expected) {
       return v->type ? v->type : types.errorType();
     }
     auto *p = cast<ParamDecl>(local);
+    if (p->staticBinding) { // see Sema::instantiateFunction
+      name->ref = NameExpr::Ref::Function;
+      name->decl = p->staticBinding;
+      return p->staticBinding->type;
+    }
     name->ref = NameExpr::Ref::Param;
     name->decl = p;
     return p->type ? p->type : types.errorType();
@@ -453,15 +458,16 @@ const Type *Sema::checkBinary(BinaryExpr *binary, const Type *expected) {
     return checkTensorBinary(binary, l, r);
   auto isTangent = [](const Type *t) { return asStruct(t) && asStruct(t)->tangentOf; };
   if (isArithmetic(op) && op != BinaryOp::Rem && (isTangent(l) || isTangent(r))) {
-    // Tangent arithmetic (§5.2): T + T, T - T, T * T, T / T, and T * s, s * T,
-    // T / s, s / T with s of the tangent's scalar type.
+    // Tangent arithmetic (§5.2): T + T, T - T, T * T, T / T, and each of
+    // them with a scalar s of the tangent's scalar type on either side, which
+    // applies to every element (`sqrt(v) + 1e-8` in Adam).
     const Type *t = isTangent(l) ? l : r;
     const Type *scalar = types.tangentScalar(t);
     Expr *other = t == l ? binary->rhs : binary->lhs;
     const Type *ot = t == l ? r : l;
     if (ot != t && isLiteralLike(other))
       ot = checkExpr(other, scalar);
-    bool scalarOk = (op == BinaryOp::Mul || op == BinaryOp::Div) && ot == scalar;
+    bool scalarOk = ot == scalar;
     if (ot != t && !scalarOk) {
       diags.report(DiagId::err_tangent_operands, binary->opLoc,
                    {t->str(), l->str(), spelling, r->str()});

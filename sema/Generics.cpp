@@ -344,11 +344,16 @@ bool Sema::checkGenericArgCount(const std::string &name, size_t want, size_t giv
 // --- Instances -------------------------------------------------------------------
 
 FuncDecl *Sema::instantiateFunction(FuncDecl *g, const std::vector<const Type *> &args,
-                                    SourceLoc at) {
-  auto key = std::make_pair(static_cast<const Decl *>(g), args);
+                                    SourceLoc at, const std::vector<FuncDecl *> &staticFns) {
+  std::vector<FuncDecl *> bound = staticFns;
+  bound.resize(g->params.size());
+  auto key = std::make_tuple(static_cast<const Decl *>(g), args, bound);
   if (auto it = instances.find(key); it != instances.end())
     return cast<FuncDecl>(it->second);
   std::string name = g->name + "<" + typeList(args) + ">";
+  for (size_t i = 0; i < bound.size(); ++i)
+    if (bound[i])
+      name += "[" + g->params[i]->name + ": " + bound[i]->name + "]";
   if (instantiationDepth >= kMaxInstantiationDepth) {
     diags.report(DiagId::err_instantiation_depth, at, {name});
     return nullptr;
@@ -362,6 +367,8 @@ FuncDecl *Sema::instantiateFunction(FuncDecl *g, const std::vector<const Type *>
     inst->genericSubst = g->parent->genericSubst;
   for (size_t i = 0; i < args.size(); ++i)
     inst->genericSubst.push_back({g->genericParams[i]->name, args[i]});
+  for (size_t i = 0; i < bound.size(); ++i)
+    inst->params[i]->staticBinding = bound[i];
   instances[key] = inst;
   instantiationSite[inst] = at;
   instanceDepth[inst] = depth;
@@ -376,7 +383,7 @@ FuncDecl *Sema::instantiateFunction(FuncDecl *g, const std::vector<const Type *>
 
 StructDecl *Sema::instantiateStruct(StructDecl *g, const std::vector<const Type *> &args,
                                     SourceLoc at) {
-  auto key = std::make_pair(static_cast<const Decl *>(g), args);
+  auto key = std::make_tuple(static_cast<const Decl *>(g), args, std::vector<FuncDecl *>{});
   if (auto it = instances.find(key); it != instances.end())
     return cast<StructDecl>(it->second);
   std::string name = g->name + "<" + typeList(args) + ">";
@@ -462,7 +469,19 @@ void Sema::addGenericCandidates(CallExpr *call, const std::vector<FuncDecl *> &g
     }
     if (!checkBounds(g->genericParams, args, g->name, call->loc, report))
       continue;
-    if (FuncDecl *inst = instantiateFunction(g, args, call->loc))
+    // A named function passed for a function-typed parameter specializes
+    // the instance on it.
+    std::vector<FuncDecl *> staticFns(n);
+    for (size_t i = 0; i < n; ++i) {
+      Expr *value = call->args[i].value;
+      while (auto *p = dynCast<ParenExpr>(value))
+        value = p->inner;
+      if (auto *name = dynCast<NameExpr>(value);
+          name && isa<FunctionTypeRepr>(g->params[i]->typeRepr) &&
+          name->ref == NameExpr::Ref::Function && name->decl)
+        staticFns[i] = cast<FuncDecl>(name->decl);
+    }
+    if (FuncDecl *inst = instantiateFunction(g, args, call->loc, staticFns))
       candidates.push_back(candidateFor(inst));
   }
 }

@@ -231,8 +231,12 @@ void Sema::resolveStruct(StructDecl *s) {
   for (TypeRepr *c : s->conformances) {
     auto *named = dynCast<NamedTypeRepr>(c);
     std::string name = named ? named->components.back().name : std::string("?");
-    if (name == "Differentiable" || traitRefines(name, "Differentiable"))
+    if (name == "Differentiable") {
       st->differentiable = true;
+    } else if (traitRefines(name, "Differentiable")) {
+      st->differentiable = true;
+      st->emptyTangentAllowed = true; // parameterless layers (docs/DECISIONS.md)
+    }
     else if (!lookupTrait(name))
       diags.report(DiagId::err_unknown_trait, c->loc, {name});
   }

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -171,7 +172,11 @@ public:
                    SourceLoc loc, bool report);
   std::vector<const Type *> resolveGenericArgs(const std::vector<TypeRepr *> &reprs);
   bool checkGenericArgCount(const std::string &name, size_t want, size_t given, SourceLoc loc);
-  FuncDecl *instantiateFunction(FuncDecl *g, const std::vector<const Type *> &args, SourceLoc at);
+  /// `staticFns[i]`, when set, is the named function passed for the
+  /// function-typed parameter i: the instance calls it directly, so AD can
+  /// differentiate through it (`fit(..., loss: softmaxCrossEntropy)`).
+  FuncDecl *instantiateFunction(FuncDecl *g, const std::vector<const Type *> &args, SourceLoc at,
+                                const std::vector<FuncDecl *> &staticFns = {});
   StructDecl *instantiateStruct(StructDecl *g, const std::vector<const Type *> &args, SourceLoc at);
   /// Checks the bodies of instances queued since the last call.
   void checkPendingBodies();
@@ -215,7 +220,8 @@ public:
   mutable std::set<const TraitDecl *> visitingTraits;
   std::map<std::string, uint32_t> modules; // imported stdlib module -> its file
   std::map<std::string, const Type *> activeSubst;
-  std::map<std::pair<const Decl *, std::vector<const Type *>>, Decl *> instances;
+  std::map<std::tuple<const Decl *, std::vector<const Type *>, std::vector<FuncDecl *>>, Decl *>
+      instances;
   std::map<const FuncDecl *, SourceLoc> instantiationSite;
   std::map<const FuncDecl *, unsigned> instanceDepth;
   std::vector<FuncDecl *> pendingBodies;

@@ -200,7 +200,7 @@ const Type *TypeContext::tangentType(const Type *t) {
       if (tf)
         fields.push_back({f.name, tf, false});
     }
-    if (fields.empty())
+    if (fields.empty() && !st->emptyTangentAllowed)
       break;
     StructType *tan = createStruct(st->name + ".Tangent", nullptr);
     tan->fields = std::move(fields);

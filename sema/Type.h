@@ -91,6 +91,10 @@ public:
   /// Declared `: Differentiable` (so usable as a differentiated parameter or
   /// result), or a synthesized tangent struct.
   bool differentiable = false;
+  /// Conforms through a trait that refines Differentiable (`struct Flatten:
+  /// Layer`): a layer without parameters gets an empty tangent rather than
+  /// an error.
+  bool emptyTangentAllowed = false;
   /// For a synthesized `S.Tangent`: the struct S it is the tangent of.
   const StructType *tangentOf = nullptr;
 
