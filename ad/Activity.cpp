@@ -201,6 +201,15 @@ Activity Differentiator::analyze(const Function &f, const Mask &mask) {
   act.useful.assign(f.values.size(), false);
   act.reachable = reachableBlocks(f);
   auto hasTangent = [&](ValueId v) { return types().tangentType(f.typeOf(v)) != nullptr; };
+  // A @noDerivative field (`epsilon` of LayerNorm) read from an active
+  // struct is not active: the struct's tangent has no such field.
+  auto flows = [&](const Instr &in) {
+    if (in.op == Op::StructGet)
+      if (auto *st = sema::asStruct(f.typeOf(in.operands[0]));
+          st && types().tangentFieldIndex(st, unsigned(in.imm)) < 0)
+        return false;
+    return propagates(in);
+  };
   const auto &params = f.blocks[0].args;
   for (size_t i = 0; i < params.size(); ++i)
     if (i < mask.size() && mask[i] && hasTangent(params[i]))
@@ -219,7 +228,7 @@ Activity Differentiator::analyze(const Function &f, const Mask &mask) {
       if (!act.reachable[b])
         continue;
       for (const Instr &in : f.blocks[b].instrs) {
-        if (propagates(in) && in.result.isValid())
+        if (flows(in) && in.result.isValid())
           for (ValueId o : in.operands)
             if (act.varied[o.index]) {
               mark(in.result);
@@ -233,7 +242,7 @@ Activity Differentiator::analyze(const Function &f, const Mask &mask) {
     }
   }
   // Backward: useful.
-  backwardClosure(f, act.reachable, act.useful, [&](const Instr &in) { return propagates(in); },
+  backwardClosure(f, act.reachable, act.useful, [&](const Instr &in) { return flows(in); },
                   [&](ValueId v) { return hasTangent(v); });
   return act;
 }
