@@ -62,8 +62,8 @@ static const char *const unaryNames[DLRT_UNARY_COUNT] = {
 
 #define UNARY_LOOP(T, EXPR)                                                                        \
   do {                                                                                             \
-    const T *restrict in = pin;                                                                    \
-    T *restrict out = pout;                                                                        \
+    const T *in = pin; /* may be `out`: a buffer reused in place */                                \
+    T *out = pout;                                                                                 \
     for (int64_t i = 0; i < n; ++i) {                                                              \
       T x = in[i];                                                                                 \
       out[i] = (EXPR);                                                                             \
@@ -110,13 +110,15 @@ static const char *const unaryNames[DLRT_UNARY_COUNT] = {
       UNARY_LOOP(T, tanh##S(x));                                                                   \
       return;                                                                                      \
     case DLRT_SIGMOID: {                                                                           \
-      const T *restrict in = pin;                                                                  \
-      T *restrict out = pout;                                                                      \
+      /* `out` may be `in` (a buffer reused in place): the first loop keeps   \
+       * x's sign on e, so the second never reads x again. */                 \
+      const T *in = pin;                                                                           \
+      T *out = pout;                                                                               \
       for (int64_t i = 0; i < n; ++i)                                                              \
-        out[i] = exp##S(-fabs##S(in[i]));                                                          \
+        out[i] = copysign##S(exp##S(-fabs##S(in[i])), in[i]);                                      \
       for (int64_t i = 0; i < n; ++i) {                                                            \
-        T e = out[i];                                                                              \
-        out[i] = (in[i] >= 0 ? (T)1 : e) / ((T)1 + e);                                             \
+        T v = out[i], e = fabs##S(v);                                                              \
+        out[i] = (signbit(v) ? e : (T)1) / ((T)1 + e);                                             \
       }                                                                                            \
       return;                                                                                      \
     }                                                                                              \
