@@ -1,7 +1,11 @@
 // The built-in function table.
 #include "sema/Builtins.h"
 
+#include "frontend/Stdlib.h"
+
+#include <cctype>
 #include <cstring>
+#include <string_view>
 
 namespace dlc::sema {
 
@@ -36,14 +40,6 @@ bool isTypeNamed(Builtin b) {
 
 // Names of LANGUAGE.md §7 that the standard library will define (a later
 // issue): using one is "not supported yet" rather than an unknown name.
-const char *const kReserved[] = {
-    "accuracy", "fit", "fashionMNIST",
-};
-
-// Functions of the embedded standard library (stdlib/*.dl) and their module.
-const char *const kStdlibNames[][2] = {
-    {"mse", "nn"}, {"l1Loss", "nn"}, {"softmaxCrossEntropy", "nn"}, {"sigmoidCrossEntropy", "nn"},
-};
 } // namespace
 
 const char *builtinName(Builtin b) { return kNames[int(b)]; }
@@ -128,17 +124,21 @@ bool isTensorBuiltin(Builtin b) {
 bool isMath2(Builtin b) { return b == Builtin::Pow || b == Builtin::Min || b == Builtin::Max; }
 
 const char *stdlibModuleOf(const std::string &name) {
-  for (const auto &entry : kStdlibNames)
-    if (name == entry[0])
-      return entry[1];
+  // A top-level `fn NAME`, `struct NAME` or `trait NAME` of a module's text.
+  auto isIdent = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (unsigned m = 0; m < kStdlibModuleCount; ++m) {
+    std::string_view text = kStdlibModules[m].text;
+    for (const char *keyword : {"fn ", "struct ", "trait "}) {
+      std::string needle = std::string("\n") + keyword + name;
+      for (size_t at = text.find(needle); at != std::string_view::npos;
+           at = text.find(needle, at + 1)) {
+        size_t end = at + needle.size();
+        if (end >= text.size() || !isIdent(text[end]))
+          return kStdlibModules[m].name;
+      }
+    }
+  }
   return nullptr;
-}
-
-bool isReservedForLater(const std::string &name) {
-  for (const char *r : kReserved)
-    if (name == r)
-      return true;
-  return false;
 }
 
 } // namespace dlc::sema

@@ -23,7 +23,6 @@ bool isTensorBuiltin(Builtin b);
 bool isMath2(Builtin b);
 /// True for names the language reserves for a later version (tensor
 /// operations, AD operators): using one is "not supported yet", not unknown.
-bool isReservedForLater(const std::string &name);
 /// The standard-library module that defines function `name` ("nn" for
 /// "mse"), or null: an unknown name gets a note to import it.
 const char *stdlibModuleOf(const std::string &name);

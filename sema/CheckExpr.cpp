@@ -262,10 +262,6 @@ const Type *Sema::checkName(NameExpr *name, const Type *expected) {
                  {"the built-in function '" + name->name + "' used as a value"});
     return types.errorType();
   }
-  if (isReservedForLater(name->name)) {
-    diags.report(DiagId::err_not_supported, name->loc, {"'" + name->name + "'"});
-    return types.errorType();
-  }
   if (name->name == "Int" || name->name == "Float" || name->name == "Double" ||
       name->name == "Bool" || name->name == "String" || name->name == "Array") {
     diags.report(DiagId::err_type_not_value, name->loc, {name->name});

@@ -385,7 +385,10 @@ const Type *Sema::lookupTypeName(const std::string &name, SourceLoc loc, bool re
     return types.errorType();
   }
   auto diag = diags.report(DiagId::err_unknown_type, loc, {name});
-  noteSimilarNames(diag, name, true);
+  if (const char *module = stdlibModuleOf(name))
+    diag.note(DiagId::note_stdlib_import, SourceLoc{}, {name, module});
+  else
+    noteSimilarNames(diag, name, true);
   return types.errorType();
 }
 

@@ -841,10 +841,12 @@ TEST_SUITE("module loader") {
     Program program;
     CHECK(loadProgram(sources, main, diags, program));
     CHECK(diags.emitted().empty());
-    REQUIRE(program.files.size() == 2); // nn once, then main
-    CHECK(program.files[0]->path == "<stdlib>/nn.dl");
+    // nn once (after data, which it imports), then main.
+    REQUIRE(program.files.size() == 3);
+    CHECK(program.files[0]->path == "<stdlib>/data.dl");
+    CHECK(program.files[1]->path == "<stdlib>/nn.dl");
     bool hasMse = false;
-    for (Decl *d : program.files[0]->decls)
+    for (Decl *d : program.files[1]->decls)
       hasMse |= d->name == "mse";
     CHECK(hasMse);
   }
