@@ -313,7 +313,8 @@ llvm::Value *Lowering::emitTensor(Builder &b, const ir::Instr &in,
   case TensorOp::PermuteBackward:
     return call("dlrt_t_transpose_backward", ptr, {ptr, ptr, ptr}, {ops[0], ops[1], loc});
   case TensorOp::Reshape:
-    return call("dlrt_t_reshape", ptr, {ptr, ptr, ptr}, {ops[0], ops[1], loc});
+    return call(in.reuse ? "dlrt_t_reshape_owned" : "dlrt_t_reshape", ptr, {ptr, ptr, ptr},
+                {ops[0], ops[1], loc});
   case TensorOp::Flatten:
     return call("dlrt_t_flatten", ptr, {ptr, i64, ptr}, {ops[0], ops[1], loc});
   case TensorOp::Squeeze:

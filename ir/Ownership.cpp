@@ -245,11 +245,13 @@ private:
       auto canMove = [&](int i) {
         return dies(i) && last[size_t(i)] == long(k) && occurrences[i] == 1 && in.op != Op::CondBr;
       };
-      // An elementwise operation may compute into a dying operand's buffer.
+      // An elementwise operation may compute into a dying operand's buffer,
+      // and a reshape may take a dying operand's tensor as it is.
+      bool reshape = in.op == Op::Tensor && tensorOpOf(in.imm) == TensorOp::Reshape;
       if (in.op == Op::Tensor && in.result.isValid() &&
           (isTensorUnary(tensorOpOf(in.imm)) || isTensorBinary(tensorOpOf(in.imm)) ||
-           tensorOpOf(in.imm) == TensorOp::Fused))
-        for (size_t o = 0; o < in.operands.size(); ++o) {
+           tensorOpOf(in.imm) == TensorOp::Fused || reshape))
+        for (size_t o = 0; o < (reshape ? 1 : in.operands.size()); ++o) {
           int i = id(in.operands[o]);
           bool fused = tensorOpOf(in.imm) == TensorOp::Fused;
           if (i >= 0 && canMove(i) && f.typeOf(in.operands[o]) == f.typeOf(in.result) &&

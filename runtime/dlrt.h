@@ -247,6 +247,8 @@ DlTensor *dlrt_t_transpose_backward(const DlTensor *g, const DlArray *perm, cons
 /* Shape. reshape: one -1 dimension is inferred; the counts must match.
  * reshape_like: to like's shape. [zero-ok: NULL gives NULL] */
 DlTensor *dlrt_t_reshape(const DlTensor *a, const DlArray *shape, const char *loc);
+/* reshape taking `a`'s reference: in place when nobody else holds `a`. */
+DlTensor *dlrt_t_reshape_owned(DlTensor *a, const DlArray *shape, const char *loc);
 DlTensor *dlrt_t_reshape_like(const DlTensor *a, const DlTensor *like, const char *loc);
 
 /* More shape operations (tensor_shape.c). Axes may be negative (counted from

@@ -591,14 +591,13 @@ static DLRT_NORETURN void failReshape(const DlTensor *a, int64_t rank, const int
   dlrt_fail(loc, message);
 }
 
-DlTensor *dlrt_t_reshape(const DlTensor *a, const DlArray *shape, const char *loc) {
-  if (!a)
-    return NULL;
+/* The shape `shape` asks of `a` (one -1 inferred) into `resolved`; its rank. */
+static int32_t resolveReshape(const DlTensor *a, const DlArray *shape, int64_t *resolved,
+                              const char *loc) {
   const int64_t *dims = dlrtArrayInts(shape);
   int64_t rank = shape->count;
   if (rank > DLRT_MAX_RANK)
     failReshape(a, rank, dims, loc);
-  int64_t resolved[DLRT_MAX_RANK];
   int64_t known = 1;
   int inferred = -1;
   for (int64_t i = 0; i < rank; ++i) {
@@ -620,9 +619,33 @@ DlTensor *dlrt_t_reshape(const DlTensor *a, const DlArray *shape, const char *lo
   } else if (known != a->count) {
     failReshape(a, rank, dims, loc);
   }
+  return (int32_t)rank;
+}
+
+DlTensor *dlrt_t_reshape(const DlTensor *a, const DlArray *shape, const char *loc) {
+  if (!a)
+    return NULL;
+  int64_t resolved[DLRT_MAX_RANK];
+  int32_t rank = resolveReshape(a, shape, resolved, loc);
   if (rank == a->rank && memcmp(resolved, a->shape, (size_t)rank * sizeof(int64_t)) == 0)
     return dlrtTensorRetained(a);
-  return withShape(a, (int32_t)rank, resolved);
+  return withShape(a, rank, resolved);
+}
+
+/* reshape where this is `a`'s last use (Instr::reuse): a tensor nobody else
+ * holds takes the new shape in place, so reshaping a dataset does not copy it. */
+DlTensor *dlrt_t_reshape_owned(DlTensor *a, const DlArray *shape, const char *loc) {
+  if (!a)
+    return NULL;
+  if (a->refcount != 1) {
+    DlTensor *r = dlrt_t_reshape(a, shape, loc);
+    dlrt_t_release(a);
+    return r;
+  }
+  int64_t resolved[DLRT_MAX_RANK];
+  a->rank = resolveReshape(a, shape, resolved, loc);
+  memcpy(a->shape, resolved, (size_t)a->rank * sizeof(int64_t));
+  return a;
 }
 
 DlTensor *dlrt_t_reshape_like(const DlTensor *a, const DlTensor *like, const char *loc) {

@@ -40,15 +40,13 @@ best() {
     echo "$name $bestTime $bestMem $bestAcc"
 }
 
-torch() {
-    env MALLOC_MMAP_THRESHOLD_=10000000000 MALLOC_TRIM_THRESHOLD_=10000000000 \
-        "$PYTHON" "$here/torch_epoch.py" "$@"
-}
+torch=(env MALLOC_MMAP_THRESHOLD_=10000000000 MALLOC_TRIM_THRESHOLD_=10000000000
+       "$PYTHON" "$here/torch_epoch.py")
 
 for model in mlp cnn; do
     best "dlc" "$work/$model" > "$work/$model.dlc" || exit 1
-    best "PyTorch(1)" torch "$model" 1 > "$work/$model.t1" || exit 1
-    best "PyTorch(2)" torch "$model" 2 > "$work/$model.t2" || exit 1
+    best "PyTorch(1)" "${torch[@]}" "$model" 1 > "$work/$model.t1" || exit 1
+    best "PyTorch(2)" "${torch[@]}" "$model" 2 > "$work/$model.t2" || exit 1
     cat "$work/$model.dlc" "$work/$model.t1" "$work/$model.t2" | awk -v model="$model" '
         { name[NR] = $1; t[NR] = $2; mem[NR] = $3; acc[NR] = $4 }
         END {
