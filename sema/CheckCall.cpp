@@ -161,13 +161,44 @@ const Type *Sema::checkOverloaded(CallExpr *call, const std::string &name,
       if (infos[i].kind != ArgInfo::Kind::Typed)
         checkExpr(call->args[i].value, nullptr);
   };
+  auto describeArgs = [&]() {
+    std::string argTypes;
+    for (size_t i = 0; i < n; ++i) {
+      if (i)
+        argTypes += ", ";
+      if (!call->args[i].label.empty())
+        argTypes += call->args[i].label + ": ";
+      switch (infos[i].kind) {
+      case ArgInfo::Kind::Typed:
+        argTypes += infos[i].type->str();
+        break;
+      case ArgInfo::Kind::IntLiteral:
+        argTypes += "Int";
+        break;
+      case ArgInfo::Kind::FloatLiteral:
+        argTypes += "Float";
+        break;
+      case ArgInfo::Kind::UntypedLambda:
+        argTypes += "closure";
+        break;
+      case ArgInfo::Kind::EmptyArray:
+        argTypes += "[]";
+        break;
+      }
+    }
+    return argTypes;
+  };
   if (!generics.empty()) {
     unsigned errorsBefore = diags.errorCount();
     bool report = candidates.empty() && generics.size() == 1;
     addGenericCandidates(call, generics, explicitArgs, infos, report, candidates);
     if (candidates.empty()) {
-      if (diags.errorCount() == errorsBefore)
-        diags.report(DiagId::err_no_matching_overload, call->loc, {name, "..."});
+      if (diags.errorCount() == errorsBefore) {
+        auto diag = diags.report(DiagId::err_no_matching_overload, call->loc, {name, describeArgs()});
+        for (FuncDecl *g : generics)
+          diag.note(DiagId::note_generic_candidate, g->nameLoc,
+                    {g->name, std::to_string(g->params.size()), g->params.size() == 1 ? "" : "s"});
+      }
       finishUntyped();
       return types.errorType();
     }
@@ -207,30 +238,7 @@ const Type *Sema::checkOverloaded(CallExpr *call, const std::string &name,
       viable.push_back({total, ci});
   }
   if (viable.empty()) {
-    std::string argTypes;
-    for (size_t i = 0; i < n; ++i) {
-      if (i)
-        argTypes += ", ";
-      if (!call->args[i].label.empty())
-        argTypes += call->args[i].label + ": ";
-      switch (infos[i].kind) {
-      case ArgInfo::Kind::Typed:
-        argTypes += infos[i].type->str();
-        break;
-      case ArgInfo::Kind::IntLiteral:
-        argTypes += "Int";
-        break;
-      case ArgInfo::Kind::FloatLiteral:
-        argTypes += "Float";
-        break;
-      case ArgInfo::Kind::UntypedLambda:
-        argTypes += "closure";
-        break;
-      case ArgInfo::Kind::EmptyArray:
-        argTypes += "[]";
-        break;
-      }
-    }
+    std::string argTypes = describeArgs();
     auto diag = diags.report(DiagId::err_no_matching_overload, call->loc, {name, argTypes});
     for (const Candidate &c : candidates)
       diag.note(DiagId::note_candidate, c.fn ? c.fn->nameLoc : SourceLoc{}, {c.describe()});
