@@ -299,6 +299,27 @@ static void im2col(const Window *g, const char *x, int64_t elemSize, int64_t row
   }
 }
 
+/* im2col on the thread pool: rows are independent. */
+typedef struct Im2colJob {
+  const Window *g;
+  const char *x;
+  int64_t elemSize, row0;
+  char *cols;
+} Im2colJob;
+
+static void im2colRange(void *ctx, int64_t begin, int64_t end) {
+  const Im2colJob *j = ctx;
+  int64_t rowBytes = j->g->kh * j->g->kw * j->g->c * j->elemSize;
+  im2col(j->g, j->x, j->elemSize, j->row0 + begin, end - begin, j->cols + begin * rowBytes);
+}
+
+static void im2colParallel(const Window *g, const char *x, int64_t elemSize, int64_t row0,
+                           int64_t rows, char *cols) {
+  Im2colJob job = {g, x, elemSize, row0, cols};
+  /* About a quarter nanosecond per byte moved (DLRT_PARALLEL_MIN_WORK's units). */
+  dlrtParallelFor(rows, g->kh * g->kw * g->c * elemSize, im2colRange, &job);
+}
+
 /* The adjoint of im2col: adds each entry of rows [row0, row0 + rows) of a
  * column matrix to the input cell it was read from (padding entries are
  * dropped). dx must be initialized; overlapping windows accumulate. */
@@ -335,6 +356,42 @@ static void im2col(const Window *g, const char *x, int64_t elemSize, int64_t row
 COL2IM(col2imF32, float)
 COL2IM(col2imF64, double)
 
+/* col2im on the thread pool: the rows of one image scatter into that image
+ * of dx alone, so a chunk is split at image boundaries. */
+typedef struct Col2imJob {
+  const Window *g;
+  int32_t kind;
+  const char *cols;
+  int64_t row0, rows;
+  char *dx;
+} Col2imJob;
+
+static void col2imRange(void *ctx, int64_t begin, int64_t end) {
+  const Col2imJob *j = ctx;
+  int64_t pixels = j->g->oh * j->g->ow, first = j->row0 / pixels;
+  int64_t from = (first + begin) * pixels, to = (first + end) * pixels;
+  if (from < j->row0)
+    from = j->row0;
+  if (to > j->row0 + j->rows)
+    to = j->row0 + j->rows;
+  if (from >= to)
+    return;
+  int64_t k = j->g->kh * j->g->kw * j->g->c;
+  if (j->kind == DLRT_F32)
+    col2imF32(j->g, (const float *)j->cols + (from - j->row0) * k, from, to - from, (float *)j->dx);
+  else
+    col2imF64(j->g, (const double *)j->cols + (from - j->row0) * k, from, to - from,
+              (double *)j->dx);
+}
+
+static void col2imParallel(const Window *g, int32_t kind, const void *cols, int64_t row0,
+                           int64_t rows, void *dx) {
+  int64_t pixels = g->oh * g->ow;
+  int64_t images = (row0 + rows - 1) / pixels - row0 / pixels + 1;
+  Col2imJob job = {g, kind, cols, row0, rows, dx};
+  dlrtParallelFor(images, pixels * g->kh * g->kw * g->c * dlrtKindSize(kind), col2imRange, &job);
+}
+
 /* A scratch column matrix of `rows` rows, as a tensor so that its buffer
  * comes from (and returns to) the tensor cache: a training step asks for
  * the same size every time. */
@@ -367,7 +424,7 @@ DlTensor *dlrt_t_conv2d(const DlTensor *x, const DlTensor *filter, int64_t strid
   DlTensor *cols = scratchColumns(&g, x->kind, chunk);
   for (int64_t row0 = 0; row0 < rows; row0 += chunk) {
     int64_t m = rows - row0 < chunk ? rows - row0 : chunk;
-    im2col(&g, x->data, size, row0, m, cols->data);
+    im2colParallel(&g, x->data, size, row0, m, cols->data);
     gemm(x->kind, false, false, m, g.o, k, cols->data, k, filter->data, g.o, false,
          (char *)r->data + row0 * g.o * size, g.o);
   }
@@ -403,10 +460,7 @@ DlTensor *dlrt_t_conv2d_backward_input(const DlTensor *g, const DlTensor *x, con
     int64_t m = rows - row0 < chunk ? rows - row0 : chunk;
     gemm(x->kind, false, true, m, k, w.o, (const char *)g->data + row0 * w.o * size, w.o,
          filter->data, w.o, false, cols->data, k);
-    if (x->kind == DLRT_F32)
-      col2imF32(&w, cols->data, row0, m, dx->data);
-    else
-      col2imF64(&w, cols->data, row0, m, dx->data);
+    col2imParallel(&w, x->kind, cols->data, row0, m, dx->data);
   }
   dlrt_t_release(cols);
   return dx;
@@ -439,7 +493,7 @@ DlTensor *dlrt_t_conv2d_backward_filter(const DlTensor *g, const DlTensor *x,
   DlTensor *cols = scratchColumns(&w, x->kind, chunk);
   for (int64_t row0 = 0; row0 < rows; row0 += chunk) {
     int64_t m = rows - row0 < chunk ? rows - row0 : chunk;
-    im2col(&w, x->data, size, row0, m, cols->data);
+    im2colParallel(&w, x->data, size, row0, m, cols->data);
     gemm(x->kind, true, false, k, w.o, m, cols->data, k, (const char *)g->data + row0 * w.o * size,
          w.o, row0 > 0, df->data, w.o);
   }
@@ -602,11 +656,13 @@ static void *poolScratch(const Window *g) {
   return s;
 }
 
-/* pool2d over every output pixel; `out` advances by c per pixel. */
+/* pool2d over the output pixels of images [n0, n1); `out` advances by c per
+ * pixel. */
 #define POOL_FORWARD(NAME, T, MAX_FN, AVG_FN)                                                      \
-  static void NAME(int32_t op, const Window *g, const T *x, T *out) {                              \
-    int64_t pixels = g->n * g->oh * g->ow;                                                         \
-    Pixel p = {0, 0, 0};                                                                           \
+  static void NAME(int32_t op, const Window *g, const T *x, T *out, int64_t n0, int64_t n1) {      \
+    int64_t pixels = (n1 - n0) * g->oh * g->ow;                                                    \
+    Pixel p = {n0, 0, 0};                                                                          \
+    out += n0 * g->oh * g->ow * g->c;                                                              \
     for (int64_t i = 0; i < pixels; ++i, nextPixel(g, &p), out += g->c) {                          \
       if (op == DLRT_POOL_MAX)                                                                     \
         MAX_FN(g, x, p, out);                                                                      \
@@ -618,13 +674,17 @@ static void *poolScratch(const Window *g) {
 POOL_FORWARD(poolF32, float, maxWindowF32, avgWindowF32)
 POOL_FORWARD(poolF64, double, maxWindowF64, avgWindowF64)
 
-/* The adjoint: max adds each g to its window's first maximum, avg spreads it. */
+/* The adjoint over the output pixels of images [n0, n1), each writing only
+ * its own image of dx: max adds each g to its window's first maximum, avg
+ * spreads it. */
 #define POOL_BACKWARD(NAME, T, MAX_FN, ROUTE_FN, SPREAD_FN)                                        \
-  static void NAME(int32_t op, const Window *w, const T *g, const T *x, T *dx, T *scratch) {       \
-    int64_t pixels = w->n * w->oh * w->ow, c = w->c;                                               \
+  static void NAME(int32_t op, const Window *w, const T *g, const T *x, T *dx, T *scratch,         \
+                   int64_t n0, int64_t n1) {                                                       \
+    int64_t pixels = (n1 - n0) * w->oh * w->ow, c = w->c;                                          \
     T *best = scratch, *open = scratch + c;                                                        \
     T scale = (T)(1.0 / ((double)w->kh * (double)w->kw));                                          \
-    Pixel p = {0, 0, 0};                                                                           \
+    Pixel p = {n0, 0, 0};                                                                          \
+    g += n0 * w->oh * w->ow * c;                                                                   \
     for (int64_t i = 0; i < pixels; ++i, nextPixel(w, &p), g += c) {                               \
       if (op == DLRT_POOL_MAX) {                                                                   \
         MAX_FN(w, x, p, best);                                                                     \
@@ -655,6 +715,35 @@ POOL_BACKWARD(poolBackwardF64, double, maxWindowF64, maxRouteBackF64, avgSpreadF
 MAX_TANGENT(maxTangentF32, float, maxWindowF32, maxRouteTangentF32)
 MAX_TANGENT(maxTangentF64, double, maxWindowF64, maxRouteTangentF64)
 
+/* Pooling on the thread pool, an image per item. */
+typedef struct PoolJob {
+  int32_t op, kind;
+  const Window *w;
+  const void *g, *x;
+  void *out; /* the result (forward) or dx (backward) */
+  char *scratch; /* backward: 2c doubles per image */
+} PoolJob;
+
+static int64_t poolImageCost(const Window *w) { return w->oh * w->ow * w->c * w->kh * w->kw; }
+
+static void poolRange(void *ctx, int64_t begin, int64_t end) {
+  const PoolJob *j = ctx;
+  if (j->kind == DLRT_F32)
+    poolF32(j->op, j->w, j->x, j->out, begin, end);
+  else
+    poolF64(j->op, j->w, j->x, j->out, begin, end);
+}
+
+static void poolBackwardRange(void *ctx, int64_t begin, int64_t end) {
+  const PoolJob *j = ctx;
+  size_t stride = 2 * (size_t)(j->w->c > 0 ? j->w->c : 1) * sizeof(double);
+  void *scratch = j->scratch + (size_t)begin * stride; /* the first image's slot */
+  if (j->kind == DLRT_F32)
+    poolBackwardF32(j->op, j->w, j->g, j->x, j->out, scratch, begin, end);
+  else
+    poolBackwardF64(j->op, j->w, j->g, j->x, j->out, scratch, begin, end);
+}
+
 DlTensor *dlrt_t_pool2d(int32_t op, const DlTensor *x, int64_t size, int64_t stride,
                         int64_t padding, const char *loc) {
   if (!x)
@@ -664,10 +753,8 @@ DlTensor *dlrt_t_pool2d(int32_t op, const DlTensor *x, int64_t size, int64_t str
   DlTensor *r = dlrtTensorNew(x->kind, 4, shape);
   if (r->count == 0)
     return r;
-  if (x->kind == DLRT_F32)
-    poolF32(op, &g, x->data, r->data);
-  else
-    poolF64(op, &g, x->data, r->data);
+  PoolJob job = {op, x->kind, &g, NULL, x->data, r->data, NULL};
+  dlrtParallelFor(g.n, poolImageCost(&g), poolRange, &job);
   return r;
 }
 
@@ -682,11 +769,14 @@ DlTensor *dlrt_t_pool2d_backward(int32_t op, const DlTensor *g, const DlTensor *
   DlTensor *dx = dlrtTensorZeros(x->kind, 4, x->shape);
   if (g->count == 0)
     return dx;
-  void *scratch = poolScratch(&w);
-  if (x->kind == DLRT_F32)
-    poolBackwardF32(op, &w, g->data, x->data, dx->data, scratch);
-  else
-    poolBackwardF64(op, &w, g->data, x->data, dx->data, scratch);
+  /* One scratch slot per image: ranges are disjoint, so each range uses the
+   * slot of its first image. */
+  size_t slot = 2 * (size_t)(w.c > 0 ? w.c : 1) * sizeof(double);
+  char *scratch = malloc(slot * (size_t)w.n);
+  if (!scratch)
+    dlrt_fail(loc, "out of memory");
+  PoolJob job = {op, x->kind, &w, g->data, x->data, dx->data, scratch};
+  dlrtParallelFor(w.n, 2 * poolImageCost(&w), poolBackwardRange, &job);
   free(scratch);
   return dx;
 }

@@ -417,14 +417,9 @@ StructDecl *Sema::instantiateStruct(StructDecl *g, const std::vector<const Type 
       diags.report(DiagId::err_struct_empty_tangent, inst->nameLoc, {name});
     for (FuncDecl *m : inst->inits)
       resolveSignature(m);
-    for (FuncDecl *m : inst->methods) {
-      if (m->isGeneric()) {
-        diags.report(DiagId::err_not_supported, m->genericParams.front()->loc,
-                     {"a generic method"});
-        continue;
-      }
-      resolveSignature(m);
-    }
+    for (FuncDecl *m : inst->methods)
+      if (!m->isGeneric()) // reported once, at the generic declaration (Sema::run)
+        resolveSignature(m);
     checkConformances(inst);
   }
   std::vector<FuncDecl *> members = inst->inits;

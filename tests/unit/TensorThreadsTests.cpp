@@ -3,8 +3,8 @@
 // dlrtParallelFor covers every index exactly once, in ranges that depend only
 // on its inputs, with every thread of the pool taking part; nested and
 // concurrent calls and forked children work; and large unary, binary,
-// broadcast, in-place and where operations give bit-identical results with
-// 1, 2, 3 and 4 threads.
+// broadcast, in-place and where operations, and convolution and pooling,
+// give bit-identical results with 1, 2, 3 and 4 threads.
 #include "runtime/dlrt.h"
 #include "runtime/tensor_internal.h"
 
@@ -381,6 +381,17 @@ TEST_CASE("large unary operations: the same bits with any thread count") {
             return r;
           },
           "unary in place");
+      // ... and the same as into a new buffer (sigmoid once read its input
+      // after overwriting it).
+      {
+        DlTensor *negated = dlrt_t_unary(DLRT_NEG, x, L);
+        DlTensor *separate = dlrt_t_unary(op, negated, L);
+        DlTensor *inPlace = dlrt_t_unary_owned(op, dlrt_t_unary(DLRT_NEG, x, L), L);
+        CHECK_MESSAGE(sameBits(inPlace, separate), "in place vs separate");
+        dlrt_t_release(negated);
+        dlrt_t_release(separate);
+        dlrt_t_release(inPlace);
+      }
     }
     dlrt_t_release(x);
   }
@@ -391,6 +402,41 @@ TEST_CASE("large unary operations: the same bits with any thread count") {
   DlTensor *xb = randomTensor(DLRT_BOOL, {1000000}, 3);
   checkSameAcrossThreadCounts([&] { return dlrt_t_unary(DLRT_NOT, xb, L); }, "Bool !");
   dlrt_t_release(xb);
+  CHECK(dlrt_t_live_count() == start);
+}
+
+TEST_CASE("convolution and pooling, both passes: the same bits with any thread count") {
+  int64_t start = dlrt_t_live_count();
+  for (int32_t kind : {DLRT_F32, DLRT_F64}) {
+    CAPTURE(kind);
+    // Several chunks of the column matrix, images split across them.
+    DlTensor *x = randomTensor(kind, {24, 30, 30, 16}, 4);
+    DlTensor *filter = randomTensor(kind, {3, 3, 16, 8}, 5);
+    DlTensor *y = dlrt_t_conv2d(x, filter, 1, 1, L);
+    DlTensor *g = randomTensor(kind, {24, 30, 30, 8}, 6);
+    checkSameAcrossThreadCounts([&] { return dlrt_t_conv2d(x, filter, 1, 1, L); }, "conv2d");
+    checkSameAcrossThreadCounts(
+        [&] { return dlrt_t_conv2d_backward_input(g, x, filter, 1, 1, L); }, "conv2d dx");
+    checkSameAcrossThreadCounts(
+        [&] { return dlrt_t_conv2d_backward_filter(g, x, filter, 1, 1, L); }, "conv2d dfilter");
+    for (int32_t op : {DLRT_POOL_MAX, DLRT_POOL_AVG}) {
+      CAPTURE(op);
+      DlTensor *gp = randomTensor(kind, {24, 15, 15, 16}, 7);
+      checkSameAcrossThreadCounts([&] { return dlrt_t_pool2d(op, x, 2, 2, 0, L); }, "pool");
+      checkSameAcrossThreadCounts([&] { return dlrt_t_pool2d_backward(op, gp, x, 2, 2, 0, L); },
+                                  "pool backward");
+      // Overlapping windows (stride 1, padding 1) accumulate within an image.
+      DlTensor *gs = randomTensor(kind, {24, 30, 30, 16}, 9);
+      checkSameAcrossThreadCounts([&] { return dlrt_t_pool2d_backward(op, gs, x, 3, 1, 1, L); },
+                                  "pool backward, overlapping windows");
+      dlrt_t_release(gp);
+      dlrt_t_release(gs);
+    }
+    dlrt_t_release(x);
+    dlrt_t_release(filter);
+    dlrt_t_release(y);
+    dlrt_t_release(g);
+  }
   CHECK(dlrt_t_live_count() == start);
 }
 
