@@ -400,6 +400,117 @@ static DlTensor *scratchColumns(const Window *g, int32_t kind, int64_t rows) {
   return dlrtTensorNew(kind, 1, &count);
 }
 
+/* --- Direct convolution for few input values per window ------------------------------ */
+
+/* When a window holds few values (a first layer on one channel: 3 x 3 x 1),
+ * the column matrix is as wide as the window and GEMM spends its time
+ * packing it; a direct loop over the window, vectorized over the output
+ * channels, does the same arithmetic with no column matrix. */
+enum { kDirectMaxWindow = 16 };
+
+static bool useDirect(const Window *g) { return g->kh * g->kw * g->c <= kDirectMaxWindow; }
+
+/* out[n, oh, ow, :] = sum over the window inside x of x[...] * filter[kh, kw, c, :],
+ * for images [n0, n1). */
+#define DIRECT_CONV(NAME, T)                                                                       \
+  static void NAME(const Window *g, const T *x, const T *f, T *out, int64_t n0, int64_t n1) {      \
+    int64_t o = g->o, c = g->c;                                                                    \
+    for (int64_t n = n0; n < n1; ++n)                                                              \
+      for (int64_t oh = 0; oh < g->oh; ++oh)                                                       \
+        for (int64_t ow = 0; ow < g->ow; ++ow) {                                                   \
+          T *restrict dst = out + ((n * g->oh + oh) * g->ow + ow) * o;                             \
+          for (int64_t j = 0; j < o; ++j)                                                          \
+            dst[j] = 0;                                                                            \
+          int64_t ih0 = oh * g->stride - g->padding, iw0 = ow * g->stride - g->padding;            \
+          for (int64_t kh = 0; kh < g->kh; ++kh) {                                                 \
+            int64_t ih = ih0 + kh;                                                                 \
+            if (ih < 0 || ih >= g->h)                                                              \
+              continue;                                                                            \
+            for (int64_t kw = 0; kw < g->kw; ++kw) {                                               \
+              int64_t iw = iw0 + kw;                                                               \
+              if (iw < 0 || iw >= g->w)                                                            \
+                continue;                                                                          \
+              const T *xp = x + ((n * g->h + ih) * g->w + iw) * c;                                 \
+              const T *fp = f + (kh * g->kw + kw) * c * o;                                         \
+              for (int64_t ci = 0; ci < c; ++ci) {                                                 \
+                T v = xp[ci];                                                                      \
+                const T *restrict row = fp + ci * o;                                               \
+                for (int64_t j = 0; j < o; ++j)                                                    \
+                  dst[j] += v * row[j];                                                            \
+              }                                                                                    \
+            }                                                                                      \
+          }                                                                                        \
+        }                                                                                          \
+  }
+
+DIRECT_CONV(directConvF32, float)
+DIRECT_CONV(directConvF64, double)
+
+/* The filter's adjoint of image n alone into part[kh, kw, c, :]: the sum over
+ * its output pixels of x[window] * g[pixel, :]. */
+#define DIRECT_FILTER(NAME, T)                                                                     \
+  static void NAME(const Window *g, const T *x, const T *gy, T *part, int64_t n) {                 \
+    int64_t o = g->o, c = g->c;                                                                    \
+    for (int64_t i = 0; i < g->kh * g->kw * c * o; ++i)                                            \
+      part[i] = 0;                                                                                 \
+    for (int64_t oh = 0; oh < g->oh; ++oh)                                                         \
+      for (int64_t ow = 0; ow < g->ow; ++ow) {                                                     \
+        const T *restrict gp = gy + ((n * g->oh + oh) * g->ow + ow) * o;                           \
+        int64_t ih0 = oh * g->stride - g->padding, iw0 = ow * g->stride - g->padding;              \
+        for (int64_t kh = 0; kh < g->kh; ++kh) {                                                   \
+          int64_t ih = ih0 + kh;                                                                   \
+          if (ih < 0 || ih >= g->h)                                                                \
+            continue;                                                                              \
+          for (int64_t kw = 0; kw < g->kw; ++kw) {                                                 \
+            int64_t iw = iw0 + kw;                                                                 \
+            if (iw < 0 || iw >= g->w)                                                              \
+              continue;                                                                            \
+            const T *xp = x + ((n * g->h + ih) * g->w + iw) * c;                                   \
+            T *fp = part + (kh * g->kw + kw) * c * o;                                              \
+            for (int64_t ci = 0; ci < c; ++ci) {                                                   \
+              T v = xp[ci];                                                                        \
+              T *restrict row = fp + ci * o;                                                       \
+              for (int64_t j = 0; j < o; ++j)                                                      \
+                row[j] += v * gp[j];                                                               \
+            }                                                                                      \
+          }                                                                                        \
+        }                                                                                          \
+      }                                                                                            \
+  }
+
+DIRECT_FILTER(directFilterF32, float)
+DIRECT_FILTER(directFilterF64, double)
+
+typedef struct DirectJob {
+  const Window *g;
+  int32_t kind;
+  const void *x, *other; /* the filter (forward) or g (filter adjoint) */
+  void *out;             /* the result, or one filter-sized partial per image */
+} DirectJob;
+
+static void directConvRange(void *ctx, int64_t begin, int64_t end) {
+  const DirectJob *j = ctx;
+  if (j->kind == DLRT_F32)
+    directConvF32(j->g, j->x, j->other, j->out, begin, end);
+  else
+    directConvF64(j->g, j->x, j->other, j->out, begin, end);
+}
+
+static void directFilterRange(void *ctx, int64_t begin, int64_t end) {
+  const DirectJob *j = ctx;
+  int64_t size = j->g->kh * j->g->kw * j->g->c * j->g->o;
+  for (int64_t n = begin; n < end; ++n) {
+    if (j->kind == DLRT_F32)
+      directFilterF32(j->g, j->x, j->other, (float *)j->out + n * size, n);
+    else
+      directFilterF64(j->g, j->x, j->other, (double *)j->out + n * size, n);
+  }
+}
+
+static int64_t directImageCost(const Window *g) {
+  return g->oh * g->ow * g->kh * g->kw * g->c * g->o / 4 + 1;
+}
+
 /* --- conv2d -------------------------------------------------------------------------- */
 
 DlTensor *dlrt_t_conv2d(const DlTensor *x, const DlTensor *filter, int64_t stride, int64_t padding,
@@ -418,6 +529,11 @@ DlTensor *dlrt_t_conv2d(const DlTensor *x, const DlTensor *filter, int64_t strid
   }
   if (isPointwise(&g)) {
     gemm(x->kind, false, false, rows, g.o, k, x->data, k, filter->data, g.o, false, r->data, g.o);
+    return r;
+  }
+  if (useDirect(&g)) {
+    DirectJob job = {&g, x->kind, x->data, filter->data, r->data};
+    dlrtParallelFor(g.n, directImageCost(&g), directConvRange, &job);
     return r;
   }
   int64_t chunk = chunkRows(&g, size, rows);
@@ -486,6 +602,30 @@ DlTensor *dlrt_t_conv2d_backward_filter(const DlTensor *g, const DlTensor *x,
   }
   if (isPointwise(&w)) {
     gemm(x->kind, true, false, k, w.o, rows, x->data, k, g->data, w.o, false, df->data, w.o);
+    return df;
+  }
+  if (useDirect(&w)) {
+    /* One partial per image, summed in image order: the same bits with any
+     * thread count. */
+    int64_t parts[1] = {w.n * df->count};
+    DlTensor *partials = dlrtTensorNew(x->kind, 1, parts);
+    DirectJob job = {&w, x->kind, x->data, g->data, partials->data};
+    dlrtParallelFor(w.n, directImageCost(&w), directFilterRange, &job);
+    memcpy(df->data, partials->data, (size_t)(df->count * size));
+    for (int64_t n = 1; n < w.n; ++n) {
+      if (x->kind == DLRT_F32) {
+        float *d = df->data;
+        const float *p = (const float *)partials->data + n * df->count;
+        for (int64_t i = 0; i < df->count; ++i)
+          d[i] += p[i];
+      } else {
+        double *d = df->data;
+        const double *p = (const double *)partials->data + n * df->count;
+        for (int64_t i = 0; i < df->count; ++i)
+          d[i] += p[i];
+      }
+    }
+    dlrt_t_release(partials);
     return df;
   }
   /* The chunks' products are summed into df: the first one overwrites it. */

@@ -248,7 +248,8 @@ const char *kindName(int32_t kind) { return kind == DLRT_F32 ? "Float" : "Double
 
 TEST_CASE("conv2d and its adjoints match naive loops") {
   const std::vector<ConvCase> cases = {
-      {{1, 5, 5, 1}, {3, 3, 1, 1}, 1, 0},     // O = 1: the GEMV path
+      {{1, 5, 5, 1}, {3, 3, 1, 1}, 1, 0},     // a window of 9 values: the direct path
+      {{1, 5, 5, 2}, {3, 3, 2, 1}, 1, 0},     // O = 1: the GEMV path
       {{2, 5, 7, 3}, {3, 3, 3, 4}, 1, 1},     //
       {{2, 6, 5, 2}, {3, 2, 2, 3}, 2, 0},     // a non-square filter
       {{3, 7, 6, 4}, {5, 3, 4, 2}, 2, 2},     //
@@ -258,7 +259,8 @@ TEST_CASE("conv2d and its adjoints match naive loops") {
       {{1, 3, 3, 2}, {3, 3, 2, 6}, 1, 2},     // padding wider than the input's margin
       {{1, 2, 9, 1}, {2, 3, 1, 4}, 1, 0},     // one output row
       {{8, 32, 32, 16}, {3, 3, 16, 8}, 1, 1}, // several chunks (of ~4 MB), split mid-image
-      {{2, 28, 28, 1}, {3, 3, 1, 32}, 1, 1}}; // the first layer of a small CNN
+      {{2, 28, 28, 1}, {3, 3, 1, 32}, 1, 1},  // the first layer of a small CNN (direct)
+      {{2, 9, 9, 1}, {4, 4, 1, 3}, 2, 1}};    // the largest direct window (16), strided
   std::mt19937 rng(7);
   for (const ConvCase &c : cases)
     for (int32_t kind : {DLRT_F32, DLRT_F64}) {
