@@ -13,6 +13,16 @@
 
 #define DLRT_HIDDEN __attribute__((visibility("hidden")))
 
+/* Hot loops that GCC vectorizes are compiled three times, for AVX-512
+ * (x86-64-v4), AVX2 with FMA (x86-64-v3) and the baseline, and the loader
+ * picks the best the CPU has (an ifunc): the runtime stays portable while
+ * the kernels use the machine's vectors. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define DLRT_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define DLRT_VECTOR_CLONES
+#endif
+
 #ifdef __cplusplus /* the unit tests include this header */
 extern "C" {
 #endif

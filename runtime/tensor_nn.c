@@ -324,7 +324,7 @@ static void im2colParallel(const Window *g, const char *x, int64_t elemSize, int
  * column matrix to the input cell it was read from (padding entries are
  * dropped). dx must be initialized; overlapping windows accumulate. */
 #define COL2IM(NAME, T)                                                                            \
-  static void NAME(const Window *g, const T *cols, int64_t row0, int64_t rows, T *dx) {            \
+  DLRT_VECTOR_CLONES static void NAME(const Window *g, const T *cols, int64_t row0, int64_t rows, T *dx) {            \
     int64_t c = g->c, windowRow = g->kw * c;                                                       \
     Pixel p = pixelOf(g, row0);                                                                    \
     for (int64_t r = 0; r < rows; ++r, nextPixel(g, &p)) {                                         \
@@ -412,15 +412,19 @@ static bool useDirect(const Window *g) { return g->kh * g->kw * g->c <= kDirectM
 
 /* out[n, oh, ow, :] = sum over the window inside x of x[...] * filter[kh, kw, c, :],
  * for images [n0, n1). */
-#define DIRECT_CONV(NAME, T)                                                                       \
-  static void NAME(const Window *g, const T *x, const T *f, T *out, int64_t n0, int64_t n1) {      \
-    int64_t o = g->o, c = g->c;                                                                    \
+#define DIRECT_CONV(NAME, T, OC)                                                                   \
+  DLRT_VECTOR_CLONES static void NAME(const Window *g, const T *x, const T *f, T *out, int64_t n0, \
+                                      int64_t n1) {                                                \
+    /* OC > 0: the channel count as a constant, so the sums stay in registers. */               \
+    int64_t o = OC > 0 ? OC : g->o, c = g->c;                                                      \
     for (int64_t n = n0; n < n1; ++n)                                                              \
       for (int64_t oh = 0; oh < g->oh; ++oh)                                                       \
         for (int64_t ow = 0; ow < g->ow; ++ow) {                                                   \
+          T acc[OC > 0 ? OC : 1];                                                                  \
           T *restrict dst = out + ((n * g->oh + oh) * g->ow + ow) * o;                             \
+          T *restrict sum = OC > 0 ? acc : dst;                                                    \
           for (int64_t j = 0; j < o; ++j)                                                          \
-            dst[j] = 0;                                                                            \
+            sum[j] = 0;                                                                            \
           int64_t ih0 = oh * g->stride - g->padding, iw0 = ow * g->stride - g->padding;            \
           for (int64_t kh = 0; kh < g->kh; ++kh) {                                                 \
             int64_t ih = ih0 + kh;                                                                 \
@@ -436,20 +440,25 @@ static bool useDirect(const Window *g) { return g->kh * g->kw * g->c <= kDirectM
                 T v = xp[ci];                                                                      \
                 const T *restrict row = fp + ci * o;                                               \
                 for (int64_t j = 0; j < o; ++j)                                                    \
-                  dst[j] += v * row[j];                                                            \
+                  sum[j] += v * row[j];                                                            \
               }                                                                                    \
             }                                                                                      \
           }                                                                                        \
+          if (OC > 0)                                                                              \
+            for (int64_t j = 0; j < o; ++j)                                                        \
+              dst[j] = sum[j];                                                                     \
         }                                                                                          \
   }
 
-DIRECT_CONV(directConvF32, float)
-DIRECT_CONV(directConvF64, double)
+DIRECT_CONV(directConvF32, float, 0)
+DIRECT_CONV(directConvF64, double, 0)
+DIRECT_CONV(directConv32F32, float, 32)
+DIRECT_CONV(directConv64F32, float, 64)
 
 /* The filter's adjoint of image n alone into part[kh, kw, c, :]: the sum over
  * its output pixels of x[window] * g[pixel, :]. */
 #define DIRECT_FILTER(NAME, T)                                                                     \
-  static void NAME(const Window *g, const T *x, const T *gy, T *part, int64_t n) {                 \
+  DLRT_VECTOR_CLONES static void NAME(const Window *g, const T *x, const T *gy, T *part, int64_t n) {                 \
     int64_t o = g->o, c = g->c;                                                                    \
     for (int64_t i = 0; i < g->kh * g->kw * c * o; ++i)                                            \
       part[i] = 0;                                                                                 \
@@ -490,7 +499,11 @@ typedef struct DirectJob {
 
 static void directConvRange(void *ctx, int64_t begin, int64_t end) {
   const DirectJob *j = ctx;
-  if (j->kind == DLRT_F32)
+  if (j->kind == DLRT_F32 && j->g->o == 32)
+    directConv32F32(j->g, j->x, j->other, j->out, begin, end);
+  else if (j->kind == DLRT_F32 && j->g->o == 64)
+    directConv64F32(j->g, j->x, j->other, j->out, begin, end);
+  else if (j->kind == DLRT_F32)
     directConvF32(j->g, j->x, j->other, j->out, begin, end);
   else
     directConvF64(j->g, j->x, j->other, j->out, begin, end);
