@@ -159,20 +159,6 @@ private:
   std::vector<bool> absorbed;
 };
 
-/// How often each value is read (operands and branch arguments).
-std::vector<unsigned> countUses(const Function &f) {
-  std::vector<unsigned> uses(f.values.size(), 0);
-  for (const Block &b : f.blocks)
-    for (const Instr &in : b.instrs) {
-      for (ValueId o : in.operands)
-        ++uses[o.index];
-      for (const Target &t : in.targets)
-        for (ValueId a : t.args)
-          ++uses[a.index];
-    }
-  return uses;
-}
-
 /// Reads of a field or element of a struct or tuple made in this function
 /// become the value it was made from, and aggregates nobody reads any more
 /// are dropped, so that `v * 0.9 + g` on a struct of tensors (each field

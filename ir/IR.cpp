@@ -74,4 +74,17 @@ FuncId Module::lookup(const std::string &name) const {
   return FuncId{};
 }
 
+std::vector<unsigned> countUses(const Function &f) {
+  std::vector<unsigned> uses(f.values.size(), 0);
+  for (const Block &b : f.blocks)
+    for (const Instr &in : b.instrs) {
+      for (ValueId o : in.operands)
+        ++uses[o.index];
+      for (const Target &t : in.targets)
+        for (ValueId a : t.args)
+          ++uses[a.index];
+    }
+  return uses;
+}
+
 } // namespace dlc::ir

@@ -159,6 +159,9 @@ struct Module {
 std::string print(const Module &module);
 std::string print(const Module &module, const Function &function);
 
+/// How often each value of `f` is read (operands and branch arguments).
+std::vector<unsigned> countUses(const Function &f);
+
 } // namespace dlc::ir
 
 // Note [Inout lowering]

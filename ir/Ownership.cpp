@@ -355,15 +355,7 @@ private:
 void removeUnusedClosures(Function &f) {
   for (bool changed = true; changed;) {
     changed = false;
-    std::vector<unsigned> uses(f.values.size(), 0);
-    for (const Block &b : f.blocks)
-      for (const Instr &in : b.instrs) {
-        for (ValueId o : in.operands)
-          ++uses[o.index];
-        for (const Target &t : in.targets)
-          for (ValueId a : t.args)
-            ++uses[a.index];
-      }
+    std::vector<unsigned> uses = countUses(f);
     for (Block &b : f.blocks) {
       size_t before = b.instrs.size();
       std::erase_if(b.instrs, [&](const Instr &in) {

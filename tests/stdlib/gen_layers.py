@@ -8,8 +8,12 @@ transposed, NCHW/OIHW to NHWC/HWIO, LSTM/GRU weights transposed). Run it
 again after changing the cases; the generated files are committed, so the
 tests need no PyTorch."""
 import os
+import sys
 import torch
 import torch.nn as tnn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dl_literals import ilit, lit  # noqa: E402
 
 torch.manual_seed(20261206)
 torch.set_default_dtype(torch.float32)
@@ -20,15 +24,6 @@ OUT = os.path.join(HERE, "..", "programs", "stdlib")
 def rnd(*shape, scale=1.0):
     return (torch.randn(*shape) * scale).round(decimals=3)
 
-
-def lit(t):
-    if t.dim() == 0:
-        return repr(float(t))
-    return "[" + ", ".join(lit(x) for x in t) + "]"
-
-
-def ilit(t):
-    return "[" + ", ".join(str(int(x)) for x in t) + "]"
 
 
 def T(t):

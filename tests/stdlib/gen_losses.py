@@ -4,8 +4,12 @@ their gradients on fixed inputs, checked against PyTorch's (Debian's
 python3-torch, under /usr/bin/python3). Run it again after changing the
 cases; the generated file is committed, so the test needs no PyTorch."""
 import os
+import sys
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dl_literals import ilit, lit  # noqa: E402
 
 torch.manual_seed(20261206)
 torch.set_default_dtype(torch.float32)
@@ -15,15 +19,6 @@ pred = torch.randn(4, 3).round(decimals=3)
 target = torch.randn(4, 3).round(decimals=3)
 probs = torch.rand(6, 5).round(decimals=3)
 
-
-def lit(t):
-    if t.dim() == 0:
-        return repr(float(t))
-    return "[" + ", ".join(lit(x) for x in t) + "]"
-
-
-def ilit(t):
-    return "[" + ", ".join(str(int(x)) for x in t) + "]"
 
 
 cases = []
