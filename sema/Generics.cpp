@@ -66,6 +66,16 @@ constexpr unsigned kMaxInstantiationDepth = 32;
 
 // --- Traits -------------------------------------------------------------------
 
+std::string Sema::traitNameOf(const TypeRepr *r) const {
+  auto *named = dynCast<NamedTypeRepr>(r);
+  if (!named)
+    return "?";
+  // `Layer` or `nn.Layer`.
+  if (named->components.size() == 2 && isModuleName(named->components.front().name))
+    return named->components.back().name;
+  return named->components.size() == 1 ? named->components.front().name : "?";
+}
+
 TraitDecl *Sema::lookupTrait(const std::string &name) const {
   auto it = traits.find(name);
   return it == traits.end() ? nullptr : it->second;
@@ -80,8 +90,7 @@ bool Sema::traitRefines(const std::string &trait, const std::string &ancestor) c
   visitingTraits.insert(t);
   bool found = false;
   for (TypeRepr *r : t->refines)
-    if (auto *named = dynCast<NamedTypeRepr>(r); named && named->components.size() == 1)
-      found = found || traitRefines(named->components.front().name, ancestor);
+    found = found || traitRefines(traitNameOf(r), ancestor);
   visitingTraits.erase(t);
   return found;
 }
@@ -95,9 +104,8 @@ bool Sema::conformsTo(const Type *t, const std::string &trait) {
   if (!st || !st->decl)
     return false;
   for (TypeRepr *c : st->decl->conformances)
-    if (auto *named = dynCast<NamedTypeRepr>(c); named && named->components.size() == 1)
-      if (traitRefines(named->components.front().name, trait))
-        return true;
+    if (traitRefines(traitNameOf(c), trait))
+      return true;
   return false;
 }
 
@@ -109,16 +117,14 @@ void Sema::collectRequirements(const std::string &trait, std::vector<FuncDecl *>
   if (!t)
     return;
   for (TypeRepr *r : t->refines)
-    if (auto *named = dynCast<NamedTypeRepr>(r); named && named->components.size() == 1)
-      collectRequirements(named->components.front().name, out, seen);
+    collectRequirements(traitNameOf(r), out, seen);
   for (FuncDecl *req : t->requirements)
     out.push_back(req);
 }
 
 void Sema::checkTraitDecl(TraitDecl *t) {
   for (TypeRepr *r : t->refines) {
-    auto *named = dynCast<NamedTypeRepr>(r);
-    std::string name = named ? named->components.front().name : "?";
+    std::string name = traitNameOf(r);
     if (name != "Differentiable" && !lookupTrait(name))
       diags.report(DiagId::err_unknown_trait, r->loc, {name});
   }
@@ -134,10 +140,7 @@ void Sema::checkConformances(StructDecl *s) {
   if (!st)
     return;
   for (TypeRepr *c : s->conformances) {
-    auto *named = dynCast<NamedTypeRepr>(c);
-    if (!named || named->components.size() != 1)
-      continue;
-    const std::string &trait = named->components.front().name;
+    std::string trait = traitNameOf(c);
     if (trait == "Differentiable" || !lookupTrait(trait))
       continue;
     std::vector<FuncDecl *> reqs;
@@ -305,8 +308,7 @@ bool Sema::checkBounds(const std::vector<GenericParamDecl *> &generics,
                        SourceLoc loc, bool report) {
   for (size_t i = 0; i < generics.size() && i < args.size(); ++i)
     for (TypeRepr *b : generics[i]->bounds) {
-      auto *named = dynCast<NamedTypeRepr>(b);
-      std::string trait = named ? named->components.back().name : "?";
+      std::string trait = traitNameOf(b);
       if (trait != "Differentiable" && !lookupTrait(trait)) {
         if (report)
           diags.report(DiagId::err_unknown_trait, b->loc, {trait});

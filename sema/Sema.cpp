@@ -229,8 +229,7 @@ void Sema::resolveStruct(StructDecl *s) {
     return; // already resolved, or being resolved (S.Tangent inside S)
   resolvingStructs.insert(s);
   for (TypeRepr *c : s->conformances) {
-    auto *named = dynCast<NamedTypeRepr>(c);
-    std::string name = named ? named->components.back().name : std::string("?");
+    std::string name = traitNameOf(c);
     if (name == "Differentiable") {
       st->differentiable = true;
     } else if (traitRefines(name, "Differentiable")) {

@@ -146,6 +146,8 @@ public:
 
   // --- Traits, generics and modules (Generics.cpp, Note [Monomorphization]) ---
   TraitDecl *lookupTrait(const std::string &name) const;
+  /// The trait a written conformance or bound names (`Layer`, `nn.Layer`), or "?".
+  std::string traitNameOf(const TypeRepr *r) const;
   /// Whether `trait` is `ancestor` or refines it, directly or not.
   bool traitRefines(const std::string &trait, const std::string &ancestor) const;
   /// Whether `t` satisfies the bound `trait` (a struct must declare it).
