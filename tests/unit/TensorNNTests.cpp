@@ -260,7 +260,8 @@ TEST_CASE("conv2d and its adjoints match naive loops") {
       {{1, 2, 9, 1}, {2, 3, 1, 4}, 1, 0},     // one output row
       {{8, 32, 32, 16}, {3, 3, 16, 8}, 1, 1}, // several chunks (of ~4 MB), split mid-image
       {{2, 28, 28, 1}, {3, 3, 1, 32}, 1, 1},  // the first layer of a small CNN (direct)
-      {{2, 9, 9, 1}, {4, 4, 1, 3}, 2, 1}};    // the largest direct window (16), strided
+      {{2, 9, 9, 1}, {4, 4, 1, 3}, 2, 1},     // the largest direct window (16), strided
+      {{2, 7, 6, 2}, {2, 2, 2, 64}, 2, 1}};   // direct, 64 channels kept in registers
   std::mt19937 rng(7);
   for (const ConvCase &c : cases)
     for (int32_t kind : {DLRT_F32, DLRT_F64}) {
