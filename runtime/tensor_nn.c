@@ -874,13 +874,15 @@ POOL_FORWARD(poolF64, double, maxWindowF64, avgWindowF64)
  * spreads it. */
 #define POOL_BACKWARD(NAME, T, MAX_FN, ROUTE_FN, SPREAD_FN)                                        \
   static void NAME(int32_t op, const Window *w, const T *g, const T *x, T *dx, T *scratch,         \
-                   int64_t n0, int64_t n1) {                                                       \
+                   int64_t n0, int64_t n1, bool tiled) {                                           \
     int64_t pixels = (n1 - n0) * w->oh * w->ow, c = w->c;                                          \
     T *best = scratch, *open = scratch + c;                                                        \
     T scale = (T)(1.0 / ((double)w->kh * (double)w->kw));                                          \
     Pixel p = {n0, 0, 0};                                                                          \
     g += n0 * w->oh * w->ow * c;                                                                   \
     for (int64_t i = 0; i < pixels; ++i, nextPixel(w, &p), g += c) {                               \
+      if (tiled) /* dx was not cleared: this window is the only one on its cells */              \
+        FOR_WINDOW_CELLS(w, p, { memset(dx + cell, 0, (size_t)c * sizeof(T)); });                 \
       if (op == DLRT_POOL_MAX) {                                                                   \
         MAX_FN(w, x, p, best);                                                                     \
         ROUTE_FN(w, x, p, best, g, open, dx);                                                      \
@@ -913,6 +915,7 @@ MAX_TANGENT(maxTangentF64, double, maxWindowF64, maxRouteTangentF64)
 /* Pooling on the thread pool, an image per item. */
 typedef struct PoolJob {
   int32_t op, kind;
+  bool tiled; /* backward: the windows tile x exactly (see dlrt_t_pool2d_backward) */
   const Window *w;
   const void *g, *x;
   void *out; /* the result (forward) or dx (backward) */
@@ -934,9 +937,9 @@ static void poolBackwardRange(void *ctx, int64_t begin, int64_t end) {
   size_t stride = 2 * (size_t)(j->w->c > 0 ? j->w->c : 1) * sizeof(double);
   void *scratch = j->scratch + (size_t)begin * stride; /* the first image's slot */
   if (j->kind == DLRT_F32)
-    poolBackwardF32(j->op, j->w, j->g, j->x, j->out, scratch, begin, end);
+    poolBackwardF32(j->op, j->w, j->g, j->x, j->out, scratch, begin, end, j->tiled);
   else
-    poolBackwardF64(j->op, j->w, j->g, j->x, j->out, scratch, begin, end);
+    poolBackwardF64(j->op, j->w, j->g, j->x, j->out, scratch, begin, end, j->tiled);
 }
 
 DlTensor *dlrt_t_pool2d(int32_t op, const DlTensor *x, int64_t size, int64_t stride,
@@ -948,7 +951,7 @@ DlTensor *dlrt_t_pool2d(int32_t op, const DlTensor *x, int64_t size, int64_t str
   DlTensor *r = dlrtTensorNew(x->kind, 4, shape);
   if (r->count == 0)
     return r;
-  PoolJob job = {op, x->kind, &g, NULL, x->data, r->data, NULL};
+  PoolJob job = {op, x->kind, false, &g, NULL, x->data, r->data, NULL};
   dlrtParallelFor(g.n, poolImageCost(&g), poolRange, &job);
   return r;
 }
@@ -961,7 +964,12 @@ DlTensor *dlrt_t_pool2d_backward(int32_t op, const DlTensor *g, const DlTensor *
   dlrtRequire(x, loc, name);
   Window w = poolWindow(op, x, size, stride, padding, loc);
   checkOperand(x, g, w.n, w.oh, w.ow, w.c, name, loc);
-  DlTensor *dx = dlrtTensorZeros(x->kind, 4, x->shape);
+  /* Windows that tile x exactly (stride = size, no padding, no cells left
+   * over) each own their cells: every window clears its own as it goes,
+   * instead of a pass clearing all of dx first. */
+  bool tiled = w.stride == w.kh && w.kh == w.kw && w.padding == 0 && w.oh * w.stride == w.h &&
+               w.ow * w.stride == w.w && g->count > 0;
+  DlTensor *dx = tiled ? dlrtTensorNew(x->kind, 4, x->shape) : dlrtTensorZeros(x->kind, 4, x->shape);
   if (g->count == 0)
     return dx;
   /* One scratch slot per image: ranges are disjoint, so each range uses the
@@ -970,7 +978,7 @@ DlTensor *dlrt_t_pool2d_backward(int32_t op, const DlTensor *g, const DlTensor *
   char *scratch = malloc(slot * (size_t)w.n);
   if (!scratch)
     dlrt_fail(loc, "out of memory");
-  PoolJob job = {op, x->kind, &w, g->data, x->data, dx->data, scratch};
+  PoolJob job = {op, x->kind, tiled, &w, g->data, x->data, dx->data, scratch};
   dlrtParallelFor(w.n, 2 * poolImageCost(&w), poolBackwardRange, &job);
   free(scratch);
   return dx;
