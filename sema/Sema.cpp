@@ -235,9 +235,9 @@ void Sema::resolveStruct(StructDecl *s) {
     } else if (traitRefines(name, "Differentiable")) {
       st->differentiable = true;
       st->emptyTangentAllowed = true; // parameterless layers (docs/DECISIONS.md)
-    }
-    else if (!lookupTrait(name))
+    } else if (!lookupTrait(name)) {
       diags.report(DiagId::err_unknown_trait, c->loc, {name});
+    }
   }
   std::set<std::string> names;
   unsigned index = 0;
