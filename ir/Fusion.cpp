@@ -193,19 +193,10 @@ void forwardAggregates(Function &f) {
           a = resolve(a);
     }
   // Drop aggregates and reads that are no longer used (they cannot fail).
-  for (bool changed = true; changed;) {
-    changed = false;
-    std::vector<unsigned> uses = countUses(f);
-    for (Block &b : f.blocks) {
-      size_t before = b.instrs.size();
-      std::erase_if(b.instrs, [&](const Instr &in) {
-        bool pure = in.op == Op::StructMake || in.op == Op::Tuple || in.op == Op::StructGet ||
-                    in.op == Op::TupleGet;
-        return pure && in.result.isValid() && uses[in.result.index] == 0;
-      });
-      changed |= b.instrs.size() != before;
-    }
-  }
+  eraseUnused(f, [](const Instr &in) {
+    return in.op == Op::StructMake || in.op == Op::Tuple || in.op == Op::StructGet ||
+           in.op == Op::TupleGet;
+  });
 }
 
 } // namespace

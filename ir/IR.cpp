@@ -2,6 +2,8 @@
 // modules declared in ir/IR.h. Consumed by lowering, AD, passes and codegen.
 #include "ir/IR.h"
 
+#include <algorithm>
+
 namespace dlc::ir {
 
 const char *mnemonic(Op op) {
@@ -85,6 +87,20 @@ std::vector<unsigned> countUses(const Function &f) {
           ++uses[a.index];
     }
   return uses;
+}
+
+void eraseUnused(Function &f, bool (*removable)(const Instr &)) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::vector<unsigned> uses = countUses(f);
+    for (Block &b : f.blocks) {
+      size_t before = b.instrs.size();
+      std::erase_if(b.instrs, [&](const Instr &in) {
+        return in.result.isValid() && uses[in.result.index] == 0 && removable(in);
+      });
+      changed |= b.instrs.size() != before;
+    }
+  }
 }
 
 } // namespace dlc::ir

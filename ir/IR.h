@@ -161,6 +161,9 @@ std::string print(const Module &module, const Function &function);
 
 /// How often each value of `f` is read (operands and branch arguments).
 std::vector<unsigned> countUses(const Function &f);
+/// Erases instructions whose result nobody reads and for which `removable`
+/// holds, until none is left (erasing one may leave its operands unread).
+void eraseUnused(Function &f, bool (*removable)(const Instr &));
 
 } // namespace dlc::ir
 

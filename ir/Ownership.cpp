@@ -353,17 +353,7 @@ private:
 /// capture alive), so each unused one would keep the captured tensors
 /// alive for good.
 void removeUnusedClosures(Function &f) {
-  for (bool changed = true; changed;) {
-    changed = false;
-    std::vector<unsigned> uses = countUses(f);
-    for (Block &b : f.blocks) {
-      size_t before = b.instrs.size();
-      std::erase_if(b.instrs, [&](const Instr &in) {
-        return in.op == Op::MakeClosure && in.result.isValid() && uses[in.result.index] == 0;
-      });
-      changed |= b.instrs.size() != before;
-    }
-  }
+  eraseUnused(f, [](const Instr &in) { return in.op == Op::MakeClosure; });
 }
 
 } // namespace

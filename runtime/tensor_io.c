@@ -43,6 +43,25 @@ static bool readAll(gzFile f, void *to, size_t n) {
   return true;
 }
 
+/* Element i of t from a value read as a double, or for Int tensors as the
+ * integer n (exact beyond 2^53). */
+static void setElement(DlTensor *t, int64_t i, double d, int64_t n) {
+  switch (t->kind) {
+  case DLRT_F32:
+    ((float *)t->data)[i] = (float)d;
+    break;
+  case DLRT_F64:
+    ((double *)t->data)[i] = d;
+    break;
+  case DLRT_I64:
+    ((int64_t *)t->data)[i] = n;
+    break;
+  default:
+    ((uint8_t *)t->data)[i] = d != 0;
+    break;
+  }
+}
+
 static int64_t elementSize(uint8_t type) {
   switch (type) {
   case 0x08: /* unsigned byte */
@@ -144,20 +163,7 @@ DlTensor *dlrt_t_load_idx(const DlString *path, int32_t kind, const char *loc) {
   DlTensor *t = dlrtTensorNew(kind, rank, shape);
   for (int64_t i = 0; i < count; ++i) {
     double v = elementAt(raw, type, i);
-    switch (kind) {
-    case DLRT_F32:
-      ((float *)t->data)[i] = (float)v;
-      break;
-    case DLRT_F64:
-      ((double *)t->data)[i] = v;
-      break;
-    case DLRT_I64:
-      ((int64_t *)t->data)[i] = (int64_t)v;
-      break;
-    default:
-      ((uint8_t *)t->data)[i] = v != 0;
-      break;
-    }
+    setElement(t, i, v, (int64_t)v);
   }
   free(raw);
   return t;
@@ -642,20 +648,7 @@ DlTensor *dlrt_t_load_csv(const DlString *path, int32_t kind, const char *loc) {
     int64_t n;
     memcpy(&d, &values[i], 8);
     memcpy(&n, &values[i], 8);
-    switch (kind) {
-    case DLRT_F32:
-      ((float *)t->data)[i] = (float)d;
-      break;
-    case DLRT_F64:
-      ((double *)t->data)[i] = d;
-      break;
-    case DLRT_I64:
-      ((int64_t *)t->data)[i] = n;
-      break;
-    default:
-      ((uint8_t *)t->data)[i] = d != 0;
-      break;
-    }
+    setElement(t, (int64_t)i, d, n);
   }
   free(values);
   return t;
