@@ -137,6 +137,23 @@ DlTensor *dlrtTensorLike(const DlTensor *like, int32_t kind) {
   return dlrtTensorNew(kind, like->rank, like->shape);
 }
 
+void dlrtSetElement(DlTensor *t, int64_t i, double d, int64_t n) {
+  switch (t->kind) {
+  case DLRT_F32:
+    ((float *)t->data)[i] = (float)d;
+    break;
+  case DLRT_F64:
+    ((double *)t->data)[i] = d;
+    break;
+  case DLRT_I64:
+    ((int64_t *)t->data)[i] = n;
+    break;
+  default:
+    ((uint8_t *)t->data)[i] = d != 0;
+    break;
+  }
+}
+
 DlTensor *dlrtTensorCopy(const DlTensor *t) {
   DlTensor *copy = dlrtTensorNew(t->kind, t->rank, t->shape);
   memcpy(copy->data, t->data, (size_t)bufferBytes(t));

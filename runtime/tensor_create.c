@@ -224,24 +224,6 @@ static double nextNormal(void) {
   return u * factor;
 }
 
-/* Stores element i of `t` from a double (Float rounds, Int truncates). */
-static void storeDouble(DlTensor *t, int64_t i, double v) {
-  switch (t->kind) {
-  case DLRT_F32:
-    ((float *)t->data)[i] = (float)v;
-    return;
-  case DLRT_F64:
-    ((double *)t->data)[i] = v;
-    return;
-  case DLRT_I64:
-    ((int64_t *)t->data)[i] = (int64_t)v;
-    return;
-  case DLRT_BOOL:
-    ((uint8_t *)t->data)[i] = v != 0;
-    return;
-  }
-}
-
 DlTensor *dlrt_t_randn(int32_t kind, const DlArray *shape, const char *loc) {
   DlTensor *t = newFromShape(kind, shape, loc);
   if (kind == DLRT_F32) {
@@ -251,7 +233,7 @@ DlTensor *dlrt_t_randn(int32_t kind, const DlArray *shape, const char *loc) {
     return t;
   }
   for (int64_t i = 0; i < t->count; ++i)
-    storeDouble(t, i, nextNormal());
+    dlrtStoreDouble(t, i, nextNormal());
   return t;
 }
 
@@ -264,7 +246,7 @@ DlTensor *dlrt_t_rand(int32_t kind, const DlArray *shape, const char *loc) {
     return t;
   }
   for (int64_t i = 0; i < t->count; ++i)
-    storeDouble(t, i, nextUniform());
+    dlrtStoreDouble(t, i, nextUniform());
   return t;
 }
 
@@ -279,7 +261,7 @@ DlTensor *dlrt_t_glorot(int32_t kind, const DlArray *shape, const char *loc) {
   }
   double limit = fanIn + fanOut > 0 ? sqrt(6.0 / (double)(fanIn + fanOut)) : 0;
   for (int64_t i = 0; i < t->count; ++i)
-    storeDouble(t, i, limit * (2 * nextUniform() - 1));
+    dlrtStoreDouble(t, i, limit * (2 * nextUniform() - 1));
   return t;
 }
 
@@ -295,7 +277,7 @@ DlTensor *dlrt_t_dropout_mask(const DlTensor *like, double rate, bool training, 
   DlTensor *m = dlrtTensorNew(like->kind, like->rank, like->shape);
   double keep = 1.0 / (1.0 - rate);
   for (int64_t i = 0; i < m->count; ++i)
-    storeDouble(m, i, !training ? 1.0 : nextUniform() >= rate ? keep : 0.0);
+    dlrtStoreDouble(m, i, !training ? 1.0 : nextUniform() >= rate ? keep : 0.0);
   return m;
 }
 

@@ -35,6 +35,13 @@ DLRT_HIDDEN DlTensor *dlrtTensorNew(int32_t kind, int32_t rank, const int64_t *s
 DLRT_HIDDEN DlTensor *dlrtTensorZeros(int32_t kind, int32_t rank, const int64_t *shape);
 /* A new tensor shaped like `like`, of `kind`, uninitialized. */
 DLRT_HIDDEN DlTensor *dlrtTensorLike(const DlTensor *like, int32_t kind);
+/* Element i of t from a value read as the double d, or for an Int tensor as
+ * the integer n (exact beyond 2^53); Bool is d != 0. */
+DLRT_HIDDEN void dlrtSetElement(DlTensor *t, int64_t i, double d, int64_t n);
+/* The same from a double alone: Float rounds, Int truncates. */
+static inline void dlrtStoreDouble(DlTensor *t, int64_t i, double v) {
+  dlrtSetElement(t, i, v, (int64_t)v);
+}
 /* A copy of `t` (refcount 1). */
 DLRT_HIDDEN DlTensor *dlrtTensorCopy(const DlTensor *t);
 /* A retained `t` (the function returns it as a new reference). */

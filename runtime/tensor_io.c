@@ -43,25 +43,6 @@ static bool readAll(gzFile f, void *to, size_t n) {
   return true;
 }
 
-/* Element i of t from a value read as a double, or for Int tensors as the
- * integer n (exact beyond 2^53). */
-static void setElement(DlTensor *t, int64_t i, double d, int64_t n) {
-  switch (t->kind) {
-  case DLRT_F32:
-    ((float *)t->data)[i] = (float)d;
-    break;
-  case DLRT_F64:
-    ((double *)t->data)[i] = d;
-    break;
-  case DLRT_I64:
-    ((int64_t *)t->data)[i] = n;
-    break;
-  default:
-    ((uint8_t *)t->data)[i] = d != 0;
-    break;
-  }
-}
-
 static int64_t elementSize(uint8_t type) {
   switch (type) {
   case 0x08: /* unsigned byte */
@@ -163,7 +144,7 @@ DlTensor *dlrt_t_load_idx(const DlString *path, int32_t kind, const char *loc) {
   DlTensor *t = dlrtTensorNew(kind, rank, shape);
   for (int64_t i = 0; i < count; ++i) {
     double v = elementAt(raw, type, i);
-    setElement(t, i, v, (int64_t)v);
+    dlrtSetElement(t, i, v, (int64_t)v);
   }
   free(raw);
   return t;
@@ -330,22 +311,9 @@ static void convertElements(const uint8_t *raw, SourceType type, DlTensor *t) {
     }
     if (integral)
       d = (double)n;
-    switch (t->kind) {
-    case DLRT_F32:
-      ((float *)t->data)[i] = (float)d;
-      break;
-    case DLRT_F64:
-      ((double *)t->data)[i] = d;
-      break;
-    case DLRT_I64:
-      /* Floats out of Int's range (or NaN) become 0 rather than undefined behaviour. */
-      ((int64_t *)t->data)[i] =
-          integral ? n : (d >= -9.2233720368547758e18 && d < 9.2233720368547758e18) ? (int64_t)d : 0;
-      break;
-    default:
-      ((uint8_t *)t->data)[i] = integral ? n != 0 : d != 0;
-      break;
-    }
+    else /* floats out of Int's range (or NaN) become 0 rather than undefined behaviour */
+      n = d >= -9.2233720368547758e18 && d < 9.2233720368547758e18 ? (int64_t)d : 0;
+    dlrtSetElement(t, i, d, n);
   }
 }
 
@@ -648,7 +616,7 @@ DlTensor *dlrt_t_load_csv(const DlString *path, int32_t kind, const char *loc) {
     int64_t n;
     memcpy(&d, &values[i], 8);
     memcpy(&n, &values[i], 8);
-    setElement(t, (int64_t)i, d, n);
+    dlrtSetElement(t, (int64_t)i, d, n);
   }
   free(values);
   return t;

@@ -188,10 +188,18 @@ const Type *Sema::checkOverloaded(CallExpr *call, const std::string &name,
     }
     return argTypes;
   };
+  // Instances made for this call alone: those not chosen are dropped again,
+  // so an overload that loses never has its body checked (as in C++).
+  std::vector<FuncDecl *> fresh;
+  auto dropUnchosen = [&](const FuncDecl *chosen) {
+    for (FuncDecl *inst : fresh)
+      if (inst != chosen)
+        discardInstance(inst);
+  };
   if (!generics.empty()) {
     unsigned errorsBefore = diags.errorCount();
     bool report = candidates.empty() && generics.size() == 1;
-    addGenericCandidates(call, generics, explicitArgs, infos, report, candidates);
+    addGenericCandidates(call, generics, explicitArgs, infos, report, candidates, fresh);
     if (candidates.empty()) {
       if (diags.errorCount() == errorsBefore) {
         auto diag = diags.report(DiagId::err_no_matching_overload, call->loc, {name, describeArgs()});
@@ -223,7 +231,9 @@ const Type *Sema::checkOverloaded(CallExpr *call, const std::string &name,
     return c.result;
   }
   // Several candidates: keep those that accept the arguments; prefer the
-  // cheapest (exact types over literal conversions).
+  // cheapest (exact types over literal conversions), and on equal cost a
+  // non-generic function over a generic one (Swift's and Rust's rule): the
+  // key is twice the cost, plus one for an instance.
   std::vector<std::pair<int, size_t>> viable;
   for (size_t ci = 0; ci < candidates.size(); ++ci) {
     const Candidate &c = candidates[ci];
@@ -235,13 +245,14 @@ const Type *Sema::checkOverloaded(CallExpr *call, const std::string &name,
       total = cost < 0 ? -1 : total + cost;
     }
     if (total >= 0)
-      viable.push_back({total, ci});
+      viable.push_back({2 * total + (c.fn && c.fn->genericOrigin ? 1 : 0), ci});
   }
   if (viable.empty()) {
     std::string argTypes = describeArgs();
     auto diag = diags.report(DiagId::err_no_matching_overload, call->loc, {name, argTypes});
     for (const Candidate &c : candidates)
       diag.note(DiagId::note_candidate, c.fn ? c.fn->nameLoc : SourceLoc{}, {c.describe()});
+    dropUnchosen(nullptr);
     finishUntyped();
     return types.errorType();
   }
@@ -252,10 +263,12 @@ const Type *Sema::checkOverloaded(CallExpr *call, const std::string &name,
       if (cost == viable[0].first)
         diag.note(DiagId::note_candidate, candidates[ci].fn ? candidates[ci].fn->nameLoc : SourceLoc{},
                   {candidates[ci].describe()});
+    dropUnchosen(nullptr);
     finishUntyped();
     return types.errorType();
   }
   const Candidate &best = candidates[viable[0].second];
+  dropUnchosen(best.fn);
   finishArgs(call, best, infos);
   call->target = best.fn;
   (void)isInit;

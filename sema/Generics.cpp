@@ -415,6 +415,10 @@ StructDecl *Sema::instantiateStruct(StructDecl *g, const std::vector<const Type 
       if (auto *as = asStruct(a); as && !as->complete && as->decl)
         resolveStruct(as->decl);
     resolveStruct(inst);
+    if (!checkNotRecursive(inst)) { // `struct Node<T> { var next: Node<T> }`
+      instantiationDepth = savedDepth;
+      return inst;
+    }
     if (st->differentiable && !types.tangentType(st))
       diags.report(DiagId::err_struct_empty_tangent, inst->nameLoc, {name});
     for (FuncDecl *m : inst->inits)
@@ -439,7 +443,8 @@ StructDecl *Sema::instantiateStruct(StructDecl *g, const std::vector<const Type 
 void Sema::addGenericCandidates(CallExpr *call, const std::vector<FuncDecl *> &generics,
                                 const std::vector<const Type *> &explicitArgs,
                                 const std::vector<ArgInfo> &infos, bool report,
-                                std::vector<Candidate> &candidates) {
+                                std::vector<Candidate> &candidates,
+                                std::vector<FuncDecl *> &fresh) {
   size_t n = call->args.size();
   for (FuncDecl *g : generics) {
     if (g->params.size() != n) {
@@ -478,8 +483,12 @@ void Sema::addGenericCandidates(CallExpr *call, const std::vector<FuncDecl *> &g
           name->ref == NameExpr::Ref::Function && name->decl)
         staticFns[i] = cast<FuncDecl>(name->decl);
     }
-    if (FuncDecl *inst = instantiateFunction(g, args, call->loc, staticFns))
+    size_t before = instances.size();
+    if (FuncDecl *inst = instantiateFunction(g, args, call->loc, staticFns)) {
       candidates.push_back(candidateFor(inst));
+      if (instances.size() != before)
+        fresh.push_back(inst);
+    }
   }
 }
 
@@ -548,6 +557,23 @@ const Type *Sema::checkGenericInit(CallExpr *call, StructDecl *s,
   if (!inst)
     return fail();
   return checkInitCall(call, inst, preChecked ? &infos : nullptr);
+}
+
+void Sema::discardInstance(FuncDecl *inst) {
+  for (auto it = instances.begin(); it != instances.end(); ++it)
+    if (it->second == inst) {
+      instances.erase(it);
+      break;
+    }
+  std::erase(pendingBodies, inst);
+  auto at = std::find(out.functions.begin(), out.functions.end(), inst);
+  if (at != out.functions.end()) {
+    if (size_t(at - out.functions.begin()) < derivativeAttrsChecked)
+      --derivativeAttrsChecked;
+    out.functions.erase(at);
+  }
+  instantiationSite.erase(inst);
+  instanceDepth.erase(inst);
 }
 
 void Sema::checkPendingBodies() {

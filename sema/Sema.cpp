@@ -61,33 +61,11 @@ bool Sema::run() {
   collectGlobals();
   for (auto &[decl, type] : structTypes)
     resolveStruct(decl);
-  // Recursive struct check: a struct may not contain itself by value.
-  for (auto &[decl, type] : structTypes) {
-    std::set<const StructType *> seen;
-    std::function<bool(const Type *)> contains = [&](const Type *t) -> bool {
-      if (auto *st = asStruct(t)) {
-        if (st == type)
-          return true;
-        if (!seen.insert(st).second)
-          return false;
-        for (auto &f : st->fields)
-          if (contains(f.type))
-            return true;
-      } else if (auto *tt = asTuple(t)) {
-        for (auto *e : tt->elements)
-          if (contains(e))
-            return true;
-      }
-      return false;
-    };
-    for (auto &f : type->fields) {
-      seen.clear();
-      if (contains(f.type)) {
-        diags.report(DiagId::err_recursive_struct, decl->nameLoc, {decl->name});
-        break;
-      }
-    }
-  }
+  // A struct may not contain itself by value (instances are checked as
+  // they are made, Sema::instantiateStruct).
+  for (auto &[decl, type] : structTypes)
+    if (!decl->genericOrigin)
+      checkNotRecursive(decl);
   // Tangent types are computed only once every struct's fields are known.
   for (auto &[decl, type] : structTypes)
     if (type->differentiable && !types.tangentType(type))
@@ -167,6 +145,35 @@ bool Sema::run() {
         out.main = f;
       }
   return !diags.hasErrors();
+}
+
+bool Sema::checkNotRecursive(StructDecl *decl) {
+  const StructType *type = structTypes[decl];
+  std::set<const StructType *> seen;
+  std::function<bool(const Type *)> contains = [&](const Type *t) -> bool {
+    if (auto *st = asStruct(t)) {
+      if (st == type)
+        return true;
+      if (!seen.insert(st).second)
+        return false;
+      for (auto &f : st->fields)
+        if (contains(f.type))
+          return true;
+    } else if (auto *tt = asTuple(t)) {
+      for (auto *e : tt->elements)
+        if (contains(e))
+          return true;
+    }
+    return false;
+  };
+  for (auto &f : type->fields) {
+    seen.clear();
+    if (contains(f.type)) {
+      diags.report(DiagId::err_recursive_struct, decl->nameLoc, {decl->name});
+      return false;
+    }
+  }
+  return true;
 }
 
 void Sema::collectGlobals() {

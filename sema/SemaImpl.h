@@ -59,6 +59,8 @@ public:
   // --- Declarations (Sema.cpp) ---
   void collectGlobals();
   void resolveStruct(StructDecl *s);
+  /// Reports a struct that contains itself by value; false when it does.
+  bool checkNotRecursive(StructDecl *decl);
   void resolveSignature(FuncDecl *f);
   void checkFunctionBody(FuncDecl *f);
   /// @differentiable contracts, @vjp / @jvp signatures, @noDerivative parameters.
@@ -184,10 +186,13 @@ public:
   void checkPendingBodies();
   /// Instantiates generic candidates whose arguments can be inferred from
   /// `infos`; reports why when `report` (the only candidate).
+  /// `fresh` receives the instances made by this call (not found cached).
   void addGenericCandidates(CallExpr *call, const std::vector<FuncDecl *> &generics,
                             const std::vector<const Type *> &explicitArgs,
                             const std::vector<ArgInfo> &infos, bool report,
-                            std::vector<Candidate> &candidates);
+                            std::vector<Candidate> &candidates, std::vector<FuncDecl *> &fresh);
+  /// Forgets an instance made for a call that chose another candidate.
+  void discardInstance(FuncDecl *inst);
   /// A call of the generic struct `s` (`Residual(inner: d)`, `Adam<MLP>(...)`).
   const Type *checkGenericInit(CallExpr *call, StructDecl *s,
                                const std::vector<const Type *> &explicitArgs,
