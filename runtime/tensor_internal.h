@@ -174,6 +174,35 @@ static inline void dlrtWalkNext(DlrtWalk *w) {
 DLRT_HIDDEN float dlrtSumF32(const float *x, int64_t n);
 DLRT_HIDDEN double dlrtSumF64(const double *x, int64_t n);
 
+/* --- Convolution (tensor_nn.c, tensor_conv.c) -------------------------------
+ * The geometry shared by convolution and pooling: the input [n, h, w, c], a
+ * kh x kw window moved by `stride` over the input padded by `padding` on
+ * each side, the result's spatial size oh x ow, and its channels o (pooling:
+ * o = c). */
+typedef struct DlrtWindow {
+  int64_t n, h, w, c;
+  int64_t kh, kw, o;
+  int64_t stride, padding;
+  int64_t oh, ow;
+} DlrtWindow;
+
+/* Rows [row0, row0 + rows) of the column matrix of x (elements of elemSize
+ * bytes) into `cols`: row (n, oh, ow) holds the window under that output
+ * pixel in (kh, kw, c) order, zeros where it lies in the padding. */
+DLRT_HIDDEN void dlrtIm2col(const DlrtWindow *g, const char *x, int64_t elemSize, int64_t row0,
+                            int64_t rows, char *cols);
+
+/* Float conv2d and its adjoints without a column matrix in memory, for
+ * output channels in whole vectors (tensor_conv.c says which cases); each
+ * returns false, having written nothing, when g is not one of them. out is
+ * [N, OH, OW, O], dx like x, df like the filter; all are overwritten. */
+DLRT_HIDDEN bool dlrtConvTiledForward(const DlrtWindow *g, const float *x, const float *f,
+                                      float *out);
+DLRT_HIDDEN bool dlrtConvTiledInput(const DlrtWindow *g, const float *gy, const float *f,
+                                    float *dx);
+DLRT_HIDDEN bool dlrtConvTiledFilter(const DlrtWindow *g, const float *x, const float *gy,
+                                     float *df);
+
 /* --- Threads (threads.c) ----------------------------------------------------
  * A persistent pool for large elementwise operations. Work is counted in
  * units of about a quarter of a nanosecond on one core: one element of a

@@ -29,16 +29,7 @@ enum { kColumnBytes = 4 << 20 };
  * result's dimensions far from overflowing int64. */
 static const int64_t kMaxPadding = (int64_t)1 << 30;
 
-/* The geometry shared by convolution and pooling: the input [n, h, w, c], a
- * kh x kw window moved by `stride` over the input padded by `padding` on
- * each side, the result's spatial size oh x ow, and its channels o (pooling:
- * o = c). */
-typedef struct Window {
-  int64_t n, h, w, c;
-  int64_t kh, kw, o;
-  int64_t stride, padding;
-  int64_t oh, ow;
-} Window;
+typedef DlrtWindow Window; /* tensor_internal.h */
 
 /* --- Checks ------------------------------------------------------------------------ */
 
@@ -268,8 +259,8 @@ static void nextPixel(const Window *g, Pixel *p) {
  * zeros where it lies in the padding. It only moves elements, so it works on
  * bytes for either kind. A window row that lies inside x is KW*C contiguous
  * elements in NHWC and is copied at once. */
-static void im2col(const Window *g, const char *x, int64_t elemSize, int64_t row0, int64_t rows,
-                   char *cols) {
+void dlrtIm2col(const Window *g, const char *x, int64_t elemSize, int64_t row0, int64_t rows,
+                char *cols) {
   size_t pixelBytes = (size_t)(g->c * elemSize), windowRowBytes = (size_t)g->kw * pixelBytes;
   Pixel p = pixelOf(g, row0);
   for (int64_t r = 0; r < rows; ++r, nextPixel(g, &p)) {
@@ -310,7 +301,7 @@ typedef struct Im2colJob {
 static void im2colRange(void *ctx, int64_t begin, int64_t end) {
   const Im2colJob *j = ctx;
   int64_t rowBytes = j->g->kh * j->g->kw * j->g->c * j->elemSize;
-  im2col(j->g, j->x, j->elemSize, j->row0 + begin, end - begin, j->cols + begin * rowBytes);
+  dlrtIm2col(j->g, j->x, j->elemSize, j->row0 + begin, end - begin, j->cols + begin * rowBytes);
 }
 
 static void im2colParallel(const Window *g, const char *x, int64_t elemSize, int64_t row0,
@@ -591,6 +582,8 @@ DlTensor *dlrt_t_conv2d(const DlTensor *x, const DlTensor *filter, int64_t strid
     dlrtParallelFor(g.n, directImageCost(&g), directConvRange, &job);
     return r;
   }
+  if (x->kind == DLRT_F32 && dlrtConvTiledForward(&g, x->data, filter->data, r->data))
+    return r;
   int64_t chunk = chunkRows(&g, size, rows);
   DlTensor *cols = scratchColumns(&g, x->kind, chunk);
   for (int64_t row0 = 0; row0 < rows; row0 += chunk) {
@@ -622,9 +615,15 @@ DlTensor *dlrt_t_conv2d_backward_input(const DlTensor *g, const DlTensor *x, con
     gemm(x->kind, false, true, rows, k, w.o, g->data, w.o, filter->data, w.o, false, dx->data, k);
     return dx;
   }
-  DlTensor *dx = dlrtTensorZeros(x->kind, 4, x->shape);
   if (k == 0)
-    return dx;
+    return dlrtTensorZeros(x->kind, 4, x->shape);
+  if (x->kind == DLRT_F32) {
+    DlTensor *dx = dlrtTensorNew(x->kind, 4, x->shape);
+    if (dlrtConvTiledInput(&w, g->data, filter->data, dx->data))
+      return dx;
+    dlrt_t_release(dx);
+  }
+  DlTensor *dx = dlrtTensorZeros(x->kind, 4, x->shape);
   int64_t chunk = chunkRows(&w, size, rows);
   DlTensor *cols = scratchColumns(&w, x->kind, chunk);
   for (int64_t row0 = 0; row0 < rows; row0 += chunk) {
@@ -683,6 +682,8 @@ DlTensor *dlrt_t_conv2d_backward_filter(const DlTensor *g, const DlTensor *x,
     dlrt_t_release(partials);
     return df;
   }
+  if (x->kind == DLRT_F32 && dlrtConvTiledFilter(&w, x->data, g->data, df->data))
+    return df;
   /* The chunks' products are summed into df: the first one overwrites it. */
   int64_t chunk = chunkRows(&w, size, rows);
   DlTensor *cols = scratchColumns(&w, x->kind, chunk);

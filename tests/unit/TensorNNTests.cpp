@@ -261,7 +261,15 @@ TEST_CASE("conv2d and its adjoints match naive loops") {
       {{8, 32, 32, 16}, {3, 3, 16, 8}, 1, 1}, // several chunks (of ~4 MB), split mid-image
       {{2, 28, 28, 1}, {3, 3, 1, 32}, 1, 1},  // the first layer of a small CNN (direct)
       {{2, 9, 9, 1}, {4, 4, 1, 3}, 2, 1},     // the largest direct window (16), strided
-      {{2, 7, 6, 2}, {2, 2, 2, 64}, 2, 1}};   // direct, 64 channels kept in registers
+      {{2, 7, 6, 2}, {2, 2, 2, 64}, 2, 1},    // direct, 64 channels kept in registers
+      // Float: tensor_conv.c's tiled kernels (Double takes im2col).
+      {{3, 6, 5, 8}, {3, 3, 8, 16}, 1, 1},    // 1 vector; dx by im2col (8 channels)
+      {{2, 7, 7, 16}, {3, 3, 16, 32}, 1, 1},  // 2 vectors; dx tiled with 1
+      {{17, 5, 6, 32}, {3, 3, 32, 64}, 1, 1}, // 4 vectors; 9 filter groups, the last of 1 image
+      {{2, 9, 8, 4}, {3, 3, 4, 64}, 2, 1},    // strided: dx by im2col
+      {{1, 6, 6, 16}, {5, 5, 16, 128}, 1, 2}, // two blocks of 4 vectors
+      {{1, 4, 4, 16}, {3, 3, 16, 16}, 1, 0},  // fewer pixels than a tile: forward by im2col
+      {{2, 5, 5, 32}, {2, 2, 32, 32}, 1, 1}}; // an even filter: g unpadded for dx
   std::mt19937 rng(7);
   for (const ConvCase &c : cases)
     for (int32_t kind : {DLRT_F32, DLRT_F64}) {
