@@ -11,7 +11,13 @@
  *   backward_input   dcols = g @ filter^T, scattered back by col2im
  *   backward_filter  dfilt = cols^T @ g, summed over the chunks
  * The column matrix is KH*KW times the size of x, so it is built for a chunk
- * of rows at a time into a scratch buffer of about kColumnBytes. */
+ * of rows at a time into a scratch buffer of about kColumnBytes.
+ *
+ * Two cases skip it: windows of at most kDirectMaxWindow values run a
+ * direct loop (below), and Float convolutions whose output channels fill
+ * whole vectors run tensor_conv.c's tiled kernels, which gather a few rows
+ * of the column matrix at a time into registers' reach. im2col is the
+ * general path (Double, odd channel counts, strided input adjoints). */
 #include "runtime/tensor_internal.h"
 
 #include <cblas.h>
