@@ -524,7 +524,8 @@ llvm::Value *FunctionEmitter::entryAlloca(llvm::Type *t) {
 
 /// Traps unless 0 <= index < count (one unsigned comparison); returns count.
 llvm::Value *FunctionEmitter::boundsChecked(llvm::Value *array, llvm::Value *index) {
-  llvm::Value *count = b.CreateLoad(l.i64(), l.bytePtr(b, array, kArrayCountOffset), "count");
+  llvm::Value *count =
+      l.arrayHeaderAccess(b.CreateLoad(l.i64(), l.bytePtr(b, array, kArrayCountOffset), "count"));
   l.emitFailIf(b, b.CreateICmpUGE(index, count), [&](Builder &fb) {
     fb.CreateCall(l.runtime(RtFn::FailIndex), {l.locString(current->loc), index, count});
   });
@@ -640,7 +641,8 @@ void FunctionEmitter::emit(const ir::Instr &in) {
         b.CreateCall(l.runtime(RtFn::ArrayNew),
                      {b.getInt64(l.allocSize(elemTy)), b.getInt64(in.operands.size())}, "array");
     for (size_t i = 0; i < in.operands.size(); ++i)
-      b.CreateStore(operand(i), l.arrayElementPtr(b, array, b.getInt64(i), elemTy));
+      l.arrayElementAccess(
+          b.CreateStore(operand(i), l.arrayElementPtr(b, array, b.getInt64(i), elemTy)));
     return define(array);
   }
   case Op::ArrayRepeat: {
@@ -652,23 +654,25 @@ void FunctionEmitter::emit(const ir::Instr &in) {
                                                     operand(1), l.locString(in.loc)}));
   }
   case Op::ArrayCount:
-    return define(b.CreateLoad(l.i64(), l.bytePtr(b, operand(0), kArrayCountOffset), "count"));
+    return define(l.arrayHeaderAccess(
+        b.CreateLoad(l.i64(), l.bytePtr(b, operand(0), kArrayCountOffset), "count")));
   case Op::ArrayGet: {
     llvm::Value *array = operand(0), *index = operand(1);
     if (in.imm != 1) // imm 1: a tape read by generated code, in range by construction
       boundsChecked(array, index);
     llvm::Type *elemTy = resultLLVMType();
-    return define(b.CreateLoad(elemTy, l.arrayElementPtr(b, array, index, elemTy)));
+    return define(
+        l.arrayElementAccess(b.CreateLoad(elemTy, l.arrayElementPtr(b, array, index, elemTy))));
   }
   case Op::ArraySet: {
     llvm::Value *array = operand(0), *index = operand(1), *v = operand(2);
     boundsChecked(array, index);
     if (in.imm == 1) { // no other live value sees the buffer (ir/InPlace.cpp)
-      b.CreateStore(v, l.arrayElementPtr(b, array, index, v->getType()));
+      l.arrayElementAccess(b.CreateStore(v, l.arrayElementPtr(b, array, index, v->getType())));
       return define(array);
     }
     llvm::Value *copy = b.CreateCall(l.runtime(RtFn::ArrayClone), {array, b.getInt64(0)});
-    b.CreateStore(v, l.arrayElementPtr(b, copy, index, v->getType()));
+    l.arrayElementAccess(b.CreateStore(v, l.arrayElementPtr(b, copy, index, v->getType())));
     return define(copy);
   }
   case Op::ArrayAppend:
@@ -676,9 +680,10 @@ void FunctionEmitter::emit(const ir::Instr &in) {
       llvm::Value *v = operand(1);
       llvm::Value *copy = b.CreateCall(l.runtime(RtFn::ArrayClone), {operand(0), b.getInt64(1)});
       llvm::Value *countPtr = l.bytePtr(b, copy, kArrayCountOffset);
-      llvm::Value *count = b.CreateLoad(l.i64(), countPtr, "count");
-      b.CreateStore(v, l.arrayElementPtr(b, copy, count, v->getType()));
-      b.CreateStore(b.CreateAdd(count, b.getInt64(1), "", true, true), countPtr);
+      llvm::Value *count = l.arrayHeaderAccess(b.CreateLoad(l.i64(), countPtr, "count"));
+      l.arrayElementAccess(b.CreateStore(v, l.arrayElementPtr(b, copy, count, v->getType())));
+      l.arrayHeaderAccess(
+          b.CreateStore(b.CreateAdd(count, b.getInt64(1), "", true, true), countPtr));
       return define(copy);
     }
     [[fallthrough]]; // in place (ir/InPlace.cpp): a push, grown without the tape cache
@@ -687,8 +692,10 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     // the runtime grows the array.
     size_t k = in.operands.size() - 1;
     llvm::Value *old = operand(0);
-    llvm::Value *oldCount = b.CreateLoad(l.i64(), l.bytePtr(b, old, kArrayCountOffset));
-    llvm::Value *capacity = b.CreateLoad(l.i64(), l.bytePtr(b, old, kArrayCapacityOffset));
+    llvm::Value *oldCount =
+        l.arrayHeaderAccess(b.CreateLoad(l.i64(), l.bytePtr(b, old, kArrayCountOffset)));
+    llvm::Value *capacity =
+        l.arrayHeaderAccess(b.CreateLoad(l.i64(), l.bytePtr(b, old, kArrayCapacityOffset)));
     llvm::Function *fn = b.GetInsertBlock()->getParent();
     llvm::BasicBlock *from = b.GetInsertBlock();
     auto *grow = llvm::BasicBlock::Create(fn->getContext(), "push.grow", fn);
@@ -708,17 +715,19 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     // The count is oldCount on both paths: growing keeps the elements.
     for (size_t j = 0; j < k; ++j) {
       llvm::Value *v = operand(j + 1);
-      b.CreateStore(v, l.arrayElementPtr(b, array, b.CreateAdd(oldCount, b.getInt64(int64_t(j))),
-                                         v->getType()));
+      l.arrayElementAccess(b.CreateStore(
+          v, l.arrayElementPtr(b, array, b.CreateAdd(oldCount, b.getInt64(int64_t(j))),
+                               v->getType())));
     }
-    b.CreateStore(b.CreateAdd(oldCount, b.getInt64(int64_t(k)), "", true, true),
-                  l.bytePtr(b, array, kArrayCountOffset));
+    l.arrayHeaderAccess(b.CreateStore(b.CreateAdd(oldCount, b.getInt64(int64_t(k)), "", true, true),
+                                      l.bytePtr(b, array, kArrayCountOffset)));
     return define(array);
   }
   case Op::ArrayAccum: {
     // Fast path inline: the accumulator already has its length.
     llvm::Value *old = operand(0), *n = operand(3);
-    llvm::Value *oldCount = b.CreateLoad(l.i64(), l.bytePtr(b, old, kArrayCountOffset));
+    llvm::Value *oldCount =
+        l.arrayHeaderAccess(b.CreateLoad(l.i64(), l.bytePtr(b, old, kArrayCountOffset)));
     llvm::Function *fn = b.GetInsertBlock()->getParent();
     llvm::BasicBlock *from = b.GetInsertBlock();
     auto *pad = llvm::BasicBlock::Create(fn->getContext(), "accum.pad", fn);
@@ -735,7 +744,8 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     // The index is below n by construction (see ir/IROps.def).
     llvm::Value *index = operand(1), *v = operand(2);
     llvm::Value *ptr = l.arrayElementPtr(b, array, index, v->getType());
-    b.CreateStore(b.CreateFAdd(b.CreateLoad(v->getType(), ptr), v), ptr);
+    l.arrayElementAccess(
+        b.CreateStore(b.CreateFAdd(l.arrayElementAccess(b.CreateLoad(v->getType(), ptr)), v), ptr));
     return define(array);
   }
   case Op::ArrayFree:
@@ -746,9 +756,9 @@ void FunctionEmitter::emit(const ir::Instr &in) {
   case Op::ArrayTruncate: {
     llvm::Value *array = operand(0), *n = operand(1);
     llvm::Value *countPtr = l.bytePtr(b, array, kArrayCountOffset);
-    llvm::Value *count = b.CreateLoad(l.i64(), countPtr, "count");
+    llvm::Value *count = l.arrayHeaderAccess(b.CreateLoad(l.i64(), countPtr, "count"));
     llvm::Value *shorter = b.CreateICmpSLT(n, count);
-    b.CreateStore(b.CreateSelect(shorter, n, count), countPtr);
+    l.arrayHeaderAccess(b.CreateStore(b.CreateSelect(shorter, n, count), countPtr));
     return define(array);
   }
   case Op::Call: {

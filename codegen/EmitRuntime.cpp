@@ -4,6 +4,8 @@
 // address arithmetic on runtime objects.
 #include "codegen/Lowering.h"
 
+#include "llvm/IR/MDBuilder.h"
+
 #include "runtime/dlrt.h"
 
 #include <llvm/IR/Constants.h>
@@ -200,6 +202,22 @@ llvm::Value *Lowering::arrayElementPtr(Builder &b, llvm::Value *array, llvm::Val
   llvm::Value *elems = bytePtr(b, array, kArrayHeaderSize);
   llvm::Value *offset = b.CreateMul(index, b.getInt64(allocSize(elemTy)), "", true, true);
   return bytePtr(b, elems, offset);
+}
+
+// Two scalar type nodes under one root: TBAA lets accesses tagged with
+// different ones be reordered, and the runtime's C code never sees the tags.
+llvm::Value *Lowering::tagArrayAccess(llvm::Value *access, bool header) {
+  if (!tbaaHeader) {
+    llvm::MDBuilder md(ctx);
+    llvm::MDNode *root = md.createTBAARoot("dlc arrays");
+    llvm::MDNode *headerType = md.createTBAAScalarTypeNode("array header", root);
+    llvm::MDNode *elementType = md.createTBAAScalarTypeNode("array element", root);
+    tbaaHeader = md.createTBAAStructTagNode(headerType, headerType, 0);
+    tbaaElement = md.createTBAAStructTagNode(elementType, elementType, 0);
+  }
+  if (auto *inst = llvm::dyn_cast<llvm::Instruction>(access))
+    inst->setMetadata(llvm::LLVMContext::MD_tbaa, header ? tbaaHeader : tbaaElement);
+  return access;
 }
 
 } // namespace dlc::codegen

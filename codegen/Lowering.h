@@ -120,6 +120,14 @@ public:
   /// The address of element `index` of the DlArray `array`.
   llvm::Value *arrayElementPtr(Builder &b, llvm::Value *array, llvm::Value *index,
                                llvm::Type *elemTy);
+  /// Tags a load or store of an array's header words (count, capacity) or
+  /// of its elements with type-based alias metadata saying the two never
+  /// overlap: a loop that stores elements then keeps the count its bounds
+  /// checks read in a register instead of reloading it after every store.
+  /// Accesses without a tag may alias either.
+  llvm::Value *arrayHeaderAccess(llvm::Value *access) { return tagArrayAccess(access, true); }
+  llvm::Value *arrayElementAccess(llvm::Value *access) { return tagArrayAccess(access, false); }
+  llvm::Value *tagArrayAccess(llvm::Value *access, bool header);
 
   // --- EmitTensor.cpp ----------------------------------------------------------
   /// The runtime function `name` (a tensor function of runtime/dlrt.h) with
@@ -168,6 +176,7 @@ public:
   const llvm::DataLayout &dataLayout;
 
 private:
+  llvm::MDNode *tbaaHeader = nullptr, *tbaaElement = nullptr; // arrayHeaderAccess
   bool hasFailed = false;
   llvm::Type *builderPtrTy;
   std::vector<std::string> reported;
