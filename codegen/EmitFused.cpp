@@ -157,6 +157,10 @@ llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::strin
   return fn;
 }
 
+bool isFloat(const ir::FusedKernel &k) {
+  return sema::asTensor(k.type)->element->kind == sema::TypeKind::Float;
+}
+
 } // namespace
 
 llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::Instr &in,
@@ -184,10 +188,9 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
                                               llvm::ConstantArray::get(nodesTy, nodes),
                                               "dl.kernel.nodes" + std::to_string(kernelCount));
     auto *kernelTy = llvm::StructType::get(ctx, {i32, i32, i32, ptr, ptr});
-    bool isFloat = sema::asTensor(k.type)->element->kind == sema::TypeKind::Float;
     descriptor = new llvm::GlobalVariable(
         mod, kernelTy, true, llvm::GlobalValue::PrivateLinkage,
-        llvm::ConstantStruct::get(kernelTy, {b.getInt32(isFloat ? DLRT_F32 : DLRT_F64),
+        llvm::ConstantStruct::get(kernelTy, {b.getInt32(isFloat(k) ? DLRT_F32 : DLRT_F64),
                                              b.getInt32(k.inputs), b.getInt32(uint32_t(k.nodes.size())),
                                              nodesVar, loop}),
         "dl.kernel" + std::to_string(kernelCount++));
@@ -200,6 +203,15 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
   llvm::Value *inputs = entry.CreateAlloca(arrTy);
   for (size_t i = 0; i < ops.size(); ++i)
     b.CreateStore(ops[i], b.CreateConstGEP2_64(arrTy, inputs, 0, i));
+  if (k.reduces()) { // Note [Fused reductions]: a double holding the element's value
+    llvm::Type *f64 = b.getDoubleTy();
+    llvm::FunctionCallee callee =
+        tensorRuntime("dlrt_t_fused_reduce", f64, {ptr, ptr, i32, ptr});
+    llvm::Value *d = b.CreateCall(
+        callee, {descriptor, inputs, b.getInt32(k.reduce == ir::TensorOp::MeanAll ? DLRT_MEAN : DLRT_SUM),
+                 locString(in.loc)});
+    return isFloat(k) ? b.CreateFPTrunc(d, b.getFloatTy()) : d;
+  }
   llvm::FunctionCallee callee = tensorRuntime("dlrt_t_fused", ptr, {ptr, ptr, i32, ptr});
   return b.CreateCall(callee, {descriptor, inputs, b.getInt32(uint32_t(int32_t(in.reuse) - 1)),
                                locString(in.loc)});

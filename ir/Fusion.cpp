@@ -16,6 +16,17 @@
 // broadcasts in a way the loop does not cover. The operations are pure, so
 // computing an absorbed one at the group's root instead of where it was
 // changes nothing but the memory traffic.
+//
+// Note [Fused reductions]
+// A full `sum` or `mean` of a Float or Double tensor made by an elementwise
+// operation that nothing else uses, such as `sum(g * x)` in a derivative or
+// `mean((p - y) * (p - y))` in a loss, absorbs that operation's group: the
+// instruction becomes a `tensor.fused` whose kernel is marked as reduced and
+// whose result is the scalar. The runtime (dlrt_t_fused_reduce) walks the
+// same pairwise summation as a plain sum and evaluates the kernel into a
+// stack buffer for each block of at most 128 elements it adds, so the result
+// is bit for bit that of the separate operations and the tensor is never
+// written to memory.
 #include "ir/Fusion.h"
 
 #include <cstdlib>
@@ -87,6 +98,8 @@ public:
     // Roots from the end, so a group is as large as it can be.
     for (size_t k = block.instrs.size(); k-- > 0;) {
       Instr &in = block.instrs[k];
+      if (!absorbed[k] && reduction(in))
+        fuseReduction(k);
       if (absorbed[k] || !candidate(f, in))
         continue;
       fuseAt(k);
@@ -100,15 +113,69 @@ public:
 
 private:
   /// The instruction of this block that an operand `v` of instruction `user`
-  /// can be computed from inside the kernel, or -1.
-  long absorbable(ValueId v, size_t user) const {
+  /// can be computed from inside the kernel, or -1. `type` is the kernel's
+  /// tensor type.
+  long absorbable(ValueId v, size_t user, const Type *type) const {
     auto it = defAt.find(v.index);
     if (it == defAt.end() || it->second >= user || uses[v.index] != 1)
       return -1;
     const Instr &def = block.instrs[it->second];
-    if (absorbed[it->second] || !candidate(f, def) || f.typeOf(def.result) != f.typeOf(block.instrs[user].result))
+    if (absorbed[it->second] || !candidate(f, def) || f.typeOf(def.result) != type)
       return -1;
     return long(it->second);
+  }
+
+  /// A full sum or mean of a Float or Double tensor.
+  bool reduction(const Instr &in) const {
+    if (in.op != Op::Tensor || !in.result.isValid() || in.operands.size() != 1)
+      return false;
+    TensorOp op = tensorOpOf(in.imm);
+    auto *tt = sema::asTensor(f.typeOf(in.operands[0]));
+    return (op == TensorOp::SumAll || op == TensorOp::MeanAll) && tt &&
+           tt->element->isFloatingPoint();
+  }
+
+  /// Note [Fused reductions]: the reduction at `k` takes in the group that
+  /// makes its operand, when it may.
+  void fuseReduction(size_t k) {
+    Instr &in = block.instrs[k];
+    const Type *type = f.typeOf(in.operands[0]);
+    long def = absorbable(in.operands[0], k, type);
+    if (def < 0)
+      return;
+    TensorOp op = tensorOpOf(in.imm);
+    fuseAt(size_t(def));
+    if (!absorbed[size_t(def)] && block.instrs[size_t(def)].kernel < 0) {
+      // A single operation: a kernel of one node.
+      FusedKernel kernel;
+      kernel.type = type;
+      const Instr &one = block.instrs[size_t(def)];
+      std::vector<ValueId> inputs;
+      int ops[2] = {0, 0};
+      for (size_t o = 0; o < one.operands.size(); ++o) {
+        size_t i = 0;
+        while (i < inputs.size() && inputs[i] != one.operands[o])
+          ++i;
+        if (i == inputs.size())
+          inputs.push_back(one.operands[o]);
+        ops[o] = -1 - int(i);
+      }
+      kernel.nodes.push_back(FusedNode{tensorOpOf(one.imm), ops[0], ops[1], one.loc});
+      kernel.inputs = unsigned(inputs.size());
+      kernel.reduce = op;
+      in.operands = inputs;
+      in.kernel = int32_t(f.kernels.size());
+      f.kernels.push_back(std::move(kernel));
+    } else {
+      // The group fuseAt made at `def` moves into the reduction.
+      Instr &group = block.instrs[size_t(def)];
+      f.kernels[size_t(group.kernel)].reduce = op;
+      in.operands = group.operands;
+      in.kernel = group.kernel;
+    }
+    in.imm = int64_t(TensorOp::Fused);
+    in.reuse = 0;
+    absorbed[size_t(def)] = true;
   }
 
   void fuseAt(size_t root) {
@@ -121,7 +188,7 @@ private:
       const Instr &in = block.instrs[k];
       int ops[2] = {0, 0};
       for (size_t o = 0; o < in.operands.size(); ++o) {
-        long def = absorbable(in.operands[o], k);
+        long def = absorbable(in.operands[o], k, kernel.type);
         if (def >= 0) {
           ops[o] = node(size_t(def));
           continue;
@@ -226,7 +293,10 @@ std::string describeKernel(const FusedKernel &kernel) {
       s += ", " + text(node.b);
     return s + ")";
   };
-  return kernel.nodes.empty() ? std::string() : text(int(kernel.nodes.size()) - 1);
+  if (kernel.nodes.empty())
+    return std::string();
+  std::string body = text(int(kernel.nodes.size()) - 1);
+  return kernel.reduces() ? std::string(tensorOpName(kernel.reduce)) + "(" + body + ")" : body;
 }
 
 } // namespace dlc::ir

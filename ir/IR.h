@@ -106,6 +106,11 @@ struct FusedKernel {
   const Type *type = nullptr; // Tensor<Float> or Tensor<Double>: inputs and result
   unsigned inputs = 0;
   std::vector<FusedNode> nodes;
+  /// SumAll or MeanAll: the instruction's result is the last node's tensor
+  /// reduced to its element scalar, which is never materialized (Note
+  /// [Fused reductions]); Fused: the result is the tensor itself.
+  TensorOp reduce = TensorOp::Fused;
+  bool reduces() const { return reduce != TensorOp::Fused; }
 };
 
 struct Block {

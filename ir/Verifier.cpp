@@ -486,6 +486,12 @@ private:
         if (operandType(i) != k.type)
           fail("operand " + std::to_string(i) + " of a fused operation has type " +
                operandType(i)->str() + ", expected " + k.type->str());
+      // A reduced kernel gives the element scalar (Note [Fused reductions]).
+      const Type *want = k.reduces() ? sema::asTensor(k.type)->element : k.type;
+      if (k.reduces() && k.reduce != TensorOp::SumAll && k.reduce != TensorOp::MeanAll)
+        fail("a fused kernel reduced by " + std::string(tensorOpName(k.reduce)));
+      else if (resultType() && resultType() != want)
+        fail("fused operation has type " + resultType()->str() + ", expected " + want->str());
       for (size_t n = 0; n < k.nodes.size(); ++n) {
         const FusedNode &node = k.nodes[n];
         for (int o : {node.a, isTensorBinary(node.op) ? node.b : node.a})

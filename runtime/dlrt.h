@@ -374,6 +374,12 @@ typedef struct DlFusedKernel {
 } DlFusedKernel;
 DlTensor *dlrt_t_fused(const DlFusedKernel *kernel, DlTensor *const *inputs, int32_t reuse,
                        const char *loc);
+/* dlrt_t_reduce_all(op, dlrt_t_fused(kernel, inputs, -1, loc), loc) for op
+ * DLRT_SUM or DLRT_MEAN, bit for bit, without making the tensor: the
+ * pairwise summation evaluates the kernel into a small buffer for each block
+ * it adds (ir/Fusion.cpp, Note [Fused reductions]). Inputs are borrowed. */
+double dlrt_t_fused_reduce(const DlFusedKernel *kernel, DlTensor *const *inputs, int32_t op,
+                           const char *loc);
 
 /* --- NN operations (tensor_nn.c) ----------------------------------------------
  * conv2d: x [N, H, W, C] (NHWC), filter [KH, KW, C, O] (HWIO), the same stride

@@ -101,6 +101,74 @@ static void runRows(void *ctx, int64_t begin, int64_t end) {
   a->kernel->loop(begin, end, a->cols, a->out, a->data, a->rowStride, a->colStride);
 }
 
+/* The inputs as the loop sees them: a data pointer and a pair of strides
+ * each, over the [rows, cols] view of the broadcast result; temporaries hold
+ * the inputs that had to be broadcast or spread into a row first. */
+typedef struct Inputs {
+  int32_t n;
+  void **data;
+  int64_t *strides; /* row strides [0, n), column strides [n, 2n) */
+  DlTensor **temps;
+  void *inlineData[kInlineInputs];
+  int64_t inlineStrides[2 * kInlineInputs];
+  DlTensor *inlineTemps[kInlineInputs];
+} Inputs;
+
+static void prepareInputs(Inputs *in, const DlFusedKernel *k, DlTensor *const *inputs,
+                          const DlTensor *like, int64_t cols, const char *loc) {
+  int32_t n = in->n = k->inputs;
+  in->data = in->inlineData;
+  in->strides = in->inlineStrides;
+  in->temps = in->inlineTemps;
+  if (n > kInlineInputs) {
+    in->data = malloc((size_t)n * sizeof *in->data);
+    in->strides = malloc((size_t)n * 2 * sizeof *in->strides);
+    in->temps = malloc((size_t)n * sizeof *in->temps);
+    if (!in->data || !in->strides || !in->temps)
+      dlrt_fail("<runtime>", "out of memory");
+  }
+  int64_t *strides = in->strides;
+  for (int32_t i = 0; i < n; ++i) {
+    in->temps[i] = NULL;
+    const DlTensor *t = inputs[i];
+    if (!stridesOf(t, like->rank, like->shape, cols, &strides[i], &strides[n + i])) {
+      in->temps[i] = dlrt_t_broadcast_to(t, like, loc);
+      t = in->temps[i];
+      strides[i] = cols;
+      strides[n + i] = 1;
+    } else if (strides[n + i] == 0 && strides[i] == 0 && cols > 1) {
+      /* A single element becomes a row of copies: the loop is vectorized
+       * for unit column strides only (LLVM versions it on them). */
+      int64_t rowShape[1] = {cols};
+      in->temps[i] = dlrtTensorNew(k->kind, 1, rowShape);
+      size_t size = (size_t)dlrtKindSize(k->kind);
+      for (int64_t c = 0; c < cols; ++c)
+        memcpy((char *)in->temps[i]->data + (size_t)c * size, t->data, size);
+      t = in->temps[i];
+      strides[n + i] = 1;
+    }
+    in->data[i] = t->data;
+  }
+}
+
+static void releaseInputs(Inputs *in) {
+  for (int32_t i = 0; i < in->n; ++i)
+    dlrt_t_release(in->temps[i]);
+  if (in->n > kInlineInputs) {
+    free(in->data);
+    free(in->strides);
+    free(in->temps);
+  }
+}
+
+/* The kernel's cost per element (DLRT_PARALLEL_MIN_WORK's units). */
+static int64_t kernelCost(const DlFusedKernel *k) {
+  int64_t cost = 0;
+  for (int32_t i = 0; i < k->count; ++i)
+    cost += nodeCost(&k->nodes[i]);
+  return k->kind == DLRT_F64 ? 2 * cost : cost;
+}
+
 DlTensor *dlrt_t_fused(const DlFusedKernel *k, DlTensor *const *inputs, int32_t reuse,
                        const char *loc) {
   int32_t n = k->inputs;
@@ -124,57 +192,104 @@ DlTensor *dlrt_t_fused(const DlFusedKernel *k, DlTensor *const *inputs, int32_t 
   int64_t cols = rank > 0 ? shape[rank - 1] : 1;
   int64_t rows = cols > 0 ? out->count / cols : 0;
 
-  void *inlineData[kInlineInputs];
-  int64_t inlineStrides[2 * kInlineInputs];
-  DlTensor *inlineTemps[kInlineInputs];
-  void **data = inlineData;
-  int64_t *strides = inlineStrides;
-  DlTensor **temps = inlineTemps;
-  if (n > kInlineInputs) {
-    data = malloc((size_t)n * sizeof *data);
-    strides = malloc((size_t)n * 2 * sizeof *strides);
-    temps = malloc((size_t)n * sizeof *temps);
-    if (!data || !strides || !temps)
-      dlrt_fail("<runtime>", "out of memory");
-  }
-  for (int32_t i = 0; i < n; ++i) {
-    temps[i] = NULL;
-    const DlTensor *t = inputs[i];
-    if (!stridesOf(t, rank, shape, cols, &strides[i], &strides[n + i])) {
-      temps[i] = dlrt_t_broadcast_to(t, out, loc);
-      t = temps[i];
-      strides[i] = cols;
-      strides[n + i] = 1;
-    } else if (strides[n + i] == 0 && strides[i] == 0 && cols > 1) {
-      /* A single element becomes a row of copies: the loop is vectorized
-       * for unit column strides only (LLVM versions it on them). */
-      int64_t rowShape[1] = {cols};
-      temps[i] = dlrtTensorNew(k->kind, 1, rowShape);
-      size_t size = (size_t)dlrtKindSize(k->kind);
-      for (int64_t c = 0; c < cols; ++c)
-        memcpy((char *)temps[i]->data + (size_t)c * size, t->data, size);
-      t = temps[i];
-      strides[n + i] = 1;
-    }
-    data[i] = t->data;
-  }
+  Inputs in;
+  prepareInputs(&in, k, inputs, out, cols, loc);
   if (rows > 0) {
-    int64_t cost = 0;
-    for (int32_t i = 0; i < k->count; ++i)
-      cost += nodeCost(&k->nodes[i]);
-    if (k->kind == DLRT_F64)
-      cost *= 2;
-    LoopArgs args = {k, cols, out->data, data, strides, strides + n};
-    dlrtParallelFor(rows, cols * cost, runRows, &args);
+    LoopArgs args = {k, cols, out->data, in.data, in.strides, in.strides + n};
+    dlrtParallelFor(rows, cols * kernelCost(k), runRows, &args);
   }
-  for (int32_t i = 0; i < n; ++i)
-    dlrt_t_release(temps[i]);
-  if (n > kInlineInputs) {
-    free(data);
-    free(strides);
-    free(temps);
-  }
+  releaseInputs(&in);
   if (reuse >= 0 && out != inputs[reuse])
     dlrt_t_release(inputs[reuse]);
   return out;
+}
+
+/* --- Fused reductions --------------------------------------------------------------- */
+
+/* Elements [begin, begin + count) of the kernel's result, in flat order,
+ * into buf: the loop run over one row at a time, from the element where
+ * the range starts in that row. */
+typedef struct SumWalk {
+  const DlFusedKernel *k;
+  const Inputs *in;
+  int64_t cols;
+  void **at; /* the inputs' data pointers moved to the current piece */
+} SumWalk;
+
+static void fillBlock(const SumWalk *w, int64_t begin, int64_t count, char *buf) {
+  int32_t n = w->in->n;
+  size_t size = (size_t)dlrtKindSize(w->k->kind);
+  while (count > 0) {
+    int64_t row = begin / w->cols, col = begin % w->cols;
+    int64_t piece = w->cols - col < count ? w->cols - col : count;
+    for (int32_t i = 0; i < n; ++i)
+      w->at[i] = (char *)w->in->data[i] +
+                 (size_t)(row * w->in->strides[i] + col * w->in->strides[n + i]) * size;
+    w->k->loop(0, 1, piece, buf, w->at, w->in->strides, w->in->strides + n);
+    buf += (size_t)piece * size;
+    begin += piece;
+    count -= piece;
+  }
+}
+
+/* dlrtSumF32/F64's recursion (tensor_reduce.c) over the kernel's values: the
+ * same halves, and each block of at most 128 summed by the same function,
+ * from the buffer, so the result is the same bits. */
+#define FUSED_SUM(NAME, T, LEAF)                                                                   \
+  static T NAME(const SumWalk *w, int64_t begin, int64_t n) {                                     \
+    if (n <= 128) {                                                                                \
+      T buf[128];                                                                                  \
+      fillBlock(w, begin, n, (char *)buf);                                                         \
+      return LEAF(buf, n);                                                                         \
+    }                                                                                              \
+    int64_t half = n / 2;                                                                          \
+    half -= half % 8;                                                                              \
+    return NAME(w, begin, half) + NAME(w, begin + half, n - half);                                 \
+  }
+
+FUSED_SUM(fusedSumF32, float, dlrtSumF32)
+FUSED_SUM(fusedSumF64, double, dlrtSumF64)
+
+double dlrt_t_fused_reduce(const DlFusedKernel *k, DlTensor *const *inputs, int32_t op,
+                           const char *loc) {
+  int32_t n = k->inputs;
+  bool direct = op == DLRT_SUM || op == DLRT_MEAN;
+  for (int32_t i = 0; i < n; ++i)
+    direct = direct && inputs[i] && inputs[i]->kind == k->kind;
+  int32_t rank = 0;
+  int64_t shape[DLRT_MAX_RANK];
+  direct = direct && dlrtBroadcastShapes(n, (const DlTensor *const *)inputs, &rank, shape);
+  DlTensor like = {.refcount = DLRT_IMMORTAL, .kind = k->kind, .rank = rank, .count = 1};
+  for (int32_t j = 0; j < rank; ++j) {
+    like.shape[j] = shape[j];
+    like.count *= shape[j];
+  }
+  /* Zero tangents, failing shapes and empty tensors (mean's error) take the
+   * operations one by one. */
+  if (!direct || like.count == 0) {
+    DlTensor *t = interpret(k, inputs, -1);
+    double r = dlrt_t_reduce_all(op, t, loc);
+    dlrt_t_release(t);
+    return r;
+  }
+  int64_t cols = rank > 0 ? shape[rank - 1] : 1;
+  Inputs in;
+  prepareInputs(&in, k, inputs, &like, cols, loc);
+  void *inlineAt[kInlineInputs];
+  void **at = n > kInlineInputs ? malloc((size_t)n * sizeof *at) : inlineAt;
+  if (!at)
+    dlrt_fail("<runtime>", "out of memory");
+  SumWalk w = {k, &in, cols, at};
+  double r;
+  if (k->kind == DLRT_F32) {
+    float s = fusedSumF32(&w, 0, like.count);
+    r = op == DLRT_MEAN ? s / (float)like.count : s;
+  } else {
+    double s = fusedSumF64(&w, 0, like.count);
+    r = op == DLRT_MEAN ? s / (double)like.count : s;
+  }
+  if (at != inlineAt)
+    free(at);
+  releaseInputs(&in);
+  return r;
 }
