@@ -144,41 +144,21 @@ private:
     if (def < 0)
       return;
     TensorOp op = tensorOpOf(in.imm);
-    fuseAt(size_t(def));
-    if (!absorbed[size_t(def)] && block.instrs[size_t(def)].kernel < 0) {
-      // A single operation: a kernel of one node.
-      FusedKernel kernel;
-      kernel.type = type;
-      const Instr &one = block.instrs[size_t(def)];
-      std::vector<ValueId> inputs;
-      int ops[2] = {0, 0};
-      for (size_t o = 0; o < one.operands.size(); ++o) {
-        size_t i = 0;
-        while (i < inputs.size() && inputs[i] != one.operands[o])
-          ++i;
-        if (i == inputs.size())
-          inputs.push_back(one.operands[o]);
-        ops[o] = -1 - int(i);
-      }
-      kernel.nodes.push_back(FusedNode{tensorOpOf(one.imm), ops[0], ops[1], one.loc});
-      kernel.inputs = unsigned(inputs.size());
-      kernel.reduce = op;
-      in.operands = inputs;
-      in.kernel = int32_t(f.kernels.size());
-      f.kernels.push_back(std::move(kernel));
-    } else {
-      // The group fuseAt made at `def` moves into the reduction.
-      Instr &group = block.instrs[size_t(def)];
-      f.kernels[size_t(group.kernel)].reduce = op;
-      in.operands = group.operands;
-      in.kernel = group.kernel;
-    }
+    if (!fuseAt(size_t(def), 1))
+      return;
+    // The kernel fuseAt made at `def` moves into the reduction.
+    Instr &group = block.instrs[size_t(def)];
+    f.kernels[size_t(group.kernel)].reduce = op;
+    in.operands = group.operands;
+    in.kernel = group.kernel;
     in.imm = int64_t(TensorOp::Fused);
     in.reuse = 0;
     absorbed[size_t(def)] = true;
   }
 
-  void fuseAt(size_t root) {
+  /// Makes the group rooted at `root` one `tensor.fused` when it has at
+  /// least `minNodes` operations; returns whether it did.
+  bool fuseAt(size_t root, size_t minNodes = 2) {
     FusedKernel kernel;
     kernel.type = f.typeOf(block.instrs[root].result);
     std::vector<ValueId> inputs;
@@ -205,8 +185,8 @@ private:
       return int(kernel.nodes.size()) - 1;
     };
     node(root);
-    if (kernel.nodes.size() < 2)
-      return;
+    if (kernel.nodes.size() < minNodes)
+      return false;
     kernel.inputs = unsigned(inputs.size());
     for (size_t k : members)
       if (k != root)
@@ -217,6 +197,7 @@ private:
     in.kernel = int32_t(f.kernels.size());
     in.reuse = 0;
     f.kernels.push_back(std::move(kernel));
+    return true;
   }
 
   Function &f;
