@@ -28,6 +28,7 @@
 #include "ad/ReverseEmitter.h"
 
 #include <map>
+#include <set>
 
 namespace dlc::ad {
 
@@ -765,8 +766,24 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
     init.push_back(b.emit(Op::ArrayCount, intTy, {s}));
   for (size_t l = 0; l < loops.size(); ++l)
     init.push_back(b.constInt(0));
-  for (ValueId v : slotValues)
-    init.push_back(b.zero(tanType(v)));
+  // The adjoint of an array parameter of Float or Double whose elements the
+  // function reads starts at the parameter's length rather than empty, so
+  // the element accumulations of the loops that follow need no padding check
+  // (ir/InPlace.cpp, Note [Accumulations in range]). A parameter the
+  // function never reads keeps the empty adjoint (docs/DECISIONS.md).
+  std::set<uint32_t> readParams;
+  for (const ir::Block &sb : src.blocks)
+    for (const Instr &in : sb.instrs)
+      if (in.op == Op::ArrayGet)
+        readParams.insert(in.operands[0].index);
+  for (ValueId v : slotValues) {
+    ValueId zero = b.zero(tanType(v));
+    auto *at = sema::asArray(src.typeOf(v));
+    if (at && at->element->isFloatingPoint() && defBlock[v.index] == 0 && !defOf[v.index] &&
+        readParams.count(v.index))
+      zero = b.materialize(zero, count(b, v));
+    init.push_back(zero);
+  }
   b.br(dispatch, init);
 
   // dispatch(cursors..., slots...) pops a block index from the trace; every

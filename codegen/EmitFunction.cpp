@@ -724,6 +724,13 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     return define(array);
   }
   case Op::ArrayAccum: {
+    if (in.imm == 1) { // long enough already (ir/InPlace.cpp, Note [Accumulations in range])
+      llvm::Value *array = operand(0), *v = operand(2);
+      llvm::Value *ptr = l.arrayElementPtr(b, array, operand(1), v->getType());
+      l.arrayElementAccess(
+          b.CreateStore(b.CreateFAdd(l.arrayElementAccess(b.CreateLoad(v->getType(), ptr)), v), ptr));
+      return define(array);
+    }
     // Fast path inline: the accumulator already has its length.
     llvm::Value *old = operand(0), *n = operand(3);
     llvm::Value *oldCount =

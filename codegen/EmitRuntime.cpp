@@ -81,7 +81,8 @@ RtSignature signatureOf(RtFn fn, llvm::LLVMContext &ctx) {
   case RtFn::ArrayGrow1: // may return its argument: not noalias
     return {"dlrt_array_grow1", fnTy(ptr, {ptr}), Effects::Any};
   case RtFn::ArrayMaterialize:
-    return {"dlrt_array_materialize", fnTy(ptr, {ptr, i64}), Effects::Any};
+    // Reads its operand; returns it, or a new padded copy.
+    return {"dlrt_array_materialize", fnTy(ptr, {ptr, i64}), Effects::ReadArgs};
   case RtFn::ArrayFree:
     return {"dlrt_array_free", fnTy(voidTy, {ptr}), Effects::Any};
   case RtFn::Alloc:

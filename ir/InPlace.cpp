@@ -218,12 +218,74 @@ private:
   }
 };
 
+// Note [Accumulations in range]
+// `array.accum a, i, v, n` pads a to n elements first when it is shorter,
+// which is a runtime call inside the loops of a pullback: LLVM then cannot
+// keep array counts or pointers in registers across it. When a is known to
+// hold at least n elements the check goes (imm = 1). What is known: for each
+// array value, an array X with count(value) >= count(X), where n is
+// `array.count X`: the result of `array.materialize _, n` and of
+// `array.accum _, _, _, n` has it, and a block argument has it when every
+// branch into it passes values that have it for the same X. X is an SSA
+// value, so its count never changes. The pullback starts the adjoints of
+// array parameters at their parameters' length (ad/Reverse.cpp), so their
+// accumulations in loops are all in range.
+void markAccumulationsInRange(Function &f) {
+  size_t n = f.values.size();
+  // kTop: not reached yet; kNone: nothing known; else the index of X.
+  const uint32_t kTop = UINT32_MAX, kNone = UINT32_MAX - 1;
+  std::vector<uint32_t> atLeast(n, kTop);
+  std::vector<const Instr *> def(n, nullptr);
+  for (const Block &b : f.blocks)
+    for (const Instr &in : b.instrs)
+      if (in.result.isValid())
+        def[in.result.index] = &in;
+  auto countOf = [&](ValueId v) -> uint32_t {
+    const Instr *d = def[v.index];
+    return d && d->op == Op::ArrayCount ? d->operands[0].index : kNone;
+  };
+  auto meet = [&](uint32_t &into, uint32_t v) {
+    uint32_t was = into;
+    if (v != kTop)
+      into = into == kTop || into == v ? v : kNone;
+    return into != was;
+  };
+  for (ValueId p : f.blocks[0].args)
+    atLeast[p.index] = kNone;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const Block &b : f.blocks)
+      for (const Instr &in : b.instrs) {
+        if (in.result.isValid() && f.typeOf(in.result)->kind == sema::TypeKind::Array) {
+          uint32_t known = in.op == Op::ArrayMaterialize ? countOf(in.operands[1])
+                           : in.op == Op::ArrayAccum     ? countOf(in.operands[3])
+                                                         : kNone;
+          changed |= meet(atLeast[in.result.index], known);
+        }
+        for (const Target &t : in.targets)
+          for (size_t i = 0; i < t.args.size(); ++i) {
+            ValueId arg = f.block(t.block).args[i];
+            if (f.typeOf(arg)->kind == sema::TypeKind::Array)
+              changed |= meet(atLeast[arg.index], atLeast[t.args[i].index]);
+          }
+      }
+  }
+  for (Block &b : f.blocks)
+    for (Instr &in : b.instrs)
+      if (in.op == Op::ArrayAccum) {
+        uint32_t known = atLeast[in.operands[0].index];
+        in.imm = known < kNone && known == countOf(in.operands[3]) ? 1 : 0;
+      }
+}
+
 } // namespace
 
 void markInPlaceUpdates(Module &module) {
   for (Function &f : module.functions)
-    if (!f.isExtern && !f.blocks.empty())
+    if (!f.isExtern && !f.blocks.empty()) {
       InPlaceMarker(module, f).run();
+      markAccumulationsInRange(f);
+    }
 }
 
 } // namespace dlc::ir

@@ -6,7 +6,9 @@
 namespace dlc::ir {
 
 /// Marks the `array.set` instructions of `module` that may write into their
-/// operand (Instr::imm = 1) because no other live value sees its buffer.
+/// operand (Instr::imm = 1) because no other live value sees its buffer, and
+/// the `array.accum` ones whose accumulator needs no padding (Note
+/// [Accumulations in range]).
 void markInPlaceUpdates(Module &module);
 
 } // namespace dlc::ir

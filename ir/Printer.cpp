@@ -309,7 +309,6 @@ private:
     case Op::Select:
     case Op::StopGradient:
     case Op::StackPush:
-    case Op::ArrayAccum:
     case Op::ArrayMaterialize:
     case Op::ArrayTruncate:
     case Op::ArrayFree:
@@ -321,6 +320,8 @@ private:
     case Op::ArraySet:
     case Op::ArrayAppend:
       return valueList(in.operands) + (in.imm == 1 ? " /* in place */" : "");
+    case Op::ArrayAccum:
+      return valueList(in.operands) + (in.imm == 1 ? " /* in range */" : "");
     case Op::ArrayGet:
     case Op::Tensor: {
       std::string s = valueList(in.operands);
