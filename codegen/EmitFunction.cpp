@@ -758,6 +758,8 @@ void FunctionEmitter::emit(const ir::Instr &in) {
   case Op::ArrayFree:
     b.CreateCall(l.runtime(RtFn::ArrayFree), {operand(0)});
     return;
+  case Op::ArrayCopy:
+    return define(b.CreateCall(l.runtime(RtFn::ArrayClone), {operand(0), b.getInt64(0)}));
   case Op::ArrayMaterialize:
     return define(b.CreateCall(l.runtime(RtFn::ArrayMaterialize), {operand(0), operand(1)}));
   case Op::ArrayTruncate: {

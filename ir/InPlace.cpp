@@ -22,10 +22,14 @@
 // A write of a qualifying class happens in place when no other value of the
 // class is live after it: the old contents are then unobservable. An
 // in-place append grows the buffer by realloc, which may move it; that is
-// safe for the same reason.
+// safe for the same reason. A class disqualified only by a foreign source
+// and written inside a loop gets a copy of that source instead (Note
+// [Copying foreign sources], below), and then qualifies.
 #include "ir/InPlace.h"
 
+#include <algorithm>
 #include <numeric>
+#include <utility>
 
 namespace dlc::ir {
 
@@ -36,8 +40,17 @@ public:
   explicit InPlaceMarker(const Module &module, Function &f) : module(module), f(f) {}
 
   void run() {
+    analyze();
+    if (copyForeignSources())
+      analyze();
+    mark();
+  }
+
+private:
+  /// The alias classes, and which are disqualified and why.
+  void analyze() {
     size_t n = f.values.size();
-    parent.resize(n);
+    parent.assign(n, 0);
     std::iota(parent.begin(), parent.end(), 0u);
     defBlock.assign(n, SIZE_MAX);
     defPos.assign(n, -1);
@@ -60,13 +73,18 @@ public:
       }
     }
     // Disqualify classes with a foreign source or an escaping use.
-    std::vector<bool> bad(n, false);
+    bad.assign(n, false);
+    escaped.assign(n, false);
+    foreign.clear();
     struct Escape {
       size_t block, pos;
       ValueId value;
     };
     std::vector<Escape> escapes;
-    auto spoil = [&](ValueId v) { bad[find(v.index)] = true; };
+    auto spoil = [&](ValueId v) {
+      bad[find(v.index)] = true;
+      foreign.push_back(v);
+    };
     for (size_t b = 0; b < f.blocks.size(); ++b) {
       if (b == 0)
         for (ValueId p : f.blocks[0].args)
@@ -85,15 +103,101 @@ public:
     // after it.
     for (const Escape &e : escapes) {
       uint32_t cls = find(e.value.index);
-      if (bad[cls])
+      if (escaped[cls])
         continue;
       for (size_t v = 0; v < n; ++v)
         if (find(uint32_t(v)) == cls &&
             liveAfter(ValueId{uint32_t(v)}, e.block, e.pos, /*writesOnly=*/true)) {
-          bad[cls] = true;
+          bad[cls] = escaped[cls] = true;
           break;
         }
     }
+  }
+
+  /// Note [Copying foreign sources]: a class disqualified only by a foreign
+  /// source (a parameter, a call's result), with a write inside a loop, such
+  /// as `var y = a` then `y[i] = ...` in a loop, would copy the whole array
+  /// at every write. Copying the foreign value once where it enters the
+  /// class (`array.copy`) gives the class a fresh buffer instead: its writes
+  /// then happen in place. The foreign value itself keeps its other uses.
+  /// Returns whether the function changed.
+  bool copyForeignSources() {
+    std::vector<bool> cyclic = blocksInCycles();
+    std::vector<bool> wanted(f.values.size(), false);
+    bool any = false;
+    for (size_t b = 0; b < f.blocks.size(); ++b)
+      for (const Instr &in : f.blocks[b].instrs)
+        if ((in.op == Op::ArraySet || in.op == Op::ArrayAppend) && cyclic[b]) {
+          uint32_t cls = find(in.operands[0].index);
+          if (bad[cls] && !escaped[cls])
+            wanted[cls] = any = true;
+        }
+    if (!any)
+      return false;
+    std::vector<ValueId> sources;
+    for (ValueId v : foreign)
+      if (wanted[find(v.index)])
+        sources.push_back(v);
+    // Later definitions first, so each insertion leaves the positions of
+    // the ones still to come as they are.
+    std::sort(sources.begin(), sources.end(), [&](ValueId x, ValueId y) {
+      return std::make_pair(defBlock[x.index], defPos[x.index]) >
+             std::make_pair(defBlock[y.index], defPos[y.index]);
+    });
+    for (ValueId v : sources) {
+      ValueId copy = f.addValue(f.typeOf(v), f.values[v.index].name);
+      // Uses that join the class: writes and in-place operations on v, and
+      // branch arguments (every array block argument is in its class).
+      for (Block &b : f.blocks)
+        for (Instr &in : b.instrs) {
+          if (sharesOperand(in.op) && !in.operands.empty() && in.operands[0] == v)
+            in.operands[0] = copy;
+          for (Target &t : in.targets)
+            for (ValueId &a : t.args)
+              if (a == v)
+                a = copy;
+        }
+      Instr make;
+      make.op = Op::ArrayCopy;
+      make.result = copy;
+      make.operands = {v};
+      size_t b = defBlock[v.index];
+      auto &instrs = f.blocks[b].instrs;
+      long at = defPos[v.index] + 1; // 0 for a parameter
+      make.loc = at > 0 ? instrs[size_t(at - 1)].loc : f.loc;
+      instrs.insert(instrs.begin() + at, std::move(make));
+    }
+    return true;
+  }
+
+  /// Blocks that can reach themselves.
+  std::vector<bool> blocksInCycles() const {
+    size_t nb = f.blocks.size();
+    std::vector<bool> cyclic(nb, false);
+    for (size_t start = 0; start < nb; ++start) {
+      std::vector<bool> seen(nb, false);
+      std::vector<size_t> work;
+      for (const Target &t : f.blocks[start].instrs.back().targets)
+        work.push_back(t.block.index);
+      while (!work.empty() && !cyclic[start]) {
+        size_t s = work.back();
+        work.pop_back();
+        if (s == start)
+          cyclic[start] = true;
+        if (seen[s])
+          continue;
+        seen[s] = true;
+        for (const Target &t : f.blocks[s].instrs.back().targets)
+          work.push_back(t.block.index);
+      }
+    }
+    return cyclic;
+  }
+
+  /// Marks the writes of qualifying classes after which no other value of
+  /// the class is live.
+  void mark() {
+    size_t n = f.values.size();
     for (size_t b = 0; b < f.blocks.size(); ++b) {
       auto &instrs = f.blocks[b].instrs;
       for (size_t k = 0; k < instrs.size(); ++k) {
@@ -112,10 +216,12 @@ public:
     }
   }
 
-private:
   const Module &module;
   Function &f;
   std::vector<uint32_t> parent;
+  std::vector<bool> bad;       // per class: writes must copy
+  std::vector<bool> escaped;   // per class: disqualified by an escape
+  std::vector<ValueId> foreign; // values that disqualify their classes as sources
   std::vector<size_t> defBlock;
   std::vector<long> defPos;
 
@@ -132,7 +238,8 @@ private:
            op == Op::ArrayAccum || op == Op::ArrayTruncate || op == Op::ArrayMaterialize;
   }
   static bool freshOrShared(Op op) {
-    return op == Op::ArrayMake || op == Op::ArrayRepeat || sharesOperand(op);
+    return op == Op::ArrayMake || op == Op::ArrayRepeat || op == Op::ArrayCopy ||
+           sharesOperand(op);
   }
   bool allowedUse(const Instr &in, size_t o) const {
     switch (in.op) {
@@ -140,6 +247,7 @@ private:
     case Op::ArrayCount:
     case Op::Print:
     case Op::ArrayFree:
+    case Op::ArrayCopy:
     case Op::Tensor: // the runtime reads shapes and elements; it keeps no array
       return true;
     case Op::ArraySet:

@@ -312,6 +312,7 @@ private:
     case Op::ArrayMaterialize:
     case Op::ArrayTruncate:
     case Op::ArrayFree:
+    case Op::ArrayCopy:
     case Op::Tuple:
     case Op::StructMake:
     case Op::ArrayMake:

@@ -674,6 +674,12 @@ private:
       if (arity(1) && !sema::asArray(operandType(0)))
         fail("operand 0 has type " + operandType(0)->str() + ", expected an array");
       return;
+    case Op::ArrayCopy:
+      if (arity(1) && !sema::asArray(operandType(0)))
+        fail("operand 0 has type " + operandType(0)->str() + ", expected an array");
+      else
+        expectResult(operandType(0));
+      return;
     case Op::ArrayMaterialize:
     case Op::ArrayTruncate: {
       if (!arity(2))
