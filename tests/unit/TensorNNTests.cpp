@@ -262,7 +262,8 @@ TEST_CASE("conv2d and its adjoints match naive loops") {
       {{2, 28, 28, 1}, {3, 3, 1, 32}, 1, 1},  // the first layer of a small CNN (direct)
       {{2, 9, 9, 1}, {4, 4, 1, 3}, 2, 1},     // the largest direct window (16), strided
       {{2, 7, 6, 2}, {2, 2, 2, 64}, 2, 1},    // direct, 64 channels kept in registers
-      // Float: tensor_conv.c's tiled kernels (Double takes im2col).
+      // Float on an AVX-512 CPU: tensor_conv.c's tiled kernels (Double and
+      // other CPUs take im2col).
       {{3, 6, 5, 8}, {3, 3, 8, 16}, 1, 1},    // 1 vector; dx by im2col (8 channels)
       {{2, 7, 7, 16}, {3, 3, 16, 32}, 1, 1},  // 2 vectors; dx tiled with 1
       {{17, 5, 6, 32}, {3, 3, 32, 64}, 1, 1}, // 4 vectors; 9 filter groups, the last of 1 image
