@@ -23,6 +23,10 @@
 #define DLRT_VECTOR_CLONES
 #endif
 
+/* A helper of a DLRT_VECTOR_CLONES function that must be compiled into each
+ * clone (so with its vectors) rather than called as a baseline function. */
+#define DLRT_ALWAYS_INLINE __attribute__((always_inline))
+
 #ifdef __cplusplus /* the unit tests include this header */
 extern "C" {
 #endif

@@ -745,7 +745,7 @@ static void windowSpan(int64_t o, int64_t stride, int64_t padding, int64_t size,
  * are skipped, so they never win; a window of padding alone (only when H or
  * W is 0) gives -infinity. A NaN wins, the first one, as in max reductions. */
 #define MAX_WINDOW(NAME, T)                                                                        \
-  static void NAME(const Window *g, const T *x, Pixel p, T *restrict best) {                       \
+  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p, T *restrict best) {                       \
     int64_t c = g->c;                                                                              \
     for (int64_t j = 0; j < c; ++j)                                                                \
       best[j] = (T)-INFINITY;                                                                      \
@@ -769,7 +769,7 @@ MAX_WINDOW(maxWindowF64, double)
  * The sum (and the tangent's read below) is formed whether or not the cell
  * is hit, so that the select is a blend of two values. */
 #define MAX_ROUTE_BACK(NAME, T)                                                                    \
-  static void NAME(const Window *g, const T *x, Pixel p, const T *restrict best,                   \
+  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p, const T *restrict best,                   \
                    const T *restrict gp, T *restrict open, T *dx) {                                \
     int64_t c = g->c;                                                                              \
     for (int64_t j = 0; j < c; ++j)                                                                \
@@ -792,7 +792,7 @@ MAX_ROUTE_BACK(maxRouteBackF64, double)
 /* The tangent for pixel p: out[c] = dx at each channel's first maximum
  * (0 for a window of padding alone). */
 #define MAX_ROUTE_TANGENT(NAME, T)                                                                 \
-  static void NAME(const Window *g, const T *x, Pixel p, const T *restrict best, const T *dx,      \
+  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p, const T *restrict best, const T *dx,      \
                    T *restrict open, T *restrict out) {                                            \
     int64_t c = g->c;                                                                              \
     for (int64_t j = 0; j < c; ++j) {                                                              \
@@ -817,7 +817,7 @@ MAX_ROUTE_TANGENT(maxRouteTangentF64, double)
 /* The per-channel averages of the window of pixel p into sum[c]: divided by
  * the full window size, so padded cells count as zeros. */
 #define AVG_WINDOW(NAME, T)                                                                        \
-  static void NAME(const Window *g, const T *x, Pixel p, T *restrict sum) {                        \
+  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p, T *restrict sum) {                        \
     int64_t c = g->c;                                                                              \
     for (int64_t j = 0; j < c; ++j)                                                                \
       sum[j] = 0;                                                                                  \
@@ -836,7 +836,7 @@ AVG_WINDOW(avgWindowF64, double)
 
 /* Adds share[c] (g / (size * size)) to each input cell of the window of pixel p. */
 #define AVG_SPREAD(NAME, T)                                                                        \
-  static void NAME(const Window *g, const T *restrict share, Pixel p, T *dx) {                     \
+  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *restrict share, Pixel p, T *dx) {                     \
     int64_t c = g->c;                                                                              \
     FOR_WINDOW_CELLS(g, p, {                                                                       \
       T *restrict d = dx + cell;                                                                   \
@@ -861,7 +861,8 @@ static void *poolScratch(const Window *g) {
 /* pool2d over the output pixels of images [n0, n1); `out` advances by c per
  * pixel. */
 #define POOL_FORWARD(NAME, T, MAX_FN, AVG_FN)                                                      \
-  static void NAME(int32_t op, const Window *g, const T *x, T *out, int64_t n0, int64_t n1) {      \
+  DLRT_VECTOR_CLONES static void NAME(int32_t op, const Window *g, const T *x, T *out, int64_t n0, \
+                                      int64_t n1) {                                                \
     int64_t pixels = (n1 - n0) * g->oh * g->ow;                                                    \
     Pixel p = {n0, 0, 0};                                                                          \
     out += n0 * g->oh * g->ow * g->c;                                                              \
@@ -880,8 +881,8 @@ POOL_FORWARD(poolF64, double, maxWindowF64, avgWindowF64)
  * its own image of dx: max adds each g to its window's first maximum, avg
  * spreads it. */
 #define POOL_BACKWARD(NAME, T, MAX_FN, ROUTE_FN, SPREAD_FN)                                        \
-  static void NAME(int32_t op, const Window *w, const T *g, const T *x, T *dx, T *scratch,         \
-                   int64_t n0, int64_t n1, bool tiled) {                                           \
+  DLRT_VECTOR_CLONES static void NAME(int32_t op, const Window *w, const T *g, const T *x, T *dx,  \
+                                      T *scratch, int64_t n0, int64_t n1, bool tiled) {            \
     int64_t pixels = (n1 - n0) * w->oh * w->ow, c = w->c;                                          \
     T *best = scratch, *open = scratch + c;                                                        \
     T scale = (T)(1.0 / ((double)w->kh * (double)w->kw));                                          \
