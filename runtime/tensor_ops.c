@@ -77,7 +77,7 @@ static const char *const unaryNames[DLRT_UNARY_COUNT] = {
  * time (4x faster on random signs). ROUND rounds halfway cases away from
  * zero. */
 #define FLOAT_UNARY(NAME, T, S)                                                                    \
-  static void NAME(int32_t op, const void *pin, void *pout, int64_t n) {                           \
+  DLRT_VECTOR_CLONES static void NAME(int32_t op, const void *pin, void *pout, int64_t n) {        \
     switch (op) {                                                                                  \
     case DLRT_NEG:                                                                                 \
       UNARY_LOOP(T, -x);                                                                           \
@@ -284,7 +284,8 @@ enum { kVecVec, kVecScalar, kScalarVec };
 typedef void (*BinaryKernel)(const void *a, const void *b, void *out, int64_t n, int mode);
 
 #define BINARY_KERNEL(NAME, T, R, EXPR)                                                            \
-  static void NAME(const void *pa, const void *pb, void *pout, int64_t n, int mode) {              \
+  DLRT_VECTOR_CLONES static void NAME(const void *pa, const void *pb, void *pout, int64_t n,       \
+                                      int mode) {                                                  \
     const T *restrict a = pa;                                                                      \
     const T *restrict b = pb;                                                                      \
     R *restrict out = pout;                                                                        \
