@@ -81,7 +81,7 @@ CONV_TILE(convTileV1, 1, kTileV1)
 static bool wideVectors(void) {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
+  return __builtin_cpu_supports("x86-64-v4"); /* the level of the clone the loader picks */
 #else
   return false;
 #endif
