@@ -22,83 +22,127 @@
  * group, the groups then added in order), so the results do not depend on
  * the thread count. They differ from the GEMM path's in rounding only.
  *
- * Each entry point returns false when its conditions do not hold (the
- * shapes, or a CPU without AVX-512: see wideVectors), and the caller takes
- * the im2col path. */
+ * The kernels come in two sets, each compiled for its instruction set and
+ * with register tiles sized for it: AVX-512 (32 registers of 16 floats) and
+ * AVX2 with FMA (16 registers of 8). Sized for the wrong one they spill: the
+ * AVX-512 tiles built for AVX2 took the CNN's second layer 432 ms instead
+ * of 9.5 ms. The CPU picks the set (convLevel); a CPU with neither, or a
+ * build by another compiler, takes im2col.
+ *
+ * Each entry point returns false when its conditions do not hold, and the
+ * caller takes the im2col path. */
 #include "runtime/tensor_internal.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
-/* 16 floats: one AVX-512 register; the baseline clones split it. aligned(4):
- * loads and stores need not be 64-byte aligned. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define DLRT_TARGET_V4 __attribute__((target("arch=x86-64-v4")))
+#define DLRT_TARGET_V3 __attribute__((target("arch=x86-64-v3")))
+#define DLRT_HAVE_TILES 1
+#else
+#define DLRT_TARGET_V4
+#define DLRT_TARGET_V3
+#define DLRT_HAVE_TILES 0
+#endif
+
+/* One register of floats. aligned(4): loads and stores need not be aligned. */
 typedef float Vec16 __attribute__((vector_size(64), aligned(4)));
+typedef float Vec8 __attribute__((vector_size(32), aligned(4)));
 
-/* Macros, not functions: a function passing Vec16 by value would have a
- * different ABI in each clone. */
-#define loadVec(p) (*(const Vec16 *)(p))
-#define storeVec(p, v) (*(Vec16 *)(p) = (v))
+#define LOAD(VT, p) (*(const VT *)(p))
+#define STORE(VT, p, v) (*(VT *)(p) = (v))
 
-/* Pixels per forward tile for V vectors of output channels: R x V sums in
- * registers, 24 of AVX-512's 32, the rest for the filter's V vectors. */
-enum { kTileV4 = 6, kTileV2 = 12, kTileV1 = 12 };
+/* The instruction-set level whose kernels run: 4 (x86-64-v4, AVX-512), 3
+ * (x86-64-v3, AVX2 and FMA) or 0 (none: im2col). A test may lower it. */
+static _Atomic int levelForTests = -1;
+
+static int cpuLevel(void) {
+#if DLRT_HAVE_TILES
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("x86-64-v4"))
+    return 4;
+  if (__builtin_cpu_supports("x86-64-v3"))
+    return 3;
+#endif
+  return 0;
+}
+
+static int convLevel(void) {
+  int cpu = cpuLevel(), forced = atomic_load_explicit(&levelForTests, memory_order_relaxed);
+  return forced >= 0 && forced < cpu ? forced : cpu;
+}
+
+void dlrtSetConvLevelForTests(int level) {
+  atomic_store_explicit(&levelForTests, level, memory_order_relaxed);
+}
+
+int dlrtConvLevel(void) { return convLevel(); }
 
 /* The gathered window rows of a tile live on the stack of the thread that
  * runs it (workers too): 64 KB at most, so K up to 2730 (3 x 3 x 303) at
  * R = 6. Wider windows take the im2col path. */
 enum { kMaxTileFloats = 16384 };
 
-/* out[r, 16v + j] = sum over i < k of a[r * k + i] * f[i * ldf + 16v + j],
- * for r < R and v < V: R rows of the column matrix times V vectors of the
- * filter's columns, out's rows `ldo` apart. */
-#define CONV_TILE(NAME, V, R)                                                                      \
-  DLRT_VECTOR_CLONES static void NAME(const float *a, int64_t k, const float *f, int64_t ldf,     \
-                                      float *out, int64_t ldo) {                                   \
-    Vec16 acc[R][V];                                                                               \
+/* out[r, L*v + j] = sum over i < k of a[r * k + i] * f[i * ldf + L*v + j],
+ * for r < R and v < V (vectors of L floats): R rows of the column matrix
+ * times V vectors of the filter's columns, out's rows `ldo` apart. The R x V
+ * sums stay in registers. */
+#define CONV_TILE(NAME, TARGET, VT, L, V, R)                                                       \
+  TARGET static void NAME(const float *a, int64_t k, const float *f, int64_t ldf, float *out,      \
+                          int64_t ldo) {                                                           \
+    VT acc[R][V];                                                                                  \
     _Pragma("GCC unroll 16") for (int r = 0; r < R; ++r)                                           \
-      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) acc[r][v] = (Vec16){0};                  \
+      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) acc[r][v] = (VT){0};                     \
     for (int64_t i = 0; i < k; ++i) {                                                              \
-      Vec16 fv[V];                                                                                 \
-      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) fv[v] = loadVec(f + i * ldf + 16 * v);   \
+      VT fv[V];                                                                                    \
+      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) fv[v] = LOAD(VT, f + i * ldf + L * v);   \
       _Pragma("GCC unroll 16") for (int r = 0; r < R; ++r) {                                       \
         float s = a[r * k + i];                                                                    \
         _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) acc[r][v] += s * fv[v];                \
       }                                                                                            \
     }                                                                                              \
     _Pragma("GCC unroll 16") for (int r = 0; r < R; ++r)                                           \
-      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) storeVec(out + r * ldo + 16 * v,         \
-                                                                   acc[r][v]);                     \
+      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) STORE(VT, out + r * ldo + L * v,         \
+                                                                acc[r][v]);                        \
   }
 
-CONV_TILE(convTileV4, 4, kTileV4)
-CONV_TILE(convTileV2, 2, kTileV2)
-CONV_TILE(convTileV1, 1, kTileV1)
+/* AVX-512: 24 sums of the 32 registers; AVX2: 12 of the 16. */
+CONV_TILE(convTile64V4, DLRT_TARGET_V4, Vec16, 16, 4, 6)
+CONV_TILE(convTile32V4, DLRT_TARGET_V4, Vec16, 16, 2, 12)
+CONV_TILE(convTile16V4, DLRT_TARGET_V4, Vec16, 16, 1, 12)
+CONV_TILE(convTile16V3, DLRT_TARGET_V3, Vec8, 8, 2, 6)
 
-/* The tiles are sized for AVX-512's 32 registers of 16 floats. With
- * narrower vectors they spill: measured on the development VM with the AVX2
- * build, the 3x3x32->64 layer took 432 ms instead of 9.5 ms (and 21 ms by
- * im2col). So the tiled kernels run only where the AVX-512 clone does: a
- * GCC build for x86-64 on a CPU with AVX-512F; elsewhere im2col it is. */
-static bool wideVectors(void) {
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("x86-64-v4"); /* the level of the clone the loader picks */
-#else
-  return false;
-#endif
-}
+typedef void (*ConvTileFn)(const float *a, int64_t k, const float *f, int64_t ldf, float *out,
+                           int64_t ldo);
 
-/* The vectors per register tile for o output channels (0: not handled):
- * blocks of 4 vectors, or a single block of 1 or 2. */
-static int tileVectors(int64_t o) {
-  if (o % 64 == 0)
-    return 4;
-  if (o == 32 || o == 16)
-    return (int)(o / 16);
-  return 0;
-}
+/* How a forward pass with o output channels is tiled: `block` channels and
+ * `pixels` pixels per kernel call; false when o does not fit. */
+typedef struct ConvPlan {
+  ConvTileFn fn;
+  int block, pixels;
+} ConvPlan;
 
-static int tilePixels(int vectors) {
-  return vectors == 4 ? kTileV4 : vectors == 2 ? kTileV2 : kTileV1;
+static bool convPlan(int64_t o, ConvPlan *p) {
+  switch (convLevel()) {
+  case 4:
+    if (o % 64 == 0)
+      *p = (ConvPlan){convTile64V4, 64, 6};
+    else if (o == 32)
+      *p = (ConvPlan){convTile32V4, 32, 12};
+    else if (o == 16)
+      *p = (ConvPlan){convTile16V4, 16, 12};
+    else
+      return false;
+    return true;
+  case 3:
+    if (o % 16 != 0)
+      return false;
+    *p = (ConvPlan){convTile16V3, 16, 6};
+    return true;
+  default:
+    return false;
+  }
 }
 
 typedef struct TiledJob {
@@ -106,7 +150,7 @@ typedef struct TiledJob {
   const float *x, *f; /* input and the [K, O] filter */
   float *out;         /* [P, O] */
   int64_t pixels;     /* P = N * OH * OW */
-  int vectors, tile;  /* V and R */
+  ConvPlan plan;
 } TiledJob;
 
 /* Tiles [begin, end) of R pixels each; the last tile ends at P, overlapping
@@ -115,7 +159,7 @@ typedef struct TiledJob {
 static void tiledRange(void *ctx, int64_t begin, int64_t end) {
   const TiledJob *j = ctx;
   const DlrtWindow *g = j->g;
-  int64_t k = g->kh * g->kw * g->c, r = j->tile;
+  int64_t k = g->kh * g->kw * g->c, r = j->plan.pixels;
   float a[r * k]; /* at most kMaxTileFloats: runTiled checks */
   for (int64_t t = begin; t < end; ++t) {
     int64_t p0 = t * r;
@@ -123,30 +167,23 @@ static void tiledRange(void *ctx, int64_t begin, int64_t end) {
       p0 = j->pixels - r;
     dlrtIm2col(g, (const char *)j->x, 4, p0, r, (char *)a);
     float *out = j->out + p0 * g->o;
-    for (int64_t o0 = 0; o0 < g->o; o0 += 16 * j->vectors) {
-      if (j->vectors == 4)
-        convTileV4(a, k, j->f + o0, g->o, out + o0, g->o);
-      else if (j->vectors == 2)
-        convTileV2(a, k, j->f + o0, g->o, out + o0, g->o);
-      else
-        convTileV1(a, k, j->f + o0, g->o, out + o0, g->o);
-    }
+    for (int64_t o0 = 0; o0 < g->o; o0 += j->plan.block)
+      j->plan.fn(a, k, j->f + o0, g->o, out + o0, g->o);
   }
 }
 
 /* out [N, OH, OW, O] = conv2d(x, f) for the geometry g, tiled; false when g
  * is not a case for it. */
 static bool runTiled(const DlrtWindow *g, const float *x, const float *f, float *out) {
-  int vectors = tileVectors(g->o);
-  if (vectors == 0 || !wideVectors())
+  ConvPlan plan;
+  if (!convPlan(g->o, &plan))
     return false;
-  int tile = tilePixels(vectors);
   int64_t pixels = g->n * g->oh * g->ow, k = g->kh * g->kw * g->c;
-  if (pixels < tile || tile * k > kMaxTileFloats)
+  if (pixels < plan.pixels || plan.pixels * k > kMaxTileFloats)
     return false;
-  TiledJob job = {g, x, f, out, pixels, vectors, tile};
-  int64_t tiles = (pixels + tile - 1) / tile;
-  dlrtParallelFor(tiles, tile * k * g->o / 16 + 1, tiledRange, &job);
+  TiledJob job = {g, x, f, out, pixels, plan};
+  int64_t tiles = (pixels + plan.pixels - 1) / plan.pixels;
+  dlrtParallelFor(tiles, plan.pixels * k * g->o / 16 + 1, tiledRange, &job);
   return true;
 }
 
@@ -159,7 +196,8 @@ bool dlrtConvTiledForward(const DlrtWindow *g, const float *x, const float *f, f
  * which is conv2d of g padded by K - 1 - p with ft[kh', kw', o, c] =
  * f[K - 1 - kh', K - 1 - kw', c, o]. */
 bool dlrtConvTiledInput(const DlrtWindow *g, const float *gy, const float *f, float *dx) {
-  if (!wideVectors() || g->stride != 1 || g->kh != g->kw || g->padding > g->kh - 1 || tileVectors(g->c) == 0)
+  ConvPlan plan;
+  if (g->stride != 1 || g->kh != g->kw || g->padding > g->kh - 1 || !convPlan(g->c, &plan))
     return false;
   DlrtWindow t = {.n = g->n,
                   .h = g->oh,
@@ -190,23 +228,21 @@ bool dlrtConvTiledInput(const DlrtWindow *g, const float *gy, const float *f, fl
 
 /* --- Filter adjoint ------------------------------------------------------------------- */
 
-/* Input channels per filter-adjoint tile for V vectors of output channels. */
-enum { kFilterTileV4 = 4, kFilterTileV2 = 8, kFilterTileV1 = 8 };
-
-/* part[(kh, kw, c0 + r), o0 + 16v + j] (+)= sum over the output pixels of
+/* part[(kh, kw, c0 + r), o0 + L*v + j] (+)= sum over the output pixels of
  * image `n` whose window cell (kh, kw) lies inside x of
- * x[n, ih, iw, c0 + r] * gy[n, oh, ow, o0 + 16v + j]; `first` starts the sums
+ * x[n, ih, iw, c0 + r] * gy[n, oh, ow, o0 + L*v + j], for r < R input
+ * channels and v < V vectors of L output channels; `first` starts the sums
  * at zero instead of at part's values. */
-#define FILTER_TILE(NAME, V, R)                                                                    \
-  DLRT_VECTOR_CLONES static void NAME(const DlrtWindow *g, const float *x, const float *gy,       \
-                                      int64_t n, int64_t kh, int64_t kw, int64_t c0, int64_t o0,   \
-                                      float *part, bool first) {                                   \
+#define FILTER_TILE(NAME, TARGET, VT, L, V, R)                                                     \
+  TARGET static void NAME(const DlrtWindow *g, const float *x, const float *gy, int64_t n,         \
+                          int64_t kh, int64_t kw, int64_t c0, int64_t o0, float *part,             \
+                          bool first) {                                                            \
     int64_t c = g->c, o = g->o;                                                                    \
     float *dst = part + ((kh * g->kw + kw) * c + c0) * o + o0;                                     \
-    Vec16 acc[R][V];                                                                               \
+    VT acc[R][V];                                                                                  \
     _Pragma("GCC unroll 16") for (int r = 0; r < R; ++r)                                           \
       _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) acc[r][v] =                              \
-          first ? (Vec16){0} : loadVec(dst + r * o + 16 * v);                                      \
+          first ? (VT){0} : LOAD(VT, dst + r * o + L * v);                                         \
     for (int64_t oh = 0; oh < g->oh; ++oh) {                                                       \
       int64_t ih = oh * g->stride - g->padding + kh;                                               \
       if (ih < 0 || ih >= g->h)                                                                    \
@@ -217,8 +253,8 @@ enum { kFilterTileV4 = 4, kFilterTileV2 = 8, kFilterTileV1 = 8 };
           continue;                                                                                \
         const float *xp = x + ((n * g->h + ih) * g->w + iw) * c + c0;                              \
         const float *gp = gy + ((n * g->oh + oh) * g->ow + ow) * o + o0;                           \
-        Vec16 gv[V];                                                                               \
-        _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) gv[v] = loadVec(gp + 16 * v);          \
+        VT gv[V];                                                                                  \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) gv[v] = LOAD(VT, gp + L * v);          \
         _Pragma("GCC unroll 16") for (int r = 0; r < R; ++r) {                                     \
           float s = xp[r];                                                                         \
           _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) acc[r][v] += s * gv[v];              \
@@ -226,13 +262,47 @@ enum { kFilterTileV4 = 4, kFilterTileV2 = 8, kFilterTileV1 = 8 };
       }                                                                                            \
     }                                                                                              \
     _Pragma("GCC unroll 16") for (int r = 0; r < R; ++r)                                           \
-      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) storeVec(dst + r * o + 16 * v,           \
-                                                                   acc[r][v]);                     \
+      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) STORE(VT, dst + r * o + L * v,           \
+                                                                acc[r][v]);                        \
   }
 
-FILTER_TILE(filterTileV4, 4, kFilterTileV4)
-FILTER_TILE(filterTileV2, 2, kFilterTileV2)
-FILTER_TILE(filterTileV1, 1, kFilterTileV1)
+FILTER_TILE(filterTile64V4, DLRT_TARGET_V4, Vec16, 16, 4, 4)
+FILTER_TILE(filterTile32V4, DLRT_TARGET_V4, Vec16, 16, 2, 8)
+FILTER_TILE(filterTile16V4, DLRT_TARGET_V4, Vec16, 16, 1, 8)
+FILTER_TILE(filterTile16V3, DLRT_TARGET_V3, Vec8, 8, 2, 4)
+
+typedef void (*FilterTileFn)(const DlrtWindow *g, const float *x, const float *gy, int64_t n,
+                             int64_t kh, int64_t kw, int64_t c0, int64_t o0, float *part,
+                             bool first);
+
+/* How a filter adjoint with o output channels is tiled: `block` output and
+ * `channels` input channels per kernel call; false when o does not fit. */
+typedef struct FilterPlan {
+  FilterTileFn fn;
+  int block, channels;
+} FilterPlan;
+
+static bool filterPlan(int64_t o, FilterPlan *p) {
+  switch (convLevel()) {
+  case 4:
+    if (o % 64 == 0)
+      *p = (FilterPlan){filterTile64V4, 64, 4};
+    else if (o == 32)
+      *p = (FilterPlan){filterTile32V4, 32, 8};
+    else if (o == 16)
+      *p = (FilterPlan){filterTile16V4, 16, 8};
+    else
+      return false;
+    return true;
+  case 3:
+    if (o % 16 != 0)
+      return false;
+    *p = (FilterPlan){filterTile16V3, 16, 4};
+    return true;
+  default:
+    return false;
+  }
+}
 
 /* Images per partial sum: at most 16 partials, a function of N alone so that
  * the result does not depend on the thread count. */
@@ -242,7 +312,7 @@ typedef struct FilterJob {
   const DlrtWindow *g;
   const float *x, *gy;
   float *parts; /* one [K, O] partial per group */
-  int vectors, tile;
+  FilterPlan plan;
 } FilterJob;
 
 static void filterRange(void *ctx, int64_t begin, int64_t end) {
@@ -255,24 +325,15 @@ static void filterRange(void *ctx, int64_t begin, int64_t end) {
     for (int64_t n = n0; n < n1; ++n)
       for (int64_t kh = 0; kh < g->kh; ++kh)
         for (int64_t kw = 0; kw < g->kw; ++kw)
-          for (int64_t c0 = 0; c0 < g->c; c0 += j->tile)
-            for (int64_t o0 = 0; o0 < g->o; o0 += 16 * j->vectors) {
-              if (j->vectors == 4)
-                filterTileV4(g, j->x, j->gy, n, kh, kw, c0, o0, part, n == n0);
-              else if (j->vectors == 2)
-                filterTileV2(g, j->x, j->gy, n, kh, kw, c0, o0, part, n == n0);
-              else
-                filterTileV1(g, j->x, j->gy, n, kh, kw, c0, o0, part, n == n0);
-            }
+          for (int64_t c0 = 0; c0 < g->c; c0 += j->plan.channels)
+            for (int64_t o0 = 0; o0 < g->o; o0 += j->plan.block)
+              j->plan.fn(g, j->x, j->gy, n, kh, kw, c0, o0, part, n == n0);
   }
 }
 
 bool dlrtConvTiledFilter(const DlrtWindow *g, const float *x, const float *gy, float *df) {
-  int vectors = tileVectors(g->o);
-  if (vectors == 0 || g->n == 0 || !wideVectors())
-    return false;
-  int tile = vectors == 4 ? kFilterTileV4 : vectors == 2 ? kFilterTileV2 : kFilterTileV1;
-  if (g->c % tile != 0)
+  FilterPlan plan;
+  if (g->n == 0 || !filterPlan(g->o, &plan) || g->c % plan.channels != 0)
     return false;
   int64_t per = imagesPerGroup(g->n), groups = (g->n + per - 1) / per;
   int64_t size = g->kh * g->kw * g->c * g->o;
@@ -283,7 +344,7 @@ bool dlrtConvTiledFilter(const DlrtWindow *g, const float *x, const float *gy, f
     partials = dlrtTensorNew(DLRT_F32, 1, &count);
     parts = partials->data;
   }
-  FilterJob job = {g, x, gy, parts, vectors, tile};
+  FilterJob job = {g, x, gy, parts, plan};
   dlrtParallelFor(groups, per * g->oh * g->ow * size / 16 + 1, filterRange, &job);
   if (groups > 1) {
     memcpy(df, parts, (size_t)(size * 4));

@@ -206,6 +206,11 @@ DLRT_HIDDEN bool dlrtConvTiledInput(const DlrtWindow *g, const float *gy, const 
                                     float *dx);
 DLRT_HIDDEN bool dlrtConvTiledFilter(const DlrtWindow *g, const float *x, const float *gy,
                                      float *df);
+/* The instruction-set level of the tiled kernels that run: 4 (AVX-512), 3
+ * (AVX2 with FMA) or 0 (none: im2col). Tests may lower it (never above what
+ * the CPU has) with dlrtSetConvLevelForTests; -1 restores the CPU's. */
+DLRT_HIDDEN int dlrtConvLevel(void);
+DLRT_HIDDEN void dlrtSetConvLevelForTests(int level);
 
 /* --- Threads (threads.c) ----------------------------------------------------
  * A persistent pool for large elementwise operations. Work is counted in

@@ -4,6 +4,7 @@
 // adjoints also through the adjoint identity and central finite differences,
 // and runtime errors come from a forked child.
 #include "runtime/dlrt.h"
+#include "runtime/tensor_internal.h"
 
 #include <doctest/doctest.h>
 
@@ -242,6 +243,23 @@ std::vector<double> finiteDifferences(const std::function<DlTensor *(DlTensor *)
 
 const char *kindName(int32_t kind) { return kind == DLRT_F32 ? "Float" : "Double"; }
 
+// The instruction-set levels of tensor_conv.c's tiled kernels this CPU can
+// run (4: AVX-512, 3: AVX2), then 0 (im2col for every case).
+std::vector<int> convLevels() {
+  dlrtSetConvLevelForTests(-1);
+  std::vector<int> levels;
+  for (int level : {4, 3, 0})
+    if (level <= dlrtConvLevel())
+      levels.push_back(level);
+  return levels;
+}
+
+// Runs the convolution kernels at one level while in scope.
+struct ConvLevel {
+  explicit ConvLevel(int level) { dlrtSetConvLevelForTests(level); }
+  ~ConvLevel() { dlrtSetConvLevelForTests(-1); }
+};
+
 } // namespace
 
 // --- conv2d ---------------------------------------------------------------------
@@ -262,8 +280,8 @@ TEST_CASE("conv2d and its adjoints match naive loops") {
       {{2, 28, 28, 1}, {3, 3, 1, 32}, 1, 1},  // the first layer of a small CNN (direct)
       {{2, 9, 9, 1}, {4, 4, 1, 3}, 2, 1},     // the largest direct window (16), strided
       {{2, 7, 6, 2}, {2, 2, 2, 64}, 2, 1},    // direct, 64 channels kept in registers
-      // Float on an AVX-512 CPU: tensor_conv.c's tiled kernels (Double and
-      // other CPUs take im2col).
+      // Float: tensor_conv.c's tiled kernels at each level the CPU has, and
+      // im2col (Double always takes im2col).
       {{3, 6, 5, 8}, {3, 3, 8, 16}, 1, 1},    // 1 vector; dx by im2col (8 channels)
       {{2, 7, 7, 16}, {3, 3, 16, 32}, 1, 1},  // 2 vectors; dx tiled with 1
       {{17, 5, 6, 32}, {3, 3, 32, 64}, 1, 1}, // 4 vectors; 9 filter groups, the last of 1 image
@@ -272,8 +290,13 @@ TEST_CASE("conv2d and its adjoints match naive loops") {
       {{1, 4, 4, 16}, {3, 3, 16, 16}, 1, 0},  // fewer pixels than a tile: forward by im2col
       {{2, 5, 5, 32}, {2, 2, 32, 32}, 1, 1}}; // an even filter: g unpadded for dx
   std::mt19937 rng(7);
+  for (int level : convLevels())
   for (const ConvCase &c : cases)
     for (int32_t kind : {DLRT_F32, DLRT_F64}) {
+      if (kind == DLRT_F64 && level != convLevels().front())
+        continue; // Double takes im2col at every level
+      ConvLevel scoped(level);
+      CAPTURE(level);
       CAPTURE(kindName(kind));
       CAPTURE(c.x);
       CAPTURE(c.f);

@@ -437,17 +437,25 @@ TEST_CASE("convolution and pooling, both passes: the same bits with any thread c
     dlrt_t_release(y);
     dlrt_t_release(g);
   }
-  // Float with 32 output channels from 16: on an AVX-512 CPU, the tiled
-  // kernels of tensor_conv.c (pixel tiles for the forward pass and the input
-  // adjoint, groups of 2 images for the filter's).
+  // Float with 32 output channels from 16: the tiled kernels of
+  // tensor_conv.c at each level the CPU has (pixel tiles for the forward
+  // pass and the input adjoint, groups of 2 images for the filter's).
   DlTensor *x = randomTensor(DLRT_F32, {20, 12, 12, 16}, 10);
   DlTensor *filter = randomTensor(DLRT_F32, {3, 3, 16, 32}, 11);
   DlTensor *g = randomTensor(DLRT_F32, {20, 12, 12, 32}, 12);
-  checkSameAcrossThreadCounts([&] { return dlrt_t_conv2d(x, filter, 1, 1, L); }, "tiled conv2d");
-  checkSameAcrossThreadCounts([&] { return dlrt_t_conv2d_backward_input(g, x, filter, 1, 1, L); },
-                              "tiled conv2d dx");
-  checkSameAcrossThreadCounts([&] { return dlrt_t_conv2d_backward_filter(g, x, filter, 1, 1, L); },
-                              "tiled conv2d dfilter");
+  dlrtSetConvLevelForTests(-1);
+  for (int level = dlrtConvLevel(); level >= 3; --level) {
+    CAPTURE(level);
+    dlrtSetConvLevelForTests(level);
+    checkSameAcrossThreadCounts([&] { return dlrt_t_conv2d(x, filter, 1, 1, L); },
+                                "tiled conv2d");
+    checkSameAcrossThreadCounts(
+        [&] { return dlrt_t_conv2d_backward_input(g, x, filter, 1, 1, L); }, "tiled conv2d dx");
+    checkSameAcrossThreadCounts(
+        [&] { return dlrt_t_conv2d_backward_filter(g, x, filter, 1, 1, L); },
+        "tiled conv2d dfilter");
+  }
+  dlrtSetConvLevelForTests(-1);
   dlrt_t_release(x);
   dlrt_t_release(filter);
   dlrt_t_release(g);
