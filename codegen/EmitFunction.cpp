@@ -727,8 +727,8 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     if (in.imm == 1) { // long enough already (ir/InPlace.cpp, Note [Accumulations in range])
       llvm::Value *array = operand(0), *v = operand(2);
       llvm::Value *ptr = l.arrayElementPtr(b, array, operand(1), v->getType());
-      l.arrayElementAccess(
-          b.CreateStore(b.CreateFAdd(l.arrayElementAccess(b.CreateLoad(v->getType(), ptr)), v), ptr));
+      l.arrayElementAccess(b.CreateStore(
+          b.CreateFAdd(l.arrayElementAccess(b.CreateLoad(v->getType(), ptr)), v), ptr));
       return define(array);
     }
     // Fast path inline: the accumulator already has its length.

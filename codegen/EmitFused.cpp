@@ -191,8 +191,8 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
     descriptor = new llvm::GlobalVariable(
         mod, kernelTy, true, llvm::GlobalValue::PrivateLinkage,
         llvm::ConstantStruct::get(kernelTy, {b.getInt32(isFloat(k) ? DLRT_F32 : DLRT_F64),
-                                             b.getInt32(k.inputs), b.getInt32(uint32_t(k.nodes.size())),
-                                             nodesVar, loop}),
+                                             b.getInt32(k.inputs),
+                                             b.getInt32(uint32_t(k.nodes.size())), nodesVar, loop}),
         "dl.kernel" + std::to_string(kernelCount++));
     fusedKernels[key] = descriptor;
   }
@@ -205,11 +205,11 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
     b.CreateStore(ops[i], b.CreateConstGEP2_64(arrTy, inputs, 0, i));
   if (k.reduces()) { // Note [Fused reductions]: a double holding the element's value
     llvm::Type *f64 = b.getDoubleTy();
-    llvm::FunctionCallee callee =
-        tensorRuntime("dlrt_t_fused_reduce", f64, {ptr, ptr, i32, ptr});
-    llvm::Value *d = b.CreateCall(
-        callee, {descriptor, inputs, b.getInt32(k.reduce == ir::TensorOp::MeanAll ? DLRT_MEAN : DLRT_SUM),
-                 locString(in.loc)});
+    llvm::FunctionCallee callee = tensorRuntime("dlrt_t_fused_reduce", f64, {ptr, ptr, i32, ptr});
+    llvm::Value *d =
+        b.CreateCall(callee, {descriptor, inputs,
+                              b.getInt32(k.reduce == ir::TensorOp::MeanAll ? DLRT_MEAN : DLRT_SUM),
+                              locString(in.loc)});
     return isFloat(k) ? b.CreateFPTrunc(d, b.getFloatTy()) : d;
   }
   llvm::FunctionCallee callee = tensorRuntime("dlrt_t_fused", ptr, {ptr, ptr, i32, ptr});

@@ -4,8 +4,6 @@
 // address arithmetic on runtime objects.
 #include "codegen/Lowering.h"
 
-#include "llvm/IR/MDBuilder.h"
-
 #include "runtime/dlrt.h"
 
 #include <llvm/IR/Constants.h>

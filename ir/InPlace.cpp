@@ -219,8 +219,8 @@ private:
   const Module &module;
   Function &f;
   std::vector<uint32_t> parent;
-  std::vector<bool> bad;       // per class: writes must copy
-  std::vector<bool> escaped;   // per class: disqualified by an escape
+  std::vector<bool> bad;        // per class: writes must copy
+  std::vector<bool> escaped;    // per class: disqualified by an escape
   std::vector<ValueId> foreign; // values that disqualify their classes as sources
   std::vector<size_t> defBlock;
   std::vector<long> defPos;
@@ -238,8 +238,7 @@ private:
            op == Op::ArrayAccum || op == Op::ArrayTruncate || op == Op::ArrayMaterialize;
   }
   static bool freshOrShared(Op op) {
-    return op == Op::ArrayMake || op == Op::ArrayRepeat || op == Op::ArrayCopy ||
-           sharesOperand(op);
+    return op == Op::ArrayMake || op == Op::ArrayRepeat || op == Op::ArrayCopy || sharesOperand(op);
   }
   bool allowedUse(const Instr &in, size_t o) const {
     switch (in.op) {

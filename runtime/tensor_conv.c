@@ -93,7 +93,7 @@ enum { kMaxTileFloats = 16384 };
                           int64_t ldo) {                                                           \
     VT acc[R][V];                                                                                  \
     _Pragma("GCC unroll 16") for (int r = 0; r < R; ++r)                                           \
-      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) acc[r][v] = (VT){0};                     \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) acc[r][v] = (VT){0};                   \
     for (int64_t i = 0; i < k; ++i) {                                                              \
       VT fv[V];                                                                                    \
       _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) fv[v] = LOAD(VT, f + i * ldf + L * v);   \
@@ -103,8 +103,8 @@ enum { kMaxTileFloats = 16384 };
       }                                                                                            \
     }                                                                                              \
     _Pragma("GCC unroll 16") for (int r = 0; r < R; ++r)                                           \
-      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) STORE(VT, out + r * ldo + L * v,         \
-                                                                acc[r][v]);                        \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v)                                        \
+            STORE(VT, out + r * ldo + L * v, acc[r][v]);                                           \
   }
 
 /* AVX-512: 24 sums of the 32 registers; AVX2: 12 of the 16. */
@@ -241,8 +241,8 @@ bool dlrtConvTiledInput(const DlrtWindow *g, const float *gy, const float *f, fl
     float *dst = part + ((kh * g->kw + kw) * c + c0) * o + o0;                                     \
     VT acc[R][V];                                                                                  \
     _Pragma("GCC unroll 16") for (int r = 0; r < R; ++r)                                           \
-      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) acc[r][v] =                              \
-          first ? (VT){0} : LOAD(VT, dst + r * o + L * v);                                         \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) acc[r][v] =                            \
+            first ? (VT){0} : LOAD(VT, dst + r * o + L * v);                                       \
     for (int64_t oh = 0; oh < g->oh; ++oh) {                                                       \
       int64_t ih = oh * g->stride - g->padding + kh;                                               \
       if (ih < 0 || ih >= g->h)                                                                    \
@@ -262,8 +262,8 @@ bool dlrtConvTiledInput(const DlrtWindow *g, const float *gy, const float *f, fl
       }                                                                                            \
     }                                                                                              \
     _Pragma("GCC unroll 16") for (int r = 0; r < R; ++r)                                           \
-      _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) STORE(VT, dst + r * o + L * v,           \
-                                                                acc[r][v]);                        \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v)                                        \
+            STORE(VT, dst + r * o + L * v, acc[r][v]);                                             \
   }
 
 FILTER_TILE(filterTile64V4, DLRT_TARGET_V4, Vec16, 16, 4, 4)

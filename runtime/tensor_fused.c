@@ -236,7 +236,7 @@ static void fillBlock(const SumWalk *w, int64_t begin, int64_t count, char *buf)
  * same halves, and each block of at most 128 summed by the same function,
  * from the buffer, so the result is the same bits. */
 #define FUSED_SUM(NAME, T, LEAF)                                                                   \
-  static T NAME(const SumWalk *w, int64_t begin, int64_t n) {                                     \
+  static T NAME(const SumWalk *w, int64_t begin, int64_t n) {                                      \
     if (n <= 128) {                                                                                \
       T buf[128];                                                                                  \
       fillBlock(w, begin, n, (char *)buf);                                                         \

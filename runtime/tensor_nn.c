@@ -745,7 +745,8 @@ static void windowSpan(int64_t o, int64_t stride, int64_t padding, int64_t size,
  * are skipped, so they never win; a window of padding alone (only when H or
  * W is 0) gives -infinity. A NaN wins, the first one, as in max reductions. */
 #define MAX_WINDOW(NAME, T)                                                                        \
-  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p, T *restrict best) {                       \
+  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p,                 \
+                                             T *restrict best) {                                   \
     int64_t c = g->c;                                                                              \
     for (int64_t j = 0; j < c; ++j)                                                                \
       best[j] = (T)-INFINITY;                                                                      \
@@ -769,8 +770,9 @@ MAX_WINDOW(maxWindowF64, double)
  * The sum (and the tangent's read below) is formed whether or not the cell
  * is hit, so that the select is a blend of two values. */
 #define MAX_ROUTE_BACK(NAME, T)                                                                    \
-  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p, const T *restrict best,                   \
-                   const T *restrict gp, T *restrict open, T *dx) {                                \
+  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p,                 \
+                                             const T *restrict best, const T *restrict gp,         \
+                                             T *restrict open, T *dx) {                            \
     int64_t c = g->c;                                                                              \
     for (int64_t j = 0; j < c; ++j)                                                                \
       open[j] = 1;                                                                                 \
@@ -792,8 +794,9 @@ MAX_ROUTE_BACK(maxRouteBackF64, double)
 /* The tangent for pixel p: out[c] = dx at each channel's first maximum
  * (0 for a window of padding alone). */
 #define MAX_ROUTE_TANGENT(NAME, T)                                                                 \
-  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p, const T *restrict best, const T *dx,      \
-                   T *restrict open, T *restrict out) {                                            \
+  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p,                 \
+                                             const T *restrict best, const T *dx,                  \
+                                             T *restrict open, T *restrict out) {                  \
     int64_t c = g->c;                                                                              \
     for (int64_t j = 0; j < c; ++j) {                                                              \
       open[j] = 1;                                                                                 \
@@ -817,7 +820,8 @@ MAX_ROUTE_TANGENT(maxRouteTangentF64, double)
 /* The per-channel averages of the window of pixel p into sum[c]: divided by
  * the full window size, so padded cells count as zeros. */
 #define AVG_WINDOW(NAME, T)                                                                        \
-  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p, T *restrict sum) {                        \
+  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *x, Pixel p,                 \
+                                             T *restrict sum) {                                    \
     int64_t c = g->c;                                                                              \
     for (int64_t j = 0; j < c; ++j)                                                                \
       sum[j] = 0;                                                                                  \
@@ -836,7 +840,8 @@ AVG_WINDOW(avgWindowF64, double)
 
 /* Adds share[c] (g / (size * size)) to each input cell of the window of pixel p. */
 #define AVG_SPREAD(NAME, T)                                                                        \
-  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *restrict share, Pixel p, T *dx) {                     \
+  static inline DLRT_ALWAYS_INLINE void NAME(const Window *g, const T *restrict share, Pixel p,    \
+                                             T *dx) {                                              \
     int64_t c = g->c;                                                                              \
     FOR_WINDOW_CELLS(g, p, {                                                                       \
       T *restrict d = dx + cell;                                                                   \
@@ -889,8 +894,8 @@ POOL_FORWARD(poolF64, double, maxWindowF64, avgWindowF64)
     Pixel p = {n0, 0, 0};                                                                          \
     g += n0 * w->oh * w->ow * c;                                                                   \
     for (int64_t i = 0; i < pixels; ++i, nextPixel(w, &p), g += c) {                               \
-      if (tiled) /* dx was not cleared: this window is the only one on its cells */              \
-        FOR_WINDOW_CELLS(w, p, { memset(dx + cell, 0, (size_t)c * sizeof(T)); });                 \
+      if (tiled) /* dx was not cleared: this window is the only one on its cells */                \
+        FOR_WINDOW_CELLS(w, p, { memset(dx + cell, 0, (size_t)c * sizeof(T)); });                  \
       if (op == DLRT_POOL_MAX) {                                                                   \
         MAX_FN(w, x, p, best);                                                                     \
         ROUTE_FN(w, x, p, best, g, open, dx);                                                      \

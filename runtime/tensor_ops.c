@@ -110,8 +110,8 @@ static const char *const unaryNames[DLRT_UNARY_COUNT] = {
       UNARY_LOOP(T, tanh##S(x));                                                                   \
       return;                                                                                      \
     case DLRT_SIGMOID: {                                                                           \
-      /* `out` may be `in` (a buffer reused in place): the first loop keeps   \
-       * x's sign on e, so the second never reads x again. */                 \
+      /* `out` may be `in` (a buffer reused in place): the first loop keeps                        \
+       * x's sign on e, so the second never reads x again. */                                      \
       const T *in = pin;                                                                           \
       T *out = pout;                                                                               \
       for (int64_t i = 0; i < n; ++i)                                                              \

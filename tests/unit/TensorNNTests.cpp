@@ -291,50 +291,50 @@ TEST_CASE("conv2d and its adjoints match naive loops") {
       {{2, 5, 5, 32}, {2, 2, 32, 32}, 1, 1}}; // an even filter: g unpadded for dx
   std::mt19937 rng(7);
   for (int level : convLevels())
-  for (const ConvCase &c : cases)
-    for (int32_t kind : {DLRT_F32, DLRT_F64}) {
-      if (kind == DLRT_F64 && level != convLevels().front())
-        continue; // Double takes im2col at every level
-      ConvLevel scoped(level);
-      CAPTURE(level);
-      CAPTURE(kindName(kind));
-      CAPTURE(c.x);
-      CAPTURE(c.f);
-      CAPTURE(c.stride);
-      CAPTURE(c.padding);
-      Scope s;
-      auto xv = randomValues(rng, countOf(c.x));
-      auto fv = randomValues(rng, countOf(c.f));
-      auto gv = randomValues(rng, countOf(convShape(c)));
-      if (kind == DLRT_F32) // the reference sees what the Float kernels see
-        for (auto *v : {&xv, &fv, &gv})
-          for (double &e : *v)
-            e = static_cast<float>(e);
-      DlTensor *x = s(make(kind, c.x, xv));
-      DlTensor *f = s(make(kind, c.f, fv));
-      DlTensor *g = s(make(kind, convShape(c), gv));
-      double tolerance = kind == DLRT_F32 ? 1e-5 : 1e-13;
+    for (const ConvCase &c : cases)
+      for (int32_t kind : {DLRT_F32, DLRT_F64}) {
+        if (kind == DLRT_F64 && level != convLevels().front())
+          continue; // Double takes im2col at every level
+        ConvLevel scoped(level);
+        CAPTURE(level);
+        CAPTURE(kindName(kind));
+        CAPTURE(c.x);
+        CAPTURE(c.f);
+        CAPTURE(c.stride);
+        CAPTURE(c.padding);
+        Scope s;
+        auto xv = randomValues(rng, countOf(c.x));
+        auto fv = randomValues(rng, countOf(c.f));
+        auto gv = randomValues(rng, countOf(convShape(c)));
+        if (kind == DLRT_F32) // the reference sees what the Float kernels see
+          for (auto *v : {&xv, &fv, &gv})
+            for (double &e : *v)
+              e = static_cast<float>(e);
+        DlTensor *x = s(make(kind, c.x, xv));
+        DlTensor *f = s(make(kind, c.f, fv));
+        DlTensor *g = s(make(kind, convShape(c), gv));
+        double tolerance = kind == DLRT_F32 ? 1e-5 : 1e-13;
 
-      DlTensor *y = s(dlrt_t_conv2d(x, f, c.stride, c.padding, L));
-      CHECK(y->kind == kind);
-      CHECK(shapeOf(y) == convShape(c));
-      checkNear(valuesOf(y), referenceConv(c, xv, fv), tolerance);
+        DlTensor *y = s(dlrt_t_conv2d(x, f, c.stride, c.padding, L));
+        CHECK(y->kind == kind);
+        CHECK(shapeOf(y) == convShape(c));
+        checkNear(valuesOf(y), referenceConv(c, xv, fv), tolerance);
 
-      std::vector<double> dxWant, dfWant;
-      referenceConvAdjoints(c, xv, fv, gv, dxWant, dfWant);
-      DlTensor *dx = s(dlrt_t_conv2d_backward_input(g, x, f, c.stride, c.padding, L));
-      DlTensor *df = s(dlrt_t_conv2d_backward_filter(g, x, f, c.stride, c.padding, L));
-      CHECK(shapeOf(dx) == c.x);
-      CHECK(shapeOf(df) == c.f);
-      checkNear(valuesOf(dx), dxWant, tolerance);
-      checkNear(valuesOf(df), dfWant, tolerance);
+        std::vector<double> dxWant, dfWant;
+        referenceConvAdjoints(c, xv, fv, gv, dxWant, dfWant);
+        DlTensor *dx = s(dlrt_t_conv2d_backward_input(g, x, f, c.stride, c.padding, L));
+        DlTensor *df = s(dlrt_t_conv2d_backward_filter(g, x, f, c.stride, c.padding, L));
+        CHECK(shapeOf(dx) == c.x);
+        CHECK(shapeOf(df) == c.f);
+        checkNear(valuesOf(dx), dxWant, tolerance);
+        checkNear(valuesOf(df), dfWant, tolerance);
 
-      // The adjoint identity <conv2d(x, f), g> = <x, dx> = <f, df>.
-      double lhs = dot(valuesOf(y), gv);
-      double scale = 1 + dot(valuesOf(y), valuesOf(y)) + dot(gv, gv);
-      CHECK(std::fabs(dot(xv, valuesOf(dx)) - lhs) <= tolerance * scale);
-      CHECK(std::fabs(dot(fv, valuesOf(df)) - lhs) <= tolerance * scale);
-    }
+        // The adjoint identity <conv2d(x, f), g> = <x, dx> = <f, df>.
+        double lhs = dot(valuesOf(y), gv);
+        double scale = 1 + dot(valuesOf(y), valuesOf(y)) + dot(gv, gv);
+        CHECK(std::fabs(dot(xv, valuesOf(dx)) - lhs) <= tolerance * scale);
+        CHECK(std::fabs(dot(fv, valuesOf(df)) - lhs) <= tolerance * scale);
+      }
 }
 
 TEST_CASE("conv2d adjoints against central finite differences") {

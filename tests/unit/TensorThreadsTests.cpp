@@ -447,10 +447,9 @@ TEST_CASE("convolution and pooling, both passes: the same bits with any thread c
   for (int level = dlrtConvLevel(); level >= 3; --level) {
     CAPTURE(level);
     dlrtSetConvLevelForTests(level);
-    checkSameAcrossThreadCounts([&] { return dlrt_t_conv2d(x, filter, 1, 1, L); },
-                                "tiled conv2d");
-    checkSameAcrossThreadCounts(
-        [&] { return dlrt_t_conv2d_backward_input(g, x, filter, 1, 1, L); }, "tiled conv2d dx");
+    checkSameAcrossThreadCounts([&] { return dlrt_t_conv2d(x, filter, 1, 1, L); }, "tiled conv2d");
+    checkSameAcrossThreadCounts([&] { return dlrt_t_conv2d_backward_input(g, x, filter, 1, 1, L); },
+                                "tiled conv2d dx");
     checkSameAcrossThreadCounts(
         [&] { return dlrt_t_conv2d_backward_filter(g, x, filter, 1, 1, L); },
         "tiled conv2d dfilter");
