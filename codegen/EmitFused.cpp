@@ -199,10 +199,17 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
   // The inputs in a stack array.
   llvm::Function *fn = b.GetInsertBlock()->getParent();
   llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
-  auto *arrTy = llvm::ArrayType::get(ptr, std::max<size_t>(ops.size(), 1));
+  auto *arrTy = llvm::ArrayType::get(ptr, std::max<size_t>(k.inputs, 1));
   llvm::Value *inputs = entry.CreateAlloca(arrTy);
-  for (size_t i = 0; i < ops.size(); ++i)
+  for (size_t i = 0; i < k.inputs; ++i)
     b.CreateStore(ops[i], b.CreateConstGEP2_64(arrTy, inputs, 0, i));
+  if (k.reducesAxis()) { // the axis and keepDims follow the inputs
+    int32_t code = k.reduce == ir::TensorOp::MeanAxis ? DLRT_MEAN : DLRT_SUM;
+    llvm::FunctionCallee callee = tensorRuntime("dlrt_t_fused_reduce_axis", ptr,
+                                                {ptr, ptr, i32, b.getInt64Ty(), b.getInt1Ty(), ptr});
+    return b.CreateCall(callee, {descriptor, inputs, b.getInt32(uint32_t(code)), ops[k.inputs],
+                                 ops[k.inputs + 1], locString(in.loc)});
+  }
   if (k.reduces()) { // Note [Fused reductions]: a double holding the element's value
     llvm::Type *f64 = b.getDoubleTy();
     llvm::FunctionCallee callee = tensorRuntime("dlrt_t_fused_reduce", f64, {ptr, ptr, i32, ptr});

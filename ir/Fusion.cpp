@@ -18,15 +18,18 @@
 // changes nothing but the memory traffic.
 //
 // Note [Fused reductions]
-// A full `sum` or `mean` of a Float or Double tensor made by an elementwise
-// operation that nothing else uses, such as `sum(g * x)` in a derivative or
-// `mean((p - y) * (p - y))` in a loss, absorbs that operation's group: the
-// instruction becomes a `tensor.fused` whose kernel is marked as reduced and
-// whose result is the scalar. The runtime (dlrt_t_fused_reduce) walks the
-// same pairwise summation as a plain sum and evaluates the kernel into a
-// stack buffer for each block of at most 128 elements it adds, so the result
-// is bit for bit that of the separate operations and the tensor is never
-// written to memory.
+// A `sum` or `mean` (of all elements or over one axis) of a Float or Double
+// tensor made by an elementwise operation that nothing else uses, such as
+// `sum(g * x)` in a derivative or `mean((p - y) * (p - y))` in a loss,
+// absorbs that operation's group: the instruction becomes a `tensor.fused`
+// whose kernel is marked as reduced, whose result is the reduction's, and
+// which keeps an axis reduction's axis and keepDims as its last operands.
+// The runtime (dlrt_t_fused_reduce, dlrt_t_fused_reduce_axis) adds the
+// kernel's values in the order the plain reduction adds the tensor's: the
+// pairwise summation of a contiguous run, evaluating the kernel into a stack
+// buffer for each block of at most 128 elements, or row by row into the
+// output across an inner axis. So the result is bit for bit that of the
+// separate operations, and the tensor is never written to memory.
 #include "ir/Fusion.h"
 
 #include <cstdlib>
@@ -125,14 +128,16 @@ private:
     return long(it->second);
   }
 
-  /// A full sum or mean of a Float or Double tensor.
+  /// A sum or mean, of all elements or over an axis, of a Float or Double
+  /// tensor.
   bool reduction(const Instr &in) const {
-    if (in.op != Op::Tensor || !in.result.isValid() || in.operands.size() != 1)
+    if (in.op != Op::Tensor || !in.result.isValid() || in.operands.empty())
       return false;
     TensorOp op = tensorOpOf(in.imm);
     auto *tt = sema::asTensor(f.typeOf(in.operands[0]));
-    return (op == TensorOp::SumAll || op == TensorOp::MeanAll) && tt &&
-           tt->element->isFloatingPoint();
+    bool all = (op == TensorOp::SumAll || op == TensorOp::MeanAll) && in.operands.size() == 1;
+    bool axis = (op == TensorOp::SumAxis || op == TensorOp::MeanAxis) && in.operands.size() == 3;
+    return (all || axis) && tt && tt->element->isFloatingPoint();
   }
 
   /// Note [Fused reductions]: the reduction at `k` takes in the group that
@@ -146,10 +151,13 @@ private:
     TensorOp op = tensorOpOf(in.imm);
     if (!fuseAt(size_t(def), 1))
       return;
-    // The kernel fuseAt made at `def` moves into the reduction.
+    // The kernel fuseAt made at `def` moves into the reduction, which keeps
+    // an axis reduction's axis and keepDims after the kernel's inputs.
     Instr &group = block.instrs[size_t(def)];
     f.kernels[size_t(group.kernel)].reduce = op;
-    in.operands = group.operands;
+    std::vector<ValueId> operands = group.operands;
+    operands.insert(operands.end(), in.operands.begin() + 1, in.operands.end());
+    in.operands = std::move(operands);
     in.kernel = group.kernel;
     in.imm = int64_t(TensorOp::Fused);
     in.reuse = 0;

@@ -248,7 +248,10 @@ private:
       // An elementwise operation may compute into a dying operand's buffer,
       // and a reshape may take a dying operand's tensor as it is.
       bool reshape = in.op == Op::Tensor && tensorOpOf(in.imm) == TensorOp::Reshape;
-      if (in.op == Op::Tensor && in.result.isValid() &&
+      // A reduced kernel (Note [Fused reductions]) makes its own result.
+      bool reduced = in.op == Op::Tensor && tensorOpOf(in.imm) == TensorOp::Fused &&
+                     in.kernel >= 0 && f.kernels[size_t(in.kernel)].reduces();
+      if (in.op == Op::Tensor && in.result.isValid() && !reduced &&
           (isTensorUnary(tensorOpOf(in.imm)) || isTensorBinary(tensorOpOf(in.imm)) ||
            tensorOpOf(in.imm) == TensorOp::Fused || reshape))
         for (size_t o = 0; o < (reshape ? 1 : in.operands.size()); ++o) {

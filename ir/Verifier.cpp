@@ -479,16 +479,24 @@ private:
         return;
       }
       const FusedKernel &k = fn.kernels[size_t(in.kernel)];
-      if (k.inputs != in.operands.size() || k.nodes.empty())
+      size_t extra = k.reducesAxis() ? 2 : 0; // the axis and keepDims
+      if (k.inputs + extra != in.operands.size() || k.nodes.empty()) {
         fail("fused operation has " + std::to_string(in.operands.size()) + " operands, its kernel " +
              std::to_string(k.inputs) + " inputs");
-      for (size_t i = 0; i < in.operands.size(); ++i)
+        return;
+      }
+      if (extra) {
+        expectOperandKind(k.inputs, TypeKind::Int, "Int");
+        expectOperandKind(k.inputs + 1, TypeKind::Bool, "Bool");
+      }
+      for (size_t i = 0; i < k.inputs; ++i)
         if (operandType(i) != k.type)
           fail("operand " + std::to_string(i) + " of a fused operation has type " +
                operandType(i)->str() + ", expected " + k.type->str());
       // A reduced kernel gives the element scalar (Note [Fused reductions]).
-      const Type *want = k.reduces() ? sema::asTensor(k.type)->element : k.type;
-      if (k.reduces() && k.reduce != TensorOp::SumAll && k.reduce != TensorOp::MeanAll)
+      const Type *want = k.reduces() && !k.reducesAxis() ? sema::asTensor(k.type)->element : k.type;
+      if (k.reduces() && !k.reducesAxis() && k.reduce != TensorOp::SumAll &&
+          k.reduce != TensorOp::MeanAll)
         fail("a fused kernel reduced by " + std::string(tensorOpName(k.reduce)));
       else if (resultType() && resultType() != want)
         fail("fused operation has type " + resultType()->str() + ", expected " + want->str());

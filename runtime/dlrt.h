@@ -380,6 +380,11 @@ DlTensor *dlrt_t_fused(const DlFusedKernel *kernel, DlTensor *const *inputs, int
  * it adds (ir/Fusion.cpp, Note [Fused reductions]). Inputs are borrowed. */
 double dlrt_t_fused_reduce(const DlFusedKernel *kernel, DlTensor *const *inputs, int32_t op,
                            const char *loc);
+/* dlrt_t_reduce(op, dlrt_t_fused(kernel, inputs, -1, loc), axis, keepDims,
+ * loc) for op DLRT_SUM or DLRT_MEAN, bit for bit, without making the kernel's
+ * tensor. Inputs are borrowed. */
+DlTensor *dlrt_t_fused_reduce_axis(const DlFusedKernel *kernel, DlTensor *const *inputs,
+                                   int32_t op, int64_t axis, bool keepDims, const char *loc);
 
 /* --- NN operations (tensor_nn.c) ----------------------------------------------
  * conv2d: x [N, H, W, C] (NHWC), filter [KH, KW, C, O] (HWIO), the same stride

@@ -250,36 +250,57 @@ static void fillBlock(const SumWalk *w, int64_t begin, int64_t count, char *buf)
 FUSED_SUM(fusedSumF32, float, dlrtSumF32)
 FUSED_SUM(fusedSumF64, double, dlrtSumF64)
 
-double dlrt_t_fused_reduce(const DlFusedKernel *k, DlTensor *const *inputs, int32_t op,
-                           const char *loc) {
-  int32_t n = k->inputs;
-  bool direct = op == DLRT_SUM || op == DLRT_MEAN;
-  for (int32_t i = 0; i < n; ++i)
-    direct = direct && inputs[i] && inputs[i]->kind == k->kind;
+/* The shape the kernel's result would have, as a tensor header without
+ * data (what prepareInputs broadcasts to); false for a zero tangent input, a
+ * kind the kernel does not take, or shapes that do not broadcast. */
+static bool resultLike(const DlFusedKernel *k, DlTensor *const *inputs, DlTensor *like) {
+  for (int32_t i = 0; i < k->inputs; ++i)
+    if (!inputs[i] || inputs[i]->kind != k->kind)
+      return false;
   int32_t rank = 0;
   int64_t shape[DLRT_MAX_RANK];
-  direct = direct && dlrtBroadcastShapes(n, (const DlTensor *const *)inputs, &rank, shape);
-  DlTensor like = {.refcount = DLRT_IMMORTAL, .kind = k->kind, .rank = rank, .count = 1};
+  if (!dlrtBroadcastShapes(k->inputs, (const DlTensor *const *)inputs, &rank, shape))
+    return false;
+  *like = (DlTensor){.refcount = DLRT_IMMORTAL, .kind = k->kind, .rank = rank, .count = 1};
   for (int32_t j = 0; j < rank; ++j) {
-    like.shape[j] = shape[j];
-    like.count *= shape[j];
+    like->shape[j] = shape[j];
+    like->count *= shape[j];
   }
+  return true;
+}
+
+/* A walk over the kernel's values for `like`; finishWalk releases it. */
+static void startWalk(SumWalk *w, Inputs *in, void **inlineAt, const DlFusedKernel *k,
+                      DlTensor *const *inputs, const DlTensor *like, const char *loc) {
+  int64_t cols = like->rank > 0 ? like->shape[like->rank - 1] : 1;
+  prepareInputs(in, k, inputs, like, cols, loc);
+  void **at = k->inputs > kInlineInputs ? malloc((size_t)k->inputs * sizeof *at) : inlineAt;
+  if (!at)
+    dlrt_fail("<runtime>", "out of memory");
+  *w = (SumWalk){k, in, cols, at};
+}
+
+static void finishWalk(SumWalk *w, Inputs *in, void **inlineAt) {
+  if (w->at != inlineAt)
+    free(w->at);
+  releaseInputs(in);
+}
+
+double dlrt_t_fused_reduce(const DlFusedKernel *k, DlTensor *const *inputs, int32_t op,
+                           const char *loc) {
+  DlTensor like;
   /* Zero tangents, failing shapes and empty tensors (mean's error) take the
    * operations one by one. */
-  if (!direct || like.count == 0) {
+  if ((op != DLRT_SUM && op != DLRT_MEAN) || !resultLike(k, inputs, &like) || like.count == 0) {
     DlTensor *t = interpret(k, inputs, -1);
     double r = dlrt_t_reduce_all(op, t, loc);
     dlrt_t_release(t);
     return r;
   }
-  int64_t cols = rank > 0 ? shape[rank - 1] : 1;
   Inputs in;
-  prepareInputs(&in, k, inputs, &like, cols, loc);
   void *inlineAt[kInlineInputs];
-  void **at = n > kInlineInputs ? malloc((size_t)n * sizeof *at) : inlineAt;
-  if (!at)
-    dlrt_fail("<runtime>", "out of memory");
-  SumWalk w = {k, &in, cols, at};
+  SumWalk w;
+  startWalk(&w, &in, inlineAt, k, inputs, &like, loc);
   double r;
   if (k->kind == DLRT_F32) {
     float s = fusedSumF32(&w, 0, like.count);
@@ -288,8 +309,77 @@ double dlrt_t_fused_reduce(const DlFusedKernel *k, DlTensor *const *inputs, int3
     double s = fusedSumF64(&w, 0, like.count);
     r = op == DLRT_MEAN ? s / (double)like.count : s;
   }
-  if (at != inlineAt)
-    free(at);
-  releaseInputs(&in);
+  finishWalk(&w, &in, inlineAt);
+  return r;
+}
+
+/* tensor_reduce.c's SUM_AXIS over the kernel's values viewed as [outer, n,
+ * inner]: a contiguous run (inner 1) by the pairwise walk, else row by row
+ * into the output, in the same order, then mean's division. */
+#define FUSED_SUM_AXIS(NAME, T, WALK)                                                              \
+  static void NAME(const SumWalk *w, int32_t op, T *out, int64_t outer, int64_t n,                 \
+                   int64_t inner, T *row) {                                                        \
+    for (int64_t o = 0; o < outer; ++o) {                                                          \
+      T *restrict oo = out + o * inner;                                                            \
+      if (inner == 1) {                                                                            \
+        oo[0] = WALK(w, o * n, n);                                                                 \
+        continue;                                                                                  \
+      }                                                                                            \
+      for (int64_t j = 0; j < inner; ++j)                                                          \
+        oo[j] = 0;                                                                                 \
+      for (int64_t i = 0; i < n; ++i) {                                                            \
+        fillBlock(w, (o * n + i) * inner, inner, (char *)row);                                     \
+        for (int64_t j = 0; j < inner; ++j)                                                        \
+          oo[j] += row[j];                                                                         \
+      }                                                                                            \
+    }                                                                                              \
+    if (op == DLRT_MEAN)                                                                           \
+      for (int64_t i = 0; i < outer * inner; ++i)                                                  \
+        out[i] /= (T)n;                                                                            \
+  }
+
+FUSED_SUM_AXIS(fusedSumAxisF32, float, fusedSumF32)
+FUSED_SUM_AXIS(fusedSumAxisF64, double, fusedSumF64)
+
+DlTensor *dlrt_t_fused_reduce_axis(const DlFusedKernel *k, DlTensor *const *inputs, int32_t op,
+                                   int64_t axis, bool keepDims, const char *loc) {
+  DlTensor like;
+  bool direct = (op == DLRT_SUM || op == DLRT_MEAN) && resultLike(k, inputs, &like) &&
+                like.count > 0;
+  /* The axis is checked on the result's rank, as dlrt_t_reduce would. */
+  int32_t ax = direct ? dlrtAxis(axis, like.rank, loc) : 0;
+  if (!direct) {
+    DlTensor *t = interpret(k, inputs, -1);
+    DlTensor *r = dlrt_t_reduce(op, t, axis, keepDims, loc);
+    dlrt_t_release(t);
+    return r;
+  }
+  int64_t outer = 1, inner = 1, n = like.shape[ax];
+  for (int32_t i = 0; i < ax; ++i)
+    outer *= like.shape[i];
+  for (int32_t i = ax + 1; i < like.rank; ++i)
+    inner *= like.shape[i];
+  int64_t shape[DLRT_MAX_RANK];
+  int32_t rank = 0;
+  for (int32_t i = 0; i < like.rank; ++i) {
+    if (i != ax)
+      shape[rank++] = like.shape[i];
+    else if (keepDims)
+      shape[rank++] = 1;
+  }
+  DlTensor *r = dlrtTensorNew(k->kind, rank, shape);
+  void *row = inner > 1 ? malloc((size_t)(inner * dlrtKindSize(k->kind))) : NULL;
+  if (inner > 1 && !row)
+    dlrt_fail("<runtime>", "out of memory");
+  Inputs in;
+  void *inlineAt[kInlineInputs];
+  SumWalk w;
+  startWalk(&w, &in, inlineAt, k, inputs, &like, loc);
+  if (k->kind == DLRT_F32)
+    fusedSumAxisF32(&w, op, r->data, outer, n, inner, row);
+  else
+    fusedSumAxisF64(&w, op, r->data, outer, n, inner, row);
+  finishWalk(&w, &in, inlineAt);
+  free(row);
   return r;
 }
