@@ -123,26 +123,28 @@ typedef struct ConvPlan {
   int block, pixels;
 } ConvPlan;
 
-static bool convPlan(int64_t o, ConvPlan *p) {
+/* Which kernel variant serves o output channels at the CPU's level: 0 to 2
+ * the AVX-512 ones for a multiple of 64, for 32 and for 16 channels, 3 the
+ * AVX2 one for a multiple of 16; -1 none. */
+static int variantFor(int64_t o) {
   switch (convLevel()) {
   case 4:
-    if (o % 64 == 0)
-      *p = (ConvPlan){convTile64V4, 64, 6};
-    else if (o == 32)
-      *p = (ConvPlan){convTile32V4, 32, 12};
-    else if (o == 16)
-      *p = (ConvPlan){convTile16V4, 16, 12};
-    else
-      return false;
-    return true;
+    return o % 64 == 0 ? 0 : o == 32 ? 1 : o == 16 ? 2 : -1;
   case 3:
-    if (o % 16 != 0)
-      return false;
-    *p = (ConvPlan){convTile16V3, 16, 6};
-    return true;
+    return o % 16 == 0 ? 3 : -1;
   default:
-    return false;
+    return -1;
   }
+}
+
+static const ConvPlan kConvPlans[4] = {
+    {convTile64V4, 64, 6}, {convTile32V4, 32, 12}, {convTile16V4, 16, 12}, {convTile16V3, 16, 6}};
+
+static bool convPlan(int64_t o, ConvPlan *p) {
+  int v = variantFor(o);
+  if (v >= 0)
+    *p = kConvPlans[v];
+  return v >= 0;
 }
 
 typedef struct TiledJob {
@@ -282,26 +284,16 @@ typedef struct FilterPlan {
   int block, channels;
 } FilterPlan;
 
+static const FilterPlan kFilterPlans[4] = {{filterTile64V4, 64, 4},
+                                           {filterTile32V4, 32, 8},
+                                           {filterTile16V4, 16, 8},
+                                           {filterTile16V3, 16, 4}};
+
 static bool filterPlan(int64_t o, FilterPlan *p) {
-  switch (convLevel()) {
-  case 4:
-    if (o % 64 == 0)
-      *p = (FilterPlan){filterTile64V4, 64, 4};
-    else if (o == 32)
-      *p = (FilterPlan){filterTile32V4, 32, 8};
-    else if (o == 16)
-      *p = (FilterPlan){filterTile16V4, 16, 8};
-    else
-      return false;
-    return true;
-  case 3:
-    if (o % 16 != 0)
-      return false;
-    *p = (FilterPlan){filterTile16V3, 16, 4};
-    return true;
-  default:
-    return false;
-  }
+  int v = variantFor(o);
+  if (v >= 0)
+    *p = kFilterPlans[v];
+  return v >= 0;
 }
 
 /* Images per partial sum: at most 16 partials, a function of N alone so that
