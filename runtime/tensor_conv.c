@@ -245,14 +245,13 @@ bool dlrtConvTiledInput(const DlrtWindow *g, const float *gy, const float *f, fl
     _Pragma("GCC unroll 16") for (int r = 0; r < R; ++r)                                           \
         _Pragma("GCC unroll 4") for (int v = 0; v < V; ++v) acc[r][v] =                            \
             first ? (VT){0} : LOAD(VT, dst + r * o + L * v);                                       \
-    for (int64_t oh = 0; oh < g->oh; ++oh) {                                                       \
+    int64_t oh0, oh1, ow0, ow1;                                                                    \
+    dlrtOutputSpan(kh, g->stride, g->padding, g->h, g->oh, &oh0, &oh1);                            \
+    dlrtOutputSpan(kw, g->stride, g->padding, g->w, g->ow, &ow0, &ow1);                            \
+    for (int64_t oh = oh0; oh < oh1; ++oh) {                                                       \
       int64_t ih = oh * g->stride - g->padding + kh;                                               \
-      if (ih < 0 || ih >= g->h)                                                                    \
-        continue;                                                                                  \
-      for (int64_t ow = 0; ow < g->ow; ++ow) {                                                     \
+      for (int64_t ow = ow0; ow < ow1; ++ow) {                                                     \
         int64_t iw = ow * g->stride - g->padding + kw;                                             \
-        if (iw < 0 || iw >= g->w)                                                                  \
-          continue;                                                                                \
         const float *xp = x + ((n * g->h + ih) * g->w + iw) * c + c0;                              \
         const float *gp = gy + ((n * g->oh + oh) * g->ow + ow) * o + o0;                           \
         VT gv[V];                                                                                  \

@@ -190,6 +190,31 @@ typedef struct DlrtWindow {
   int64_t oh, ow;
 } DlrtWindow;
 
+/* Along one axis: the part of the window of output index `o` that lies
+ * inside the input. The window starts at input index *start, and its offsets
+ * [*k0, *k1) are inside [0, extent) (an empty range when none is). */
+static inline void dlrtWindowSpan(int64_t o, int64_t stride, int64_t padding, int64_t size,
+                                  int64_t extent, int64_t *start, int64_t *k0, int64_t *k1) {
+  int64_t s = o * stride - padding;
+  *start = s;
+  *k0 = s < 0 ? -s : 0;
+  *k1 = s + size > extent ? extent - s : size;
+}
+
+/* The converse: the output indices [*o0, *o1) (of outExtent) whose window
+ * offset k lies inside [0, extent), i.e. 0 <= o * stride - padding + k <
+ * extent. */
+static inline void dlrtOutputSpan(int64_t k, int64_t stride, int64_t padding, int64_t extent,
+                                  int64_t outExtent, int64_t *o0, int64_t *o1) {
+  int64_t lo = padding - k, hi = extent - 1 + padding - k; /* o * stride in [lo, hi] */
+  *o0 = lo <= 0 ? 0 : (lo + stride - 1) / stride;
+  *o1 = hi < 0 ? 0 : hi / stride + 1;
+  if (*o1 > outExtent)
+    *o1 = outExtent;
+  if (*o1 < *o0)
+    *o1 = *o0;
+}
+
 /* Rows [row0, row0 + rows) of the column matrix of x (elements of elemSize
  * bytes) into `cols`: row (n, oh, ow) holds the window under that output
  * pixel in (kh, kw, c) order, zeros where it lies in the padding. */

@@ -412,7 +412,7 @@ static bool useDirect(const Window *g) { return g->kh * g->kw * g->c <= kDirectM
 #define DIRECT_CONV(NAME, T, OC)                                                                   \
   DLRT_VECTOR_CLONES static void NAME(const Window *g, const T *x, const T *f, T *out, int64_t n0, \
                                       int64_t n1) {                                                \
-    /* OC > 0: the channel count as a constant, so the sums stay in registers. */               \
+    /* OC > 0: the channel count as a constant, so the sums stay in registers. */                  \
     int64_t o = OC > 0 ? OC : g->o, c = g->c;                                                      \
     for (int64_t n = n0; n < n1; ++n)                                                              \
       for (int64_t oh = 0; oh < g->oh; ++oh)                                                       \
@@ -422,15 +422,13 @@ static bool useDirect(const Window *g) { return g->kh * g->kw * g->c <= kDirectM
           T *restrict sum = OC > 0 ? acc : dst;                                                    \
           for (int64_t j = 0; j < o; ++j)                                                          \
             sum[j] = 0;                                                                            \
-          int64_t ih0 = oh * g->stride - g->padding, iw0 = ow * g->stride - g->padding;            \
-          for (int64_t kh = 0; kh < g->kh; ++kh) {                                                 \
+          int64_t ih0, kh0, kh1, iw0, kw0, kw1;                                                    \
+          dlrtWindowSpan(oh, g->stride, g->padding, g->kh, g->h, &ih0, &kh0, &kh1);                \
+          dlrtWindowSpan(ow, g->stride, g->padding, g->kw, g->w, &iw0, &kw0, &kw1);                \
+          for (int64_t kh = kh0; kh < kh1; ++kh) {                                                 \
             int64_t ih = ih0 + kh;                                                                 \
-            if (ih < 0 || ih >= g->h)                                                              \
-              continue;                                                                            \
-            for (int64_t kw = 0; kw < g->kw; ++kw) {                                               \
+            for (int64_t kw = kw0; kw < kw1; ++kw) {                                               \
               int64_t iw = iw0 + kw;                                                               \
-              if (iw < 0 || iw >= g->w)                                                            \
-                continue;                                                                          \
               const T *xp = x + ((n * g->h + ih) * g->w + iw) * c;                                 \
               const T *fp = f + (kh * g->kw + kw) * c * o;                                         \
               for (int64_t ci = 0; ci < c; ++ci) {                                                 \
@@ -455,22 +453,21 @@ DIRECT_CONV(directConv64F32, float, 64)
 /* The filter's adjoint of image n alone into part[kh, kw, c, :]: the sum over
  * its output pixels of x[window] * g[pixel, :]. */
 #define DIRECT_FILTER(NAME, T)                                                                     \
-  DLRT_VECTOR_CLONES static void NAME(const Window *g, const T *x, const T *gy, T *part, int64_t n) {                 \
+  DLRT_VECTOR_CLONES static void NAME(const Window *g, const T *x, const T *gy, T *part,           \
+                                      int64_t n) {                                                 \
     int64_t o = g->o, c = g->c;                                                                    \
     for (int64_t i = 0; i < g->kh * g->kw * c * o; ++i)                                            \
       part[i] = 0;                                                                                 \
     for (int64_t oh = 0; oh < g->oh; ++oh)                                                         \
       for (int64_t ow = 0; ow < g->ow; ++ow) {                                                     \
         const T *restrict gp = gy + ((n * g->oh + oh) * g->ow + ow) * o;                           \
-        int64_t ih0 = oh * g->stride - g->padding, iw0 = ow * g->stride - g->padding;              \
-        for (int64_t kh = 0; kh < g->kh; ++kh) {                                                   \
+        int64_t ih0, kh0, kh1, iw0, kw0, kw1;                                                      \
+        dlrtWindowSpan(oh, g->stride, g->padding, g->kh, g->h, &ih0, &kh0, &kh1);                  \
+        dlrtWindowSpan(ow, g->stride, g->padding, g->kw, g->w, &iw0, &kw0, &kw1);                  \
+        for (int64_t kh = kh0; kh < kh1; ++kh) {                                                   \
           int64_t ih = ih0 + kh;                                                                   \
-          if (ih < 0 || ih >= g->h)                                                                \
-            continue;                                                                              \
-          for (int64_t kw = 0; kw < g->kw; ++kw) {                                                 \
+          for (int64_t kw = kw0; kw < kw1; ++kw) {                                                 \
             int64_t iw = iw0 + kw;                                                                 \
-            if (iw < 0 || iw >= g->w)                                                              \
-              continue;                                                                            \
             const T *xp = x + ((n * g->h + ih) * g->w + iw) * c;                                   \
             T *fp = part + (kh * g->kw + kw) * c * o;                                              \
             for (int64_t ci = 0; ci < c; ++ci) {                                                   \
@@ -492,7 +489,7 @@ DIRECT_FILTER(directFilterF64, double)
  * pixels (in L2 by then) stream past. Each sum adds the pixels in the same
  * order as DIRECT_FILTER, so the results are the same bits. */
 #define DIRECT_FILTER_FIXED(NAME, T, OC)                                                           \
-  DLRT_VECTOR_CLONES static void NAME(const Window *g, const T *x, const T *gy, T *part,          \
+  DLRT_VECTOR_CLONES static void NAME(const Window *g, const T *x, const T *gy, T *part,           \
                                       int64_t n) {                                                 \
     int64_t c = g->c;                                                                              \
     for (int64_t kh = 0; kh < g->kh; ++kh)                                                         \
@@ -501,14 +498,13 @@ DIRECT_FILTER(directFilterF64, double)
           T acc[OC];                                                                               \
           for (int64_t j = 0; j < OC; ++j)                                                         \
             acc[j] = 0;                                                                            \
-          for (int64_t oh = 0; oh < g->oh; ++oh) {                                                 \
+          int64_t oh0, oh1, ow0, ow1;                                                              \
+          dlrtOutputSpan(kh, g->stride, g->padding, g->h, g->oh, &oh0, &oh1);                      \
+          dlrtOutputSpan(kw, g->stride, g->padding, g->w, g->ow, &ow0, &ow1);                      \
+          for (int64_t oh = oh0; oh < oh1; ++oh) {                                                 \
             int64_t ih = oh * g->stride - g->padding + kh;                                         \
-            if (ih < 0 || ih >= g->h)                                                              \
-              continue;                                                                            \
-            for (int64_t ow = 0; ow < g->ow; ++ow) {                                               \
+            for (int64_t ow = ow0; ow < ow1; ++ow) {                                               \
               int64_t iw = ow * g->stride - g->padding + kw;                                       \
-              if (iw < 0 || iw >= g->w)                                                            \
-                continue;                                                                          \
               T v = x[((n * g->h + ih) * g->w + iw) * c + ci];                                     \
               const T *restrict gp = gy + ((n * g->oh + oh) * g->ow + ow) * OC;                    \
               for (int64_t j = 0; j < OC; ++j)                                                     \
@@ -705,25 +701,14 @@ DlTensor *dlrt_t_conv2d_backward_filter(const DlTensor *g, const DlTensor *x,
 
 /* --- Pooling ------------------------------------------------------------------------- */
 
-/* The part of a window inside the input along one axis: the window of output
- * index `o` starts at input index *start and its offsets [*k0, *k1) are
- * inside [0, extent). */
-static void windowSpan(int64_t o, int64_t stride, int64_t padding, int64_t size, int64_t extent,
-                       int64_t *start, int64_t *k0, int64_t *k1) {
-  int64_t s = o * stride - padding;
-  *start = s;
-  *k0 = s < 0 ? -s : 0;
-  *k1 = s + size > extent ? extent - s : size;
-}
-
 /* Runs BODY for each input cell of the window of output pixel p, in
  * row-major window order, with `cell` the flat x index of its channel 0.
  * Padded cells are skipped. (Variadic: BODY may hold commas.) */
 #define FOR_WINDOW_CELLS(g, p, ...)                                                                \
   do {                                                                                             \
     int64_t ih0_, kh0_, kh1_, iw0_, kw0_, kw1_;                                                    \
-    windowSpan((p).oh, (g)->stride, (g)->padding, (g)->kh, (g)->h, &ih0_, &kh0_, &kh1_);           \
-    windowSpan((p).ow, (g)->stride, (g)->padding, (g)->kw, (g)->w, &iw0_, &kw0_, &kw1_);           \
+    dlrtWindowSpan((p).oh, (g)->stride, (g)->padding, (g)->kh, (g)->h, &ih0_, &kh0_, &kh1_);       \
+    dlrtWindowSpan((p).ow, (g)->stride, (g)->padding, (g)->kw, (g)->w, &iw0_, &kw0_, &kw1_);       \
     for (int64_t kh_ = kh0_; kh_ < kh1_; ++kh_)                                                    \
       for (int64_t kw_ = kw0_; kw_ < kw1_; ++kw_) {                                                \
         int64_t cell = (((p).n * (g)->h + ih0_ + kh_) * (g)->w + iw0_ + kw_) * (g)->c;             \

@@ -262,6 +262,41 @@ struct ConvLevel {
 
 } // namespace
 
+// --- Window spans ----------------------------------------------------------------
+
+TEST_CASE("dlrtWindowSpan and dlrtOutputSpan match the cells inside the input") {
+  for (int64_t extent : {1, 2, 5, 9})
+    for (int64_t size = 1; size <= 5; ++size)
+      for (int64_t stride = 1; stride <= 3; ++stride)
+        for (int64_t padding = 0; padding <= 4; ++padding) {
+          int64_t out = (extent + 2 * padding - size) / stride + 1;
+          if (extent + 2 * padding < size)
+            continue;
+          CAPTURE(extent);
+          CAPTURE(size);
+          CAPTURE(stride);
+          CAPTURE(padding);
+          auto inside = [&](int64_t o, int64_t k) {
+            int64_t i = o * stride - padding + k;
+            return i >= 0 && i < extent;
+          };
+          for (int64_t o = 0; o < out; ++o) {
+            int64_t start, k0, k1;
+            dlrtWindowSpan(o, stride, padding, size, extent, &start, &k0, &k1);
+            CHECK(start == o * stride - padding);
+            for (int64_t k = 0; k < size; ++k)
+              CHECK(inside(o, k) == (k >= k0 && k < k1));
+          }
+          for (int64_t k = 0; k < size; ++k) {
+            int64_t o0, o1;
+            dlrtOutputSpan(k, stride, padding, extent, out, &o0, &o1);
+            CHECK(o0 <= o1);
+            for (int64_t o = 0; o < out; ++o)
+              CHECK(inside(o, k) == (o >= o0 && o < o1));
+          }
+        }
+}
+
 // --- conv2d ---------------------------------------------------------------------
 
 TEST_CASE("conv2d and its adjoints match naive loops") {
