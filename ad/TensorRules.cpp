@@ -39,20 +39,6 @@ struct Emit {
     return op(TensorOp::Scalar, {b.constFloat(e, v)});
   }
   ValueId sumTo(ValueId g, ValueId like) { return op(TensorOp::SumTo, {g, like}); }
-  /// An element-typed scalar value as a rank-0 tensor.
-  ValueId fromScalar(ValueId s) {
-    const Type *e = sema::asTensor(t)->element;
-    if (b.typeOf(s) != e)
-      s = b.emit(Op::Convert, e, {s});
-    return op(TensorOp::Scalar, {s});
-  }
-  /// 1 where cond (a Tensor<Bool>), else 0, in the element type.
-  ValueId mask(ValueId cond) { return op(TensorOp::Convert, {cond}); }
-  /// A tensor's element count as a scalar of the element type.
-  ValueId countOf(ValueId x) {
-    ValueId n = b.tensor(TensorOp::Count, b.types().intType(), {x});
-    return b.emit(Op::Convert, sema::asTensor(t)->element, {n});
-  }
 };
 
 } // namespace
@@ -198,8 +184,20 @@ const char *tensorOpSpelling(const Instr &in) {
   }
 }
 
-void tensorAdjointNeeds(const Instr &in, std::vector<size_t> &operands, bool &result) {
+FuncId tensorRuleFor(const ir::Module &m, const Instr &in, const Type *first, bool vjp) {
+  auto *tt = first ? sema::asTensor(first) : nullptr;
+  return tt ? m.tensorRule(opOf(in), tt->element, vjp) : FuncId{};
+}
+
+void tensorAdjointNeeds(const ir::Module &m, const Type *first, const Instr &in,
+                        std::vector<size_t> &operands, bool &result) {
   result = false;
+  if (tensorRuleFor(m, in, first, true).isValid()) {
+    // The rule takes every operand, and not the result.
+    for (size_t i = 0; i < in.operands.size(); ++i)
+      operands.push_back(i);
+    return;
+  }
   auto need = [&](std::initializer_list<size_t> is) {
     for (size_t i : is)
       if (i < in.operands.size())
@@ -212,23 +210,11 @@ void tensorAdjointNeeds(const Instr &in, std::vector<size_t> &operands, bool &re
   case TensorOp::Reshape:
   case TensorOp::ReshapeLike:
   case TensorOp::BroadcastTo:
-  case TensorOp::Log:
-  case TensorOp::Log1p:
-  case TensorOp::Abs:
-  case TensorOp::Sin:
-  case TensorOp::Cos:
-  case TensorOp::Relu:
-  case TensorOp::SumAxis:
-  case TensorOp::MeanAxis:
   case TensorOp::SumTo:
-  case TensorOp::MeanAll:
-  case TensorOp::SumAll:
     need({0});
     if (opOf(in) == TensorOp::Index || opOf(in) == TensorOp::Slice)
       for (size_t i = 1; i < in.operands.size(); ++i)
         operands.push_back(i);
-    if (opOf(in) == TensorOp::SumAxis || opOf(in) == TensorOp::MeanAxis)
-      need({1});
     return;
   case TensorOp::IndexBackward:
   case TensorOp::SliceBackward:
@@ -271,16 +257,6 @@ void tensorAdjointNeeds(const Instr &in, std::vector<size_t> &operands, bool &re
   case TensorOp::ExpandAxis:
     need({0, 2});
     return;
-  case TensorOp::Exp:
-  case TensorOp::Sqrt:
-  case TensorOp::Tanh:
-  case TensorOp::Sigmoid:
-    result = true;
-    return;
-  case TensorOp::Rsqrt:
-    need({0});
-    result = true;
-    return;
   case TensorOp::Add:
   case TensorOp::Sub:
     need({0, 1});
@@ -288,7 +264,6 @@ void tensorAdjointNeeds(const Instr &in, std::vector<size_t> &operands, bool &re
   case TensorOp::Mul:
   case TensorOp::Min:
   case TensorOp::Max:
-  case TensorOp::MatMul:
   case TensorOp::MatMulNT:
   case TensorOp::MatMulTN:
     need({0, 1});
@@ -303,18 +278,6 @@ void tensorAdjointNeeds(const Instr &in, std::vector<size_t> &operands, bool &re
     return;
   case TensorOp::Convert:
     return;
-  case TensorOp::MaxAll:
-  case TensorOp::MinAll:
-  case TensorOp::LogSumExpAll:
-    need({0});
-    result = true;
-    return;
-  case TensorOp::MaxAxis:
-  case TensorOp::MinAxis:
-  case TensorOp::LogSumExpAxis:
-    need({0, 1});
-    result = true;
-    return;
   default:
     return;
   }
@@ -325,6 +288,20 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
                       const std::function<bool(size_t)> &on, ValueId r) {
   const Type *rt = b.f.typeOf(r);
   const Type *t = sema::asTensor(rt) ? rt : (in.operands.empty() ? rt : b.typeOf(A(0)));
+  if (FuncId rule = tensorRuleFor(b.module, in, in.operands.empty() ? nullptr : b.typeOf(A(0)),
+                                  false);
+      rule.isValid()) {
+    // The @jvp takes the operands, then the tangents of the tensor ones, and
+    // returns (value, tangent); the value is the primal's, dropped.
+    std::vector<ValueId> args, tangents;
+    for (size_t i = 0; i < in.operands.size(); ++i) {
+      args.push_back(A(i));
+      if (sema::asTensor(b.typeOf(args.back())))
+        tangents.push_back(on(i) ? T(i) : b.zero(b.typeOf(args.back())));
+    }
+    args.insert(args.end(), tangents.begin(), tangents.end());
+    return b.get(b.call(rule, std::move(args)), 1);
+  }
   Emit e{b, t};
   SourceLoc saved = b.loc;
   b.loc = in.loc;
@@ -345,9 +322,6 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
   case TensorOp::BroadcastTo:
   case TensorOp::ExpandAxis:
   case TensorOp::Materialize:
-  case TensorOp::Transpose:
-  case TensorOp::SumAxis:
-  case TensorOp::MeanAxis:
   case TensorOp::Convert:
   case TensorOp::Flatten:
   case TensorOp::Squeeze:
@@ -410,45 +384,8 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
     out = e.op(TensorOp::Concat, parts);
     break;
   }
-  case TensorOp::SumAll:
-  case TensorOp::MeanAll:
-    out = b.tensor(opOf(in), rt, {T0()});
-    break;
   case TensorOp::Neg:
     out = e.neg(T0());
-    break;
-  case TensorOp::Exp:
-    out = e.mul(T0(), r);
-    break;
-  case TensorOp::Log:
-    out = e.div(T0(), A(0));
-    break;
-  case TensorOp::Log1p:
-    out = e.div(T0(), e.op(TensorOp::Add, {A(0), e.scalar(1.0)}));
-    break;
-  case TensorOp::Sqrt:
-    out = e.div(e.mul(T0(), e.scalar(0.5)), r);
-    break;
-  case TensorOp::Rsqrt: // d x^-1/2 = -1/2 x^-3/2 = -1/2 r / x
-    out = e.mul(T0(), e.div(e.mul(r, e.scalar(-0.5)), A(0)));
-    break;
-  case TensorOp::Abs:
-    out = e.mul(T0(), e.op(TensorOp::Sign, {A(0)}));
-    break;
-  case TensorOp::Sin:
-    out = e.mul(T0(), e.op(TensorOp::Cos, {A(0)}));
-    break;
-  case TensorOp::Cos:
-    out = e.neg(e.mul(T0(), e.op(TensorOp::Sin, {A(0)})));
-    break;
-  case TensorOp::Tanh:
-    out = e.mul(T0(), e.sub(e.scalar(1.0), e.mul(r, r)));
-    break;
-  case TensorOp::Sigmoid:
-    out = e.mul(T0(), e.mul(r, e.sub(e.scalar(1.0), r)));
-    break;
-  case TensorOp::Relu:
-    out = e.mul(T0(), e.op(TensorOp::Step, {A(0)}));
     break;
   case TensorOp::Add:
   case TensorOp::Sub: {
@@ -494,43 +431,11 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
     out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Where, {A(0), x, y}), r});
     break;
   }
-  case TensorOp::MatMul:
   case TensorOp::MatMulNT:
   case TensorOp::MatMulTN: {
     ValueId x = on(0) ? e.op(opOf(in), {T(0), A(1)}) : b.zero(t);
     ValueId y = on(1) ? e.op(opOf(in), {A(0), T(1)}) : b.zero(t);
     out = e.op(TensorOp::Add, {x, y});
-    break;
-  }
-  case TensorOp::MaxAll:
-  case TensorOp::MinAll: {
-    // The mean of the tangent over the positions of the extremum.
-    const Type *boolT = b.types().tensorType(b.types().boolType());
-    ValueId m = e.mask(b.tensor(TensorOp::Eq, boolT, {A(0), e.fromScalar(r)}));
-    const Type *el = rt;
-    ValueId num = b.tensor(TensorOp::SumAll, el, {e.mul(T0(), m)});
-    ValueId den = b.tensor(TensorOp::SumAll, el, {m});
-    out = b.emit(Op::Div, el, {num, den});
-    break;
-  }
-  case TensorOp::LogSumExpAll: {
-    ValueId p = e.op(TensorOp::Exp, {e.sub(A(0), e.fromScalar(r))});
-    out = b.tensor(TensorOp::SumAll, rt, {e.mul(T0(), p)});
-    break;
-  }
-  case TensorOp::MaxAxis:
-  case TensorOp::MinAxis: {
-    const Type *boolT = b.types().tensorType(b.types().boolType());
-    ValueId full = e.op(TensorOp::ExpandAxis, {r, A(0), A(1)});
-    ValueId m = e.mask(b.tensor(TensorOp::Eq, boolT, {A(0), full}));
-    ValueId num = e.op(TensorOp::SumAxis, {e.mul(T0(), m), A(1), A(2)});
-    ValueId den = e.op(TensorOp::SumAxis, {m, A(1), A(2)});
-    out = e.div(num, den);
-    break;
-  }
-  case TensorOp::LogSumExpAxis: {
-    ValueId p = e.op(TensorOp::Exp, {e.sub(A(0), e.op(TensorOp::ExpandAxis, {r, A(0), A(1)}))});
-    out = e.op(TensorOp::SumAxis, {e.mul(T0(), p), A(1), A(2)});
     break;
   }
   default:
@@ -546,6 +451,26 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
                    const std::function<void(size_t, ValueId)> &accum) {
   const Type *gt = b.typeOf(g);
   const Type *t = sema::asTensor(gt) ? gt : operandType(0);
+  if (FuncId rule = tensorRuleFor(b.module, in, in.operands.empty() ? nullptr : operandType(0), true);
+      rule.isValid()) {
+    // The @vjp takes the operands, then the seed, and returns the cotangents
+    // of the tensor operands (a tuple when several).
+    std::vector<ValueId> args;
+    for (size_t i = 0; i < in.operands.size(); ++i)
+      args.push_back(A(i));
+    args.push_back(g);
+    ValueId r = b.call(rule, std::move(args));
+    bool several = sema::asTuple(b.typeOf(r)) != nullptr;
+    size_t k = 0;
+    for (size_t i = 0; i < in.operands.size(); ++i) {
+      if (!sema::asTensor(operandType(i)))
+        continue;
+      if (on(i))
+        accum(i, several ? b.get(r, k) : r);
+      ++k;
+    }
+    return;
+  }
   Emit e{b, t};
   SourceLoc saved = b.loc;
   b.loc = in.loc;
@@ -583,43 +508,6 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
   }
   case TensorOp::Neg:
     accum(0, e.neg(g));
-    break;
-  case TensorOp::Exp:
-    accum(0, e.mul(g, R()));
-    break;
-  case TensorOp::Log:
-    accum(0, e.div(g, A(0)));
-    break;
-  case TensorOp::Log1p:
-    accum(0, e.div(g, e.op(TensorOp::Add, {A(0), e.scalar(1.0)})));
-    break;
-  case TensorOp::Sqrt:
-    accum(0, e.div(e.mul(g, e.scalar(0.5)), R()));
-    break;
-  case TensorOp::Rsqrt:
-    accum(0, e.mul(g, e.div(e.mul(R(), e.scalar(-0.5)), A(0))));
-    break;
-  case TensorOp::Abs:
-    accum(0, e.mul(g, e.op(TensorOp::Sign, {A(0)})));
-    break;
-  case TensorOp::Sin:
-    accum(0, e.mul(g, e.op(TensorOp::Cos, {A(0)})));
-    break;
-  case TensorOp::Cos:
-    accum(0, e.neg(e.mul(g, e.op(TensorOp::Sin, {A(0)}))));
-    break;
-  case TensorOp::Tanh: {
-    ValueId r = R();
-    accum(0, e.mul(g, e.sub(e.scalar(1.0), e.mul(r, r))));
-    break;
-  }
-  case TensorOp::Sigmoid: {
-    ValueId r = R();
-    accum(0, e.mul(g, e.mul(r, e.sub(e.scalar(1.0), r))));
-    break;
-  }
-  case TensorOp::Relu:
-    accum(0, e.mul(g, e.op(TensorOp::Step, {A(0)})));
     break;
   case TensorOp::Add:
     if (on(0))
@@ -673,51 +561,6 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
   case TensorOp::Convert:
     accum(0, b.tensor(TensorOp::Convert, operandType(0), {g}));
     break;
-  case TensorOp::SumAll:
-    accum(0, b.tensor(TensorOp::FillLike, t, {A(0), g}));
-    break;
-  case TensorOp::MeanAll: {
-    ValueId s = b.emit(Op::Div, gt, {g, e.countOf(A(0))});
-    accum(0, b.tensor(TensorOp::FillLike, t, {A(0), s}));
-    break;
-  }
-  case TensorOp::MaxAll:
-  case TensorOp::MinAll: {
-    ValueId m = e.mask(b.tensor(TensorOp::Eq, boolT, {A(0), e.fromScalar(R())}));
-    ValueId den = b.tensor(TensorOp::SumAll, gt, {m});
-    accum(0, e.mul(m, e.fromScalar(b.emit(Op::Div, gt, {g, den}))));
-    break;
-  }
-  case TensorOp::LogSumExpAll: {
-    ValueId p = e.op(TensorOp::Exp, {e.sub(A(0), e.fromScalar(R()))});
-    accum(0, e.mul(p, e.fromScalar(g)));
-    break;
-  }
-  case TensorOp::SumAxis:
-    accum(0, e.op(TensorOp::ExpandAxis, {g, A(0), A(1)}));
-    break;
-  case TensorOp::MeanAxis: {
-    // Each element gets g / (the reduced axis's length) = g * count(g') / count(x).
-    ValueId full = e.op(TensorOp::ExpandAxis, {g, A(0), A(1)});
-    ValueId ones = b.tensor(TensorOp::FillLike, t, {A(0), b.constFloat(sema::asTensor(t)->element, 1.0)});
-    ValueId n = e.countOf(A(0));
-    ValueId k = e.countOf(e.op(TensorOp::SumAxis, {ones, A(1), b.constBool(false)}));
-    accum(0, e.mul(full, e.fromScalar(b.emit(Op::Div, sema::asTensor(t)->element, {k, n}))));
-    break;
-  }
-  case TensorOp::MaxAxis:
-  case TensorOp::MinAxis: {
-    ValueId m = e.mask(b.tensor(TensorOp::Eq, boolT, {A(0), e.op(TensorOp::ExpandAxis, {R(), A(0), A(1)})}));
-    ValueId den = e.op(TensorOp::ExpandAxis,
-                       {e.op(TensorOp::SumAxis, {m, A(1), b.constBool(true)}), A(0), A(1)});
-    accum(0, e.div(e.mul(m, e.op(TensorOp::ExpandAxis, {g, A(0), A(1)})), den));
-    break;
-  }
-  case TensorOp::LogSumExpAxis: {
-    ValueId p = e.op(TensorOp::Exp, {e.sub(A(0), e.op(TensorOp::ExpandAxis, {R(), A(0), A(1)}))});
-    accum(0, e.mul(p, e.op(TensorOp::ExpandAxis, {g, A(0), A(1)})));
-    break;
-  }
   case TensorOp::SumTo:
     accum(0, e.op(TensorOp::BroadcastTo, {g, A(0)}));
     break;
@@ -731,12 +574,6 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
   case TensorOp::Materialize:
     accum(0, g);
     break;
-  case TensorOp::MatMul:
-    if (on(0))
-      accum(0, e.sumTo(e.op(TensorOp::MatMulNT, {g, A(1)}), A(0)));
-    if (on(1))
-      accum(1, e.sumTo(e.op(TensorOp::MatMulTN, {A(0), g}), A(1)));
-    break;
   case TensorOp::MatMulNT: // r = a b^T: da = g b, db = g^T a
     if (on(0))
       accum(0, e.sumTo(e.op(TensorOp::MatMul, {g, A(1)}), A(0)));
@@ -748,9 +585,6 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
       accum(0, e.sumTo(e.op(TensorOp::MatMulNT, {A(1), g}), A(0)));
     if (on(1))
       accum(1, e.sumTo(e.op(TensorOp::MatMul, {A(0), g}), A(1)));
-    break;
-  case TensorOp::Transpose:
-    accum(0, e.op(TensorOp::Transpose, {g}));
     break;
   case TensorOp::Permute:
     accum(0, e.op(TensorOp::PermuteBackward, {g, A(1)}));

@@ -7,6 +7,7 @@
 #include "frontend/Diagnostics.h"
 #include "frontend/ModuleLoader.h"
 #include "ir/Fusion.h"
+#include "ir/Inline.h"
 #include "ir/InPlace.h"
 #include "ir/Ownership.h"
 #include "ir/Lower.h"
@@ -150,6 +151,10 @@ int runPipeline(const Options &opts) {
     return 1;
   if (opts.command == Command::Check)
     return diags.errorCount() > 0 ? 1 : 0;
+  timer.time("inline rules", [&] {
+    ir::inlineRules(module);
+    return 0;
+  });
   timer.time("fusion", [&] {
     ir::fuseElementwise(module);
     return 0;

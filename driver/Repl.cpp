@@ -33,6 +33,7 @@
 #include "frontend/ModuleLoader.h"
 #include "frontend/Parser.h"
 #include "ir/Fusion.h"
+#include "ir/Inline.h"
 #include "ir/InPlace.h"
 #include "ir/Lower.h"
 #include "ir/Ownership.h"
@@ -482,6 +483,7 @@ private:
         diags.report(DiagId::err_codegen, {}, {"internal error: invalid IR in the REPL line"});
       return false;
     }
+    ir::inlineRules(module);
     ir::fuseElementwise(module);
     ir::markInPlaceUpdates(module);
     ir::insertRetainRelease(module);

@@ -90,6 +90,12 @@ public:
     return ok;
   }
 
+  /// The derivative rules of the prelude's tensor operations
+  /// (stdlib/derivatives.dl) come with every program, first; sema keeps
+  /// their names out of the program's scope (Note [Derivative rules in DL]
+  /// in sema/DerivativeRules.cpp).
+  bool loadDerivativeRules() { return loadEmbedded(kDerivativeRulesModule, SourceLoc{}); }
+
 private:
   bool loadImport(const ast::ImportDecl &import, const fs::path &directory) {
     if (import.isPath) {
@@ -98,18 +104,24 @@ private:
         target = directory / target;
       return loadPath(target.string(), import.loc, DiagId::err_import_not_found, import.name);
     }
-    std::string key = "<stdlib>/" + import.name;
+    return loadEmbedded(import.name, import.loc);
+  }
+
+  /// Loads the standard-library module `name` once.
+  bool loadEmbedded(const std::string &name, SourceLoc requestLoc) {
+    std::string key = "<stdlib>/" + name;
     if (visited.count(key) != 0)
       return true;
-    std::optional<std::string> source = embeddedModule(import.name);
+    std::optional<std::string> source = embeddedModule(name);
     if (!source) {
-      diags.report(DiagId::err_import_not_found, import.loc, {import.name});
+      diags.report(DiagId::err_import_not_found, requestLoc, {name});
       return false;
     }
     uint32_t fileId = sources.addBuffer(key + ".dl", std::move(*source));
     visited[key] = fileId;
     return loadFile(fileId, fs::path());
   }
+
 
   static bool readable(const std::string &path, std::string &reason) {
     std::error_code ec;
@@ -137,15 +149,20 @@ private:
 bool loadProgram(SourceManager &sources, const std::string &mainPath, DiagEngine &diags,
                  ast::Program &program) {
   Loader loader(sources, diags, program);
+  if (!loader.loadDerivativeRules())
+    return false;
+  size_t before = program.files.size();
   bool ok = loader.loadPath(mainPath, SourceLoc{}, DiagId::err_cannot_open_file, mainPath);
   // Once the main file could be read it is always appended, and appended last.
-  program.mainFile = program.files.empty() ? nullptr : program.files.back().get();
+  program.mainFile = program.files.size() > before ? program.files.back().get() : nullptr;
   return ok;
 }
 
 bool loadProgramFromBuffer(SourceManager &sources, uint32_t fileId, DiagEngine &diags,
                            ast::Program &program) {
   Loader loader(sources, diags, program);
+  if (!loader.loadDerivativeRules())
+    return false;
   // Imports in a buffer resolve against its name's directory (the current one
   // for "<repl>" or "<stdin>").
   fs::path directory = fs::path(sources.name(fileId)).parent_path();
@@ -158,7 +175,7 @@ bool loadProgramFromBuffer(SourceManager &sources, uint32_t fileId, DiagEngine &
 bool loadProgramFromBuffers(SourceManager &sources, const std::vector<uint32_t> &fileIds,
                             DiagEngine &diags, ast::Program &program) {
   Loader loader(sources, diags, program);
-  bool ok = true;
+  bool ok = loader.loadDerivativeRules();
   for (uint32_t fileId : fileIds) {
     fs::path directory = fs::path(sources.name(fileId)).parent_path();
     ok = loader.loadFile(fileId, directory) && ok;

@@ -8,6 +8,10 @@
 
 namespace dlc {
 
+/// The standard-library module of derivative rules that every program loads.
+inline constexpr const char *kDerivativeRulesModule = "derivatives";
+inline constexpr const char *kDerivativeRulesPath = "<stdlib>/derivatives.dl";
+
 /// Loads `mainPath` and its imports into `program` (dependencies first).
 /// Returns false on an unreadable main file (reported as err_cannot_open_file)
 /// or any syntax or import error.

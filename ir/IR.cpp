@@ -69,6 +69,11 @@ FuncId Module::addFunction(Function f) {
   return FuncId{uint32_t(functions.size() - 1)};
 }
 
+FuncId Module::tensorRule(TensorOp op, const Type *element, bool vjp) const {
+  auto it = tensorRules.find({op, element, vjp});
+  return it == tensorRules.end() ? FuncId{} : it->second;
+}
+
 FuncId Module::lookup(const std::string &name) const {
   for (size_t i = 0; i < functions.size(); ++i)
     if (functions[i].name == name)

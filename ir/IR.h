@@ -10,7 +10,9 @@
 #include "sema/Type.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace dlc::ir {
@@ -133,6 +135,9 @@ struct Function {
   /// A REPL line: every parameter is inout, and codegen wraps it in
   /// `void __dl_repl_entry(void **slots)` (see driver/Repl.cpp).
   bool isReplLine = false;
+  /// A derivative rule of stdlib/derivatives.dl: inlined where AD calls it
+  /// and dropped when nothing does (ir/Inline.cpp).
+  bool isRule = false;
   SourceLoc loc;
 
   // Differentiation (see ad/AD.h).
@@ -155,6 +160,12 @@ struct Module {
   std::vector<Function> functions;
   sema::TypeContext *types = nullptr;
   const SourceManager *sources = nullptr; // for locations in runtime errors
+
+  /// Derivative rules written in DL (Note [Derivative rules in DL] in
+  /// sema/DerivativeRules.cpp), by operation, element type and mode.
+  std::map<std::tuple<TensorOp, const Type *, bool>, FuncId> tensorRules;
+  /// The @vjp (or @jvp) rule of `op` on tensors of `element`, or an invalid id.
+  FuncId tensorRule(TensorOp op, const Type *element, bool vjp) const;
 
   FuncId addFunction(Function f);
   Function &function(FuncId f) { return functions[f.index]; }

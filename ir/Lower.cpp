@@ -68,6 +68,13 @@ void ModuleLowerer::declareAll() {
       fn.contractWrt.insert(fn.contractWrt.end(), it->second.wrt.begin(), it->second.wrt.end());
     }
   }
+  for (const sema::CheckedProgram::TensorRule &rule : program.tensorRules) {
+    FuncId id = functionIds.at(rule.fn);
+    module.function(id).isRule = true;
+    for (int64_t op = 0; op < kTensorOpCount; ++op)
+      if (rule.op == tensorOpName(TensorOp(op)))
+        module.tensorRules[{TensorOp(op), rule.element, rule.isVJP}] = id;
+  }
 }
 
 void ModuleLowerer::run() {

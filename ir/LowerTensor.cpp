@@ -27,6 +27,7 @@ TensorOp unaryOf(Builtin b) {
   case Builtin::Ceil: return TensorOp::Ceil;
   case Builtin::Round: return TensorOp::Round;
   case Builtin::Sign: return TensorOp::Sign;
+  case Builtin::Step: return TensorOp::Step;
   default: return TensorOp::Zero; // not unary (tan has no tensor form)
   }
 }
@@ -244,8 +245,19 @@ ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
     return reduce(TensorOp::LogSumExpAll, TensorOp::LogSumExpAxis);
   case Builtin::Argmax:
     return reduce(TensorOp::ArgmaxAll, TensorOp::ArgmaxAxis);
-  case Builtin::Matmul:
-    return tensorOp(TensorOp::MatMul, t, {args[0], args[1]}, loc);
+  case Builtin::Matmul: {
+    TensorOp op = TensorOp::MatMul;
+    for (size_t i = 2; i < c->args.size(); ++i)
+      if (auto *lit = dynCast<BoolLitExpr>(c->args[i].value); lit && lit->value)
+        op = c->args[i].label == "transposeA" ? TensorOp::MatMulTN : TensorOp::MatMulNT;
+    return tensorOp(op, t, {args[0], args[1]}, loc);
+  }
+  case Builtin::Broadcast:
+    if (args.size() > 2)
+      return tensorOp(TensorOp::ExpandAxis, t, {args[0], args[1], args[2]}, loc);
+    return tensorOp(TensorOp::BroadcastTo, t, {args[0], args[1]}, loc);
+  case Builtin::Unbroadcast:
+    return tensorOp(TensorOp::SumTo, t, {args[0], args[1]}, loc);
   case Builtin::Transpose:
     return tensorOp(TensorOp::Transpose, t, {args[0]}, loc);
   case Builtin::TensorTransposed:

@@ -1,6 +1,7 @@
 // The built-in function table.
 #include "sema/Builtins.h"
 
+#include "frontend/ModuleLoader.h"
 #include "frontend/Stdlib.h"
 
 #include <cctype>
@@ -66,6 +67,9 @@ bool isMath1(Builtin b) {
 bool isTensorBuiltin(Builtin b) {
   switch (b) {
   case Builtin::Rsqrt:
+  case Builtin::Step:
+  case Builtin::Broadcast:
+  case Builtin::Unbroadcast:
   case Builtin::Zeros:
   case Builtin::Ones:
   case Builtin::Full:
@@ -127,6 +131,8 @@ const char *stdlibModuleOf(const std::string &name) {
   // A top-level `fn NAME`, `struct NAME` or `trait NAME` of a module's text.
   auto isIdent = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
   for (unsigned m = 0; m < kStdlibModuleCount; ++m) {
+    if (std::string_view(kStdlibModules[m].name) == kDerivativeRulesModule)
+      continue; // loaded with every program, and not for the user to name
     std::string_view text = kStdlibModules[m].text;
     for (const char *keyword : {"fn ", "struct ", "trait "}) {
       std::string needle = std::string("\n") + keyword + name;

@@ -453,6 +453,20 @@ const Type *Sema::checkCall(CallExpr *call, const Type *expected) {
       }
       if (n->name == "Tensor")
         return checkTensorCall(call, Builtin::TensorInit, expected, n);
+      // `T(x)` in a generic body converts to what T stands for (Swift's
+      // `T(n)` on a numeric T).
+      if (auto it = activeSubst.find(n->name); it != activeSubst.end()) {
+        switch (it->second->kind) {
+        case TypeKind::Int:
+          return checkConversion(call, Builtin::ToInt);
+        case TypeKind::Float:
+          return checkConversion(call, Builtin::ToFloat);
+        case TypeKind::Double:
+          return checkConversion(call, Builtin::ToDouble);
+        default:
+          break;
+        }
+      }
       if (n->name == "Int")
         return checkConversion(call, Builtin::ToInt);
       if (n->name == "Float")
@@ -872,6 +886,7 @@ bool Sema::isStaticFunction(const Expr *e) const {
 }
 
 const Type *Sema::checkADOperator(CallExpr *call, Builtin b) {
+  usesAD = true;
   const std::string op = builtinName(b);
   Expr *arg = call->args[0].value;
   const Type *t = checkExpr(arg, nullptr);

@@ -193,7 +193,7 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
     return args.size() > 1 ? static_cast<const Type *>(tt) : tt->element;
   };
 
-  if (isMath1(b) || b == Builtin::Rsqrt) {
+  if (isMath1(b) || b == Builtin::Rsqrt || b == Builtin::Step) {
     if (!match({{"x", false, false}}))
       return types.errorType();
     if (b == Builtin::Tan) {
@@ -337,8 +337,27 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
     checkExprAs(args[0].value, intTy);
     return types.unitType();
   case Builtin::Matmul: {
-    if (!match({{"a", false, false}, {"b", false, false}}))
+    // matmul(a, b, transposeA: true) / (…, transposeB: true): the transpose
+    // of the last two axes of one operand, without making it. The flags are
+    // literals: they choose the operation.
+    if (!match({{"a", false, false}, {"b", false, false}, {"transposeA", true, true, true},
+                {"transposeB", true, true}}))
       return types.errorType();
+    unsigned flags = 0;
+    for (size_t i = 2; i < args.size(); ++i) {
+      auto *lit = dynCast<BoolLitExpr>(args[i].value);
+      checkExprAs(args[i].value, types.boolType());
+      if (!lit) {
+        diags.report(DiagId::err_tensor_arg, args[i].value->loc,
+                     {name, "the literal 'true' or 'false'", "an expression"});
+        return types.errorType();
+      }
+      flags += lit->value ? 1 : 0;
+    }
+    if (flags > 1) {
+      diags.report(DiagId::err_not_supported, call->loc, {"'matmul' with both operands transposed"});
+      return types.errorType();
+    }
     const TensorType *a = tensorArg(0, true), *c = tensorArg(1, true);
     if (!a || !c)
       return types.errorType();
@@ -347,6 +366,25 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
       return types.errorType();
     }
     return a;
+  }
+  case Builtin::Broadcast:
+  case Builtin::Unbroadcast: {
+    bool axis = b == Builtin::Broadcast;
+    bool ok = axis ? match({{"x", false, false}, {"like", true, false}, {"axis", true, true}})
+                   : match({{"x", false, false}, {"like", true, false}});
+    if (!ok)
+      return types.errorType();
+    const TensorType *tt = tensorArg(0, true);
+    const TensorType *like = tensorArg(1, true);
+    if (args.size() > 2)
+      checkExprAs(args[2].value, intTy);
+    if (!tt || !like)
+      return types.errorType();
+    if (tt != like) {
+      diags.report(DiagId::err_tensor_arg, args[1].value->loc, {name, "'" + tt->str() + "'", like->str()});
+      return types.errorType();
+    }
+    return tt;
   }
   case Builtin::Transpose: {
     if (!match({{"x", false, false}}))

@@ -3,6 +3,8 @@
 // body (CheckStmt.cpp / CheckExpr.cpp / CheckCall.cpp).
 #include "sema/SemaImpl.h"
 
+#include "frontend/ModuleLoader.h"
+
 #include <algorithm>
 #include <functional>
 #include <set>
@@ -131,6 +133,8 @@ bool Sema::run() {
     }
   }
   checkPendingBodies();
+  instantiateTensorRules();
+  checkPendingBodies();
   checkDerivativeAttributes(); // of the instances
   // `fn main()` of the main file.
   if (program.mainFile)
@@ -178,6 +182,10 @@ bool Sema::checkNotRecursive(StructDecl *decl) {
 
 void Sema::collectGlobals() {
   for (auto &file : program.files) {
+    if (file->path == kDerivativeRulesPath) {
+      rulesFile = file->fileId; // not in scope (Note [Derivative rules in DL])
+      continue;
+    }
     for (Decl *d : file->decls) {
       if (auto *imp = dynCast<ImportDecl>(d)) {
         if (!imp->isPath)
@@ -226,6 +234,8 @@ void Sema::collectGlobals() {
 }
 
 std::vector<Decl *> Sema::lookupGlobal(const std::string &name) const {
+  if (inDerivativeRules())
+    return {}; // only builtins (Note [Derivative rules in DL])
   auto it = globals.find(name);
   return it == globals.end() ? std::vector<Decl *>{} : it->second;
 }
@@ -606,8 +616,8 @@ void Sema::checkDerivativeAttributes() {
   };
   for (size_t fi = first; fi < out.functions.size(); ++fi) {
     FuncDecl *f = out.functions[fi];
-    if (!f->type)
-      continue;
+    if (!f->type || (rulesFile && f->loc.file == *rulesFile))
+      continue; // derivative rules: instantiateTensorRules checks them
     // @noDerivative parameters and @differentiable(wrt:) contracts.
     std::vector<bool> noDerivative;
     for (ParamDecl *p : f->params)

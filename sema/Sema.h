@@ -29,6 +29,15 @@ struct CheckedProgram {
   std::map<const ast::FuncDecl *, const ast::FuncDecl *> customVJP; // f -> its @vjp
   std::map<const ast::FuncDecl *, const ast::FuncDecl *> customJVP; // f -> its @jvp
   std::map<const ast::FuncDecl *, std::vector<bool>> noDerivativeParams;
+  /// Rules of stdlib/derivatives.dl made for this program (Note [Derivative
+  /// rules in DL] in sema/DerivativeRules.cpp).
+  struct TensorRule {
+    std::string op;        // the tensor operation's name in ir/TensorOps.def
+    const Type *element;   // Float or Double
+    bool isVJP;            // else a JVP
+    ast::FuncDecl *fn;
+  };
+  std::vector<TensorRule> tensorRules;
 };
 
 /// Checks `program`. Returns false when any error was reported.

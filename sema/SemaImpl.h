@@ -6,6 +6,7 @@
 #include "sema/Sema.h"
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -65,6 +66,11 @@ public:
   void checkFunctionBody(FuncDecl *f);
   /// @differentiable contracts, @vjp / @jvp signatures, @noDerivative parameters.
   void checkDerivativeAttributes();
+  /// Makes the derivative rules of stdlib/derivatives.dl for Float and
+  /// Double when the program differentiates (Note [Derivative rules in DL]).
+  void instantiateTensorRules();
+  /// Whether the body being checked is a rule of stdlib/derivatives.dl.
+  bool inDerivativeRules() const;
   const Type *resolveType(TypeRepr *repr, StructDecl *selfStruct);
   const Type *lookupTypeName(const std::string &name, SourceLoc loc, bool report);
   std::vector<Decl *> lookupGlobal(const std::string &name) const;
@@ -233,6 +239,8 @@ public:
   std::map<const FuncDecl *, unsigned> instanceDepth;
   std::vector<FuncDecl *> pendingBodies;
   unsigned instantiationDepth = 0;
+  std::optional<uint32_t> rulesFile; // stdlib/derivatives.dl's file id
+  bool usesAD = false;               // an AD operator was checked
   size_t derivativeAttrsChecked = 0; // out.functions[0, this) have had checkDerivativeAttributes
 };
 

@@ -1,0 +1,215 @@
+// Inlining of the derivative rules written in DL.
+//
+// Note [Inlining derivative rules]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// AD differentiates a tensor operation with a rule of stdlib/derivatives.dl
+// by calling it (Note [Derivative rules in DL] in sema/DerivativeRules.cpp).
+// A call is a wall for fusion (ir/Fusion.cpp) and computes every cotangent
+// of the rule, so before fusion each call of a rule is replaced by the
+// rule's body:
+//
+//  * A rule is one block ending in `ret` (the rules are written without
+//    control flow); its instructions are copied into the caller before the
+//    call, with its parameters bound to the call's operands, and the call's
+//    result replaced by the returned value. The copies take the call's
+//    location, so a runtime error in one names the user's operation.
+//  * What the copies compute and nobody reads is dropped: the cotangent of
+//    an operand that needs none (`x @ w` with x a constant), the value a
+//    @jvp returns beside the tangent.
+//  * A copy equal to an operation already computed in the same block (the
+//    same tensor operation of the same operands) reads that one instead:
+//    forward mode's rules recompute the primal value, which the caller has.
+//    Only copies are merged, so the user's own operations stay as written.
+//  * Rules nobody calls any more are removed from the module, renumbering
+//    the functions.
+#include "ir/Inline.h"
+
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace dlc::ir {
+
+namespace {
+
+bool inlinable(const Function &callee) {
+  return callee.isRule && callee.blocks.size() == 1 && !callee.blocks[0].instrs.empty() &&
+         callee.blocks[0].instrs.back().op == Op::Ret;
+}
+
+/// Tensor operations whose result depends on their operands alone.
+bool deterministicTensorOp(TensorOp op) {
+  switch (op) {
+  case TensorOp::Randn:
+  case TensorOp::Rand:
+  case TensorOp::Glorot:
+  case TensorOp::DropoutMask:
+  case TensorOp::LoadIdx:
+  case TensorOp::LoadNpy:
+  case TensorOp::LoadCsv:
+  case TensorOp::SaveNpy:
+  case TensorOp::SaveModel:
+  case TensorOp::LoadModel:
+  case TensorOp::Fused:
+    return false;
+  default:
+    return true;
+  }
+}
+
+class Inliner {
+public:
+  Inliner(Module &module, Function &f) : module(module), f(f) {}
+
+  void run() {
+    bool any = false;
+    for (size_t bi = 0; bi < f.blocks.size(); ++bi) {
+      std::vector<Instr> out;
+      computed.clear(); // only values of this block are merged into
+      for (Instr &in : f.blocks[bi].instrs) {
+        for (ValueId &o : in.operands)
+          o = resolve(o);
+        if (in.op == Op::Call && inlinable(module.function(in.callee))) {
+          inlineCall(in, out);
+          any = true;
+          continue;
+        }
+        if (in.op == Op::Tensor && in.result.isValid() && deterministicTensorOp(tensorOpOf(in.imm)))
+          computed.emplace(std::make_tuple(in.imm, in.operands), in.result);
+        out.push_back(std::move(in));
+      }
+      f.blocks[bi].instrs = std::move(out);
+    }
+    if (!any)
+      return;
+    substitute();
+    eraseUnusedCopies();
+  }
+
+private:
+  ValueId resolve(ValueId v) const {
+    for (auto it = replace.find(v.index); it != replace.end(); it = replace.find(v.index))
+      v = it->second;
+    return v;
+  }
+
+  void inlineCall(const Instr &call, std::vector<Instr> &out) {
+    const Function &callee = module.function(call.callee);
+    const Block &body = callee.blocks[0];
+    std::map<uint32_t, ValueId> map;
+    for (size_t i = 0; i < body.args.size(); ++i)
+      map[body.args[i].index] = call.operands[i];
+    auto mapped = [&](ValueId v) { return map.at(v.index); };
+    for (size_t k = 0; k + 1 < body.instrs.size(); ++k) {
+      Instr copy = body.instrs[k];
+      for (ValueId &o : copy.operands)
+        o = mapped(o);
+      copy.loc = call.loc.isValid() ? call.loc : copy.loc;
+      if (copy.result.isValid()) {
+        const ValueInfo &info = callee.values[copy.result.index];
+        ValueId r = f.addValue(info.type, info.name);
+        map[copy.result.index] = r;
+        copy.result = r;
+        copies.insert(r.index);
+        // The same tensor operation of the same operands earlier in the block.
+        if (copy.op == Op::Tensor && deterministicTensorOp(tensorOpOf(copy.imm))) {
+          auto key = std::make_tuple(copy.imm, copy.operands);
+          auto [it, fresh] = computed.emplace(key, r);
+          if (!fresh) {
+            map[body.instrs[k].result.index] = it->second;
+            continue;
+          }
+        }
+      }
+      out.push_back(std::move(copy));
+    }
+    replace[call.result.index] = mapped(body.instrs.back().operands[0]);
+  }
+
+  void substitute() {
+    for (Block &b : f.blocks)
+      for (Instr &in : b.instrs) {
+        for (ValueId &o : in.operands)
+          o = resolve(o);
+        for (Target &t : in.targets)
+          for (ValueId &a : t.args)
+            a = resolve(a);
+      }
+  }
+
+  void eraseUnusedCopies() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      std::vector<unsigned> uses = countUses(f);
+      for (Block &b : f.blocks) {
+        size_t before = b.instrs.size();
+        std::erase_if(b.instrs, [&](const Instr &in) {
+          return in.result.isValid() && uses[in.result.index] == 0 &&
+                 copies.count(in.result.index) && in.op != Op::Call && in.op != Op::CallClosure;
+        });
+        changed |= b.instrs.size() != before;
+      }
+    }
+  }
+
+  Module &module;
+  Function &f;
+  std::map<uint32_t, ValueId> replace; // call results -> what the inlined body returned
+  std::set<uint32_t> copies;           // values the inlined bodies define
+  // Tensor operations of the current function by (op, operands); a copy
+  // equal to one reads it instead.
+  std::map<std::tuple<int64_t, std::vector<ValueId>>, ValueId> computed;
+};
+
+/// Removes the rules no call or closure names any more, renumbering the
+/// remaining functions in every reference.
+void removeUncalledRules(Module &module) {
+  size_t n = module.functions.size();
+  std::vector<bool> referenced(n, false);
+  for (const Function &f : module.functions) {
+    if (f.customVJP.isValid())
+      referenced[f.customVJP.index] = true;
+    if (f.customJVP.isValid())
+      referenced[f.customJVP.index] = true;
+    for (const Block &b : f.blocks)
+      for (const Instr &in : b.instrs)
+        if (in.op == Op::Call || in.op == Op::MakeClosure)
+          referenced[in.callee.index] = true;
+  }
+  std::vector<uint32_t> newIndex(n, UINT32_MAX);
+  std::vector<Function> kept;
+  for (size_t i = 0; i < n; ++i)
+    if (!module.functions[i].isRule || referenced[i]) {
+      newIndex[i] = uint32_t(kept.size());
+      kept.push_back(std::move(module.functions[i]));
+    }
+  auto renumber = [&](FuncId &id) {
+    if (id.isValid())
+      id.index = newIndex[id.index];
+  };
+  for (Function &f : kept) {
+    renumber(f.customVJP);
+    renumber(f.customJVP);
+    for (Block &b : f.blocks)
+      for (Instr &in : b.instrs)
+        if (in.op == Op::Call || in.op == Op::MakeClosure)
+          renumber(in.callee);
+  }
+  module.functions = std::move(kept);
+  module.tensorRules.clear(); // differentiation is over
+}
+
+} // namespace
+
+void inlineRules(Module &module) {
+  if (module.tensorRules.empty())
+    return;
+  for (size_t i = 0; i < module.functions.size(); ++i) {
+    Function &f = module.functions[i];
+    if (!f.isExtern && !f.isRule)
+      Inliner(module, f).run();
+  }
+  removeUncalledRules(module);
+}
+
+} // namespace dlc::ir

@@ -1,0 +1,159 @@
+// The derivative rules of the prelude's tensor operations written in DL
+// (stdlib/derivatives.dl).
+//
+// Note [Derivative rules in DL]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// Every program loads stdlib/derivatives.dl (frontend/ModuleLoader.cpp). Its
+// functions are generic over the element type and carry `@vjp(of: op)` or
+// `@jvp(of: op)` naming a builtin. They are not in the program's scope (a
+// user's `expVJP` does not clash with them), and inside them every name
+// that is not local resolves to the builtin, never to a user's function of
+// the same name.
+//
+//  * Sema makes each rule for Float and Double once the program is known to
+//    differentiate anything (an AD operator or a `@differentiable`
+//    contract), and matches its signature against the forms of its builtin
+//    (`sum(x)`, `sum(x, axis:, keepDims:)`, …, see kForms) to learn which
+//    tensor operation (ir/TensorOps.def) it is for. A rule that matches no
+//    form is reported like a user's `@vjp` with the wrong signature.
+//  * The instances are ordinary functions from then on; lowering records
+//    them in ir::Module::tensorRules and marks them Function::isRule.
+//  * AD calls the rule where it differentiates the operation
+//    (ad/TensorRules.cpp), and ir/Inline.cpp inlines every call of a rule
+//    before fusion, dropping what the caller does not use (the cotangent of
+//    an operand that needs none) and the rules nobody calls.
+//  * A rule is an ordinary DL function, so higher orders differentiate it
+//    like any other; the operations it uses have rules of their own.
+#include "sema/SemaImpl.h"
+
+#include "frontend/ModuleLoader.h"
+
+namespace dlc::sema {
+
+namespace {
+
+/// How a builtin's tensor form takes its operands (T the element type).
+enum class Form {
+  Unary,      // (Tensor<T>) -> Tensor<T>
+  Reduce,     // (Tensor<T>) -> T
+  ReduceAxis, // (Tensor<T>, axis: Int, keepDims: Bool) -> Tensor<T>
+  Binary,     // (Tensor<T>, Tensor<T>) -> Tensor<T>
+};
+
+struct RuleForm {
+  const char *builtin; // the name written after `of:`
+  Form form;
+  const char *op;      // the tensor operation (TensorOps.def's name)
+};
+
+constexpr RuleForm kForms[] = {
+    {"exp", Form::Unary, "exp"},
+    {"log", Form::Unary, "log"},
+    {"log1p", Form::Unary, "log1p"},
+    {"sqrt", Form::Unary, "sqrt"},
+    {"rsqrt", Form::Unary, "rsqrt"},
+    {"abs", Form::Unary, "abs"},
+    {"sin", Form::Unary, "sin"},
+    {"cos", Form::Unary, "cos"},
+    {"tanh", Form::Unary, "tanh"},
+    {"sigmoid", Form::Unary, "sigmoid"},
+    {"relu", Form::Unary, "relu"},
+    {"sum", Form::Reduce, "sum"},
+    {"sum", Form::ReduceAxis, "sum.axis"},
+    {"mean", Form::Reduce, "mean"},
+    {"mean", Form::ReduceAxis, "mean.axis"},
+    {"logSumExp", Form::Reduce, "logsumexp"},
+    {"logSumExp", Form::ReduceAxis, "logsumexp.axis"},
+    {"max", Form::Reduce, "max.all"},
+    {"max", Form::ReduceAxis, "max.axis"},
+    {"min", Form::Reduce, "min.all"},
+    {"min", Form::ReduceAxis, "min.axis"},
+    {"matmul", Form::Binary, "matmul"},
+    {"transpose", Form::Unary, "transpose"},
+};
+
+} // namespace
+
+bool Sema::inDerivativeRules() const {
+  return rulesFile && !funcs.empty() && funcs.front().decl &&
+         funcs.front().decl->loc.file == *rulesFile;
+}
+
+void Sema::instantiateTensorRules() {
+  if (!rulesFile || (!usesAD && out.contracts.empty()))
+    return;
+  SourceFile *file = nullptr;
+  for (auto &f : program.files)
+    if (f->fileId == *rulesFile)
+      file = f.get();
+  if (!file)
+    return;
+  for (Decl *d : file->decls) {
+    auto *g = dynCast<FuncDecl>(d);
+    if (!g)
+      continue;
+    const Attribute *attr = nullptr;
+    for (const Attribute &a : g->attributes)
+      if (a.name == "vjp" || a.name == "jvp")
+        attr = &a;
+    if (!attr || attr->args.size() != 1 || g->genericParams.size() != 1) {
+      diags.report(DiagId::err_custom_derivative_of, g->nameLoc, {"vjp"});
+      continue;
+    }
+    bool isVJP = attr->name == "vjp";
+    const std::string &of = attr->args[0].value;
+    for (const Type *elem : {types.floatType(), types.doubleType()}) {
+      FuncDecl *inst = instantiateFunction(g, {elem}, g->nameLoc);
+      if (!inst)
+        continue;
+      const Type *tt = types.tensorType(elem);
+      std::string expected;
+      bool matched = false;
+      for (const RuleForm &rf : kForms) {
+        if (of != rf.builtin)
+          continue;
+        std::vector<const Type *> params;
+        const Type *result = tt;
+        unsigned tensors = 1;
+        switch (rf.form) {
+        case Form::Unary:
+          params = {tt};
+          break;
+        case Form::Reduce:
+          params = {tt};
+          result = elem;
+          break;
+        case Form::ReduceAxis:
+          params = {tt, types.intType(), types.boolType()};
+          break;
+        case Form::Binary:
+          params = {tt, tt};
+          tensors = 2;
+          break;
+        }
+        std::vector<const Type *> tangents(tensors, tt);
+        const Type *ruleType;
+        if (isVJP) {
+          params.push_back(result);
+          ruleType = types.functionType(
+              params, tensors == 1 ? static_cast<const Type *>(tt) : types.tupleType(tangents));
+        } else {
+          params.insert(params.end(), tangents.begin(), tangents.end());
+          ruleType = types.functionType(params, types.tupleType({result, result}));
+        }
+        if (inst->type == ruleType) {
+          out.tensorRules.push_back({rf.op, elem, isVJP, inst});
+          matched = true;
+          break;
+        }
+        expected += (expected.empty() ? "" : " or ") + ruleType->str();
+      }
+      if (!matched)
+        diags.report(DiagId::err_custom_derivative_signature, g->nameLoc,
+                     {"@" + attr->name, g->name, of,
+                      expected.empty() ? "a tensor operation" : expected});
+    }
+  }
+}
+
+} // namespace dlc::sema
