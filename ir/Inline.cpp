@@ -15,7 +15,8 @@
 //    location, so a runtime error in one names the user's operation.
 //  * What the copies compute and nobody reads is dropped: the cotangent of
 //    an operand that needs none (`x @ w` with x a constant), the value a
-//    @jvp returns beside the tangent.
+//    @jvp returns beside the tangent. A `tuple.get` of a returned tuple
+//    reads the part directly, so the tuple keeps no part alive.
 //  * A copy equal to an operation already computed in the same block (the
 //    same tensor operation of the same operands) reads that one instead:
 //    forward mode's rules recompute the primal value, which the caller has.
@@ -82,6 +83,7 @@ public:
     }
     if (!any)
       return;
+    forwardTupleParts();
     substitute();
     eraseUnusedCopies();
   }
@@ -124,6 +126,26 @@ private:
       out.push_back(std::move(copy));
     }
     replace[call.result.index] = mapped(body.instrs.back().operands[0]);
+  }
+
+  /// `tuple.get` of a tuple an inlined body made reads the part itself, so
+  /// the parts nobody reads (an operand's unneeded cotangent) can go.
+  void forwardTupleParts() {
+    std::map<uint32_t, const std::vector<ValueId> *> parts;
+    for (Block &b : f.blocks)
+      for (Instr &in : b.instrs)
+        if (in.op == Op::Tuple && copies.count(in.result.index))
+          parts[in.result.index] = &in.operands;
+    for (Block &b : f.blocks)
+      for (Instr &in : b.instrs) {
+        if (in.op != Op::TupleGet)
+          continue;
+        auto it = parts.find(resolve(in.operands[0]).index);
+        if (it == parts.end())
+          continue;
+        replace[in.result.index] = (*it->second)[size_t(in.imm)];
+        copies.insert(in.result.index); // now unread, and removable
+      }
   }
 
   void substitute() {
