@@ -348,8 +348,7 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
       auto *lit = dynCast<BoolLitExpr>(args[i].value);
       checkExprAs(args[i].value, types.boolType());
       if (!lit) {
-        diags.report(DiagId::err_tensor_arg, args[i].value->loc,
-                     {name, "the literal 'true' or 'false'", "an expression"});
+        diags.report(DiagId::err_literal_flag, args[i].value->loc, {name, args[i].label});
         return types.errorType();
       }
       flags += lit->value ? 1 : 0;

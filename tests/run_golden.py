@@ -21,8 +21,10 @@ TIMEOUT_S = 60
 SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DIR = os.path.join(SCRIPT_DIR, "programs")
 
-# `// CHECK: text`, `// CHECK:` (empty line) and `// CHECK-SUB: text`.
+# `// CHECK: text`, `// CHECK:` (empty line), `// CHECK-SUB: text` and
+# `// CHECK-NOT: text` (no line of stdout contains text).
 CHECK_RE = re.compile(r"//\s*(CHECK|CHECK-SUB):(?: (.*))?$")
+CHECK_NOT_RE = re.compile(r"//\s*CHECK-NOT: (.+)$")
 # `// EXPECT-ERROR: msg`, `// EXPECT-WARNING@+2: msg`, `// EXPECT-NOTE@-1 col 7: msg`,
 # `// EXPECT-RUNTIME-ERROR@+1: msg`.
 EXPECT_RE = re.compile(
@@ -43,6 +45,7 @@ class TestSpec:
         self.run_args = []
         self.checks = []          # list of str (exact lines)
         self.check_subs = []      # list of str (substrings, in order)
+        self.check_nots = []      # list of str (substrings no line may contain)
         self.expects = []         # list of (severity, line, col or None, msg, directive line)
         self.runtime_errors = []  # list of (line, col or None, msg, directive line)
         self.exit_code = None
@@ -59,6 +62,10 @@ def parse_test(path):
         if m:
             text = (m.group(2) or "").rstrip()
             (spec.checks if m.group(1) == "CHECK" else spec.check_subs).append(text)
+            continue
+        m = CHECK_NOT_RE.search(raw)
+        if m:
+            spec.check_nots.append(m.group(1).rstrip())
             continue
         m = EXPECT_RE.search(raw)
         if m:
@@ -296,6 +303,10 @@ def check_runtime_errors(spec, other_lines):
 
 
 def check_stdout(spec, out_lines):
+    for never in spec.check_nots:
+        for line in out_lines:
+            if never in line:
+                return ["CHECK-NOT %r found in stdout: %s" % (never, line)]
     if spec.check_subs:
         pos = 0
         for want in spec.check_subs:
