@@ -262,14 +262,11 @@ void tensorAdjointNeeds(const ir::Module &m, const Type *first, const Instr &in,
     need({0, 1});
     return;
   case TensorOp::Mul:
-  case TensorOp::Min:
-  case TensorOp::Max:
   case TensorOp::MatMulNT:
   case TensorOp::MatMulTN:
     need({0, 1});
     return;
   case TensorOp::Div:
-  case TensorOp::Pow:
     need({0, 1});
     result = true;
     return;
@@ -407,24 +404,6 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
     out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Add, {x, y}), r});
     break;
   }
-  case TensorOp::Pow: {
-    ValueId x = on(0) ? e.mul(T(0), e.mul(A(1), e.op(TensorOp::Pow, {A(0), e.sub(A(1), e.scalar(1.0))})))
-                      : b.zero(t);
-    ValueId y = on(1) ? e.mul(T(1), e.mul(r, e.op(TensorOp::Log, {A(0)}))) : b.zero(t);
-    out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Add, {x, y}), r});
-    break;
-  }
-  case TensorOp::Min:
-  case TensorOp::Max: {
-    // The first operand wins ties, as in the scalar rule.
-    const Type *boolT = b.types().tensorType(b.types().boolType());
-    ValueId c = b.tensor(opOf(in) == TensorOp::Min ? TensorOp::Le : TensorOp::Ge, boolT,
-                         {A(0), A(1)});
-    ValueId x = on(0) ? T(0) : b.zero(t);
-    ValueId y = on(1) ? T(1) : b.zero(t);
-    out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Where, {c, x, y}), r});
-    break;
-  }
   case TensorOp::Where: {
     ValueId x = on(1) ? T(1) : b.zero(t);
     ValueId y = on(2) ? T(2) : b.zero(t);
@@ -474,7 +453,6 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
   Emit e{b, t};
   SourceLoc saved = b.loc;
   b.loc = in.loc;
-  const Type *boolT = b.types().tensorType(b.types().boolType());
   switch (opOf(in)) {
   case TensorOp::Scalar:
   case TensorOp::Full: {
@@ -533,23 +511,6 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
     if (on(1))
       accum(1, e.sumTo(e.neg(e.div(e.mul(g, R()), A(1))), A(1)));
     break;
-  case TensorOp::Pow:
-    if (on(0))
-      accum(0, e.sumTo(e.mul(g, e.mul(A(1), e.op(TensorOp::Pow, {A(0), e.sub(A(1), e.scalar(1.0))}))),
-                       A(0)));
-    if (on(1))
-      accum(1, e.sumTo(e.mul(g, e.mul(R(), e.op(TensorOp::Log, {A(0)}))), A(1)));
-    break;
-  case TensorOp::Min:
-  case TensorOp::Max: {
-    ValueId c = b.tensor(opOf(in) == TensorOp::Min ? TensorOp::Le : TensorOp::Ge, boolT, {A(0), A(1)});
-    ValueId z = b.zero(t);
-    if (on(0))
-      accum(0, e.sumTo(e.op(TensorOp::Where, {c, g, z}), A(0)));
-    if (on(1))
-      accum(1, e.sumTo(e.op(TensorOp::Where, {c, z, g}), A(1)));
-    break;
-  }
   case TensorOp::Where: {
     ValueId z = b.zero(t);
     if (on(1))
