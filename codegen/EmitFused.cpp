@@ -204,7 +204,7 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
   for (size_t i = 0; i < k.inputs; ++i)
     b.CreateStore(ops[i], b.CreateConstGEP2_64(arrTy, inputs, 0, i));
   if (k.reducesAxis()) { // the axis and keepDims follow the inputs
-    int32_t code = k.reduce == ir::TensorOp::MeanAxis ? DLRT_MEAN : DLRT_SUM;
+    int32_t code = reduceCode(k.reduce);
     llvm::FunctionCallee callee = tensorRuntime("dlrt_t_fused_reduce_axis", ptr,
                                                 {ptr, ptr, i32, b.getInt64Ty(), b.getInt1Ty(), ptr});
     return b.CreateCall(callee, {descriptor, inputs, b.getInt32(uint32_t(code)), ops[k.inputs],
@@ -215,7 +215,7 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
     llvm::FunctionCallee callee = tensorRuntime("dlrt_t_fused_reduce", f64, {ptr, ptr, i32, ptr});
     llvm::Value *d =
         b.CreateCall(callee, {descriptor, inputs,
-                              b.getInt32(k.reduce == ir::TensorOp::MeanAll ? DLRT_MEAN : DLRT_SUM),
+                              b.getInt32(uint32_t(reduceCode(k.reduce))),
                               locString(in.loc)});
     return isFloat(k) ? b.CreateFPTrunc(d, b.getFloatTy()) : d;
   }

@@ -75,8 +75,6 @@ int32_t binaryCode(TensorOp op) {
   }
 }
 
-namespace {
-
 int32_t reduceCode(TensorOp op) {
   switch (op) {
   case TensorOp::SumAll:
@@ -94,6 +92,8 @@ int32_t reduceCode(TensorOp op) {
   default: return -1;
   }
 }
+
+namespace {
 
 /// The nesting depth of `[[E]]`-style array types.
 int32_t arrayDepth(const sema::Type *t) {

@@ -65,6 +65,8 @@ using Builder = llvm::IRBuilder<>;
 /// operation, or -1 (EmitTensor.cpp).
 int32_t unaryCode(ir::TensorOp op);
 int32_t binaryCode(ir::TensorOp op);
+/// The runtime code (DLRT_SUM, …) of a reduction, all or over an axis; -1 for others.
+int32_t reduceCode(ir::TensorOp op);
 
 /// Byte offsets into the runtime's objects (runtime/dlrt.h).
 constexpr uint64_t kStringDataOffset = 16; // DlString::data

@@ -18,7 +18,8 @@
 // changes nothing but the memory traffic.
 //
 // Note [Fused reductions]
-// A `sum` or `mean` (of all elements or over one axis) of a Float or Double
+// A `sum`, `mean`, `max`, `min` or `logSumExp` (of all elements or over one
+// axis) of a Float or Double
 // tensor made by an elementwise operation that nothing else uses, such as
 // `sum(g * x)` in a derivative or `mean((p - y) * (p - y))` in a loss,
 // absorbs that operation's group: the instruction becomes a `tensor.fused`
@@ -28,8 +29,11 @@
 // kernel's values in the order the plain reduction adds the tensor's: the
 // pairwise summation of a contiguous run, evaluating the kernel into a stack
 // buffer for each block of at most 128 elements, or row by row into the
-// output across an inner axis. So the result is bit for bit that of the
-// separate operations, and the tensor is never written to memory.
+// output across an inner axis; max and min keep the plain run's interleaved
+// lanes, and logSumExp evaluates the kernel twice (the maximum, then the
+// shifted exponentials in the plain run's four sums). So the result is bit
+// for bit that of the separate operations, and the tensor is never written
+// to memory.
 #include "ir/Fusion.h"
 
 #include <cstdlib>
@@ -128,15 +132,19 @@ private:
     return long(it->second);
   }
 
-  /// A sum or mean, of all elements or over an axis, of a Float or Double
-  /// tensor.
+  /// A sum, mean, max, min or logSumExp, of all elements or over an axis,
+  /// of a Float or Double tensor.
   bool reduction(const Instr &in) const {
     if (in.op != Op::Tensor || !in.result.isValid() || in.operands.empty())
       return false;
     TensorOp op = tensorOpOf(in.imm);
     auto *tt = sema::asTensor(f.typeOf(in.operands[0]));
-    bool all = (op == TensorOp::SumAll || op == TensorOp::MeanAll) && in.operands.size() == 1;
-    bool axis = (op == TensorOp::SumAxis || op == TensorOp::MeanAxis) && in.operands.size() == 3;
+    bool all = (op == TensorOp::SumAll || op == TensorOp::MeanAll || op == TensorOp::MaxAll ||
+                op == TensorOp::MinAll || op == TensorOp::LogSumExpAll) &&
+               in.operands.size() == 1;
+    bool axis = (op == TensorOp::SumAxis || op == TensorOp::MeanAxis || op == TensorOp::MaxAxis ||
+                 op == TensorOp::MinAxis || op == TensorOp::LogSumExpAxis) &&
+                in.operands.size() == 3;
     return (all || axis) && tt && tt->element->isFloatingPoint();
   }
 

@@ -108,14 +108,19 @@ struct FusedKernel {
   const Type *type = nullptr; // Tensor<Float> or Tensor<Double>: inputs and result
   unsigned inputs = 0;
   std::vector<FusedNode> nodes;
-  /// SumAll or MeanAll: the instruction's result is the last node's tensor
-  /// reduced to its element scalar; SumAxis or MeanAxis: reduced over one
-  /// axis, the instruction's last two operands being the axis and keepDims.
+  /// SumAll, MeanAll, MaxAll, MinAll or LogSumExpAll: the instruction's
+  /// result is the last node's tensor reduced to its element scalar; the
+  /// Axis forms: reduced over one axis, the instruction's last two operands
+  /// being the axis and keepDims.
   /// The tensor is never materialized (Note [Fused reductions]). Fused: the
   /// result is the tensor itself.
   TensorOp reduce = TensorOp::Fused;
   bool reduces() const { return reduce != TensorOp::Fused; }
-  bool reducesAxis() const { return reduce == TensorOp::SumAxis || reduce == TensorOp::MeanAxis; }
+  bool reducesAxis() const {
+    return reduce == TensorOp::SumAxis || reduce == TensorOp::MeanAxis ||
+           reduce == TensorOp::MaxAxis || reduce == TensorOp::MinAxis ||
+           reduce == TensorOp::LogSumExpAxis;
+  }
 };
 
 struct Block {

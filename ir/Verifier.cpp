@@ -496,7 +496,8 @@ private:
       // A reduced kernel gives the element scalar (Note [Fused reductions]).
       const Type *want = k.reduces() && !k.reducesAxis() ? sema::asTensor(k.type)->element : k.type;
       if (k.reduces() && !k.reducesAxis() && k.reduce != TensorOp::SumAll &&
-          k.reduce != TensorOp::MeanAll)
+          k.reduce != TensorOp::MeanAll && k.reduce != TensorOp::MaxAll &&
+          k.reduce != TensorOp::MinAll && k.reduce != TensorOp::LogSumExpAll)
         fail("a fused kernel reduced by " + std::string(tensorOpName(k.reduce)));
       else if (resultType() && resultType() != want)
         fail("fused operation has type " + resultType()->str() + ", expected " + want->str());

@@ -7,6 +7,7 @@
  * any other broadcast is materialized first. */
 #include "runtime/tensor_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,91 @@ static void fillBlock(const SumWalk *w, int64_t begin, int64_t count, char *buf)
 FUSED_SUM(fusedSumF32, float, dlrtSumF32)
 FUSED_SUM(fusedSumF64, double, dlrtSumF64)
 
+/* tensor_reduce.c's EXTREMUM_RUN over the kernel's values, element by
+ * element in the same order: the first 32 fill the lanes, whole rounds of 32
+ * update them, the lanes fold into the first element once the last round is
+ * done, and the rest update that; below 64 elements one sequential scan. The
+ * choice among equal values (0.0 and -0.0) and NaNs is the plain run's. */
+#define FUSED_EXTREMUM(NAME, T, CMP)                                                               \
+  static T NAME(const SumWalk *w, int64_t begin, int64_t n) {                                      \
+    enum { kLanes = 32, kBlock = 128 };                                                            \
+    T buf[kBlock], lane[kLanes], m = 0;                                                            \
+    int64_t laneEnd = n >= 2 * kLanes ? kLanes + (n - kLanes) / kLanes * kLanes : 0;               \
+    for (int64_t at = 0; at < n; at += kBlock) {                                                   \
+      int64_t count = n - at < kBlock ? n - at : kBlock;                                           \
+      fillBlock(w, begin + at, count, (char *)buf);                                                \
+      if (at == 0)                                                                                 \
+        m = buf[0];                                                                                \
+      for (int64_t t = 0; t < count; ++t) {                                                        \
+        int64_t i = at + t;                                                                        \
+        T v = buf[t];                                                                              \
+        if (i >= laneEnd) {                                                                        \
+          m = (v CMP m || v != v) ? v : m;                                                         \
+          continue;                                                                                \
+        }                                                                                          \
+        T *l = &lane[i % kLanes];                                                                  \
+        *l = i < kLanes || v CMP *l || v != v ? v : *l;                                            \
+        if (i == laneEnd - 1)                                                                      \
+          for (int j = 0; j < kLanes; ++j)                                                         \
+            m = (lane[j] CMP m || lane[j] != lane[j]) ? lane[j] : m;                               \
+      }                                                                                            \
+    }                                                                                              \
+    return m;                                                                                      \
+  }
+
+FUSED_EXTREMUM(fusedMaxF32, float, >)
+FUSED_EXTREMUM(fusedMinF32, float, <)
+FUSED_EXTREMUM(fusedMaxF64, double, >)
+FUSED_EXTREMUM(fusedMinF64, double, <)
+
+/* tensor_reduce.c's LOGSUMEXP_RUN over the kernel's values: the maximum
+ * first (the kernel evaluated once), then the kernel again for the shifted
+ * exponentials, in the plain run's four double sums: whole groups of four
+ * element by element into sums 0 to 3, the rest into sum 0. */
+#define FUSED_LOGSUMEXP(NAME, T, S, MAX)                                                           \
+  static T NAME(const SumWalk *w, int64_t begin, int64_t n) {                                      \
+    enum { kBlock = 128 };                                                                         \
+    T m = MAX(w, begin, n);                                                                        \
+    T shift = isfinite(m) ? m : (T)0;                                                              \
+    double s[4] = {0, 0, 0, 0};                                                                    \
+    int64_t grouped = n - n % 4;                                                                   \
+    T buf[kBlock];                                                                                 \
+    for (int64_t at = 0; at < n; at += kBlock) {                                                   \
+      int64_t count = n - at < kBlock ? n - at : kBlock;                                           \
+      fillBlock(w, begin + at, count, (char *)buf);                                                \
+      for (int64_t t = 0; t < count; ++t)                                                          \
+        s[at + t < grouped ? (at + t) % 4 : 0] += exp##S(buf[t] - shift);                          \
+    }                                                                                              \
+    return (T)((double)shift + log((s[0] + s[1]) + (s[2] + s[3])));                                \
+  }
+
+FUSED_LOGSUMEXP(fusedLogSumExpF32, float, f, fusedMaxF32)
+FUSED_LOGSUMEXP(fusedLogSumExpF64, double, , fusedMaxF64)
+
+/* One reduction of n values from `begin` by op (SUM for MEAN too). */
+#define FUSED_RUN(NAME, T, SUM, MAX, MIN, LSE)                                                     \
+  static T NAME(const SumWalk *w, int32_t op, int64_t begin, int64_t n) {                          \
+    switch (op) {                                                                                  \
+    case DLRT_RMAX:                                                                                \
+      return MAX(w, begin, n);                                                                     \
+    case DLRT_RMIN:                                                                                \
+      return MIN(w, begin, n);                                                                     \
+    case DLRT_LOGSUMEXP:                                                                           \
+      return LSE(w, begin, n);                                                                     \
+    default:                                                                                       \
+      return SUM(w, begin, n);                                                                     \
+    }                                                                                              \
+  }
+
+FUSED_RUN(fusedRunF32, float, fusedSumF32, fusedMaxF32, fusedMinF32, fusedLogSumExpF32)
+FUSED_RUN(fusedRunF64, double, fusedSumF64, fusedMaxF64, fusedMinF64, fusedLogSumExpF64)
+
+/* The reductions a fused kernel runs itself; argmax goes through the tensor. */
+static bool fusedOp(int32_t op) {
+  return op == DLRT_SUM || op == DLRT_MEAN || op == DLRT_RMAX || op == DLRT_RMIN ||
+         op == DLRT_LOGSUMEXP;
+}
+
 /* The shape the kernel's result would have, as a tensor header without
  * data (what prepareInputs broadcasts to); false for a zero tangent input, a
  * kind the kernel does not take, or shapes that do not broadcast. */
@@ -291,7 +377,7 @@ double dlrt_t_fused_reduce(const DlFusedKernel *k, DlTensor *const *inputs, int3
   DlTensor like;
   /* Zero tangents, failing shapes and empty tensors (mean's error) take the
    * operations one by one. */
-  if ((op != DLRT_SUM && op != DLRT_MEAN) || !resultLike(k, inputs, &like) || like.count == 0) {
+  if (!fusedOp(op) || !resultLike(k, inputs, &like) || like.count == 0) {
     DlTensor *t = interpret(k, inputs, -1);
     double r = dlrt_t_reduce_all(op, t, loc);
     dlrt_t_release(t);
@@ -303,49 +389,72 @@ double dlrt_t_fused_reduce(const DlFusedKernel *k, DlTensor *const *inputs, int3
   startWalk(&w, &in, inlineAt, k, inputs, &like, loc);
   double r;
   if (k->kind == DLRT_F32) {
-    float s = fusedSumF32(&w, 0, like.count);
+    float s = fusedRunF32(&w, op, 0, like.count);
     r = op == DLRT_MEAN ? s / (float)like.count : s;
   } else {
-    double s = fusedSumF64(&w, 0, like.count);
+    double s = fusedRunF64(&w, op, 0, like.count);
     r = op == DLRT_MEAN ? s / (double)like.count : s;
   }
   finishWalk(&w, &in, inlineAt);
   return r;
 }
 
-/* tensor_reduce.c's SUM_AXIS over the kernel's values viewed as [outer, n,
- * inner]: a contiguous run (inner 1) by the pairwise walk, else row by row
- * into the output, in the same order, then mean's division. */
-#define FUSED_SUM_AXIS(NAME, T, WALK)                                                              \
+/* tensor_reduce.c's SUM_AXIS, EXTREMUM_AXIS and LOGSUMEXP_AXIS over the
+ * kernel's values viewed as [outer, n, inner]: a contiguous run (inner 1)
+ * by the walks above, else row by row into the output in the same order
+ * (logSumExp: the maxima, then a second pass for the sums of the shifted
+ * exponentials), then mean's division. `sums` holds inner doubles for
+ * logSumExp. */
+#define FUSED_AXIS(NAME, T, S, RUN)                                                                \
   static void NAME(const SumWalk *w, int32_t op, T *out, int64_t outer, int64_t n,                 \
-                   int64_t inner, T *row) {                                                        \
+                   int64_t inner, T *row, double *sums) {                                          \
     for (int64_t o = 0; o < outer; ++o) {                                                          \
       T *restrict oo = out + o * inner;                                                            \
       if (inner == 1) {                                                                            \
-        oo[0] = WALK(w, o * n, n);                                                                 \
+        oo[0] = RUN(w, op, o * n, n);                                                              \
         continue;                                                                                  \
       }                                                                                            \
-      for (int64_t j = 0; j < inner; ++j)                                                          \
-        oo[j] = 0;                                                                                 \
+      bool sum = op == DLRT_SUM || op == DLRT_MEAN;                                                \
+      for (int64_t i = 0; i < n; ++i) {                                                            \
+        fillBlock(w, (o * n + i) * inner, inner, (char *)row);                                     \
+        for (int64_t j = 0; j < inner; ++j) {                                                      \
+          T v = row[j], m = oo[j];                                                                 \
+          if (sum)                                                                                 \
+            oo[j] = (i == 0 ? (T)0 : m) + v;                                                       \
+          else if (i == 0)                                                                         \
+            oo[j] = v;                                                                             \
+          else if (op == DLRT_RMIN)                                                                \
+            oo[j] = (v < m || v != v) ? v : m;                                                     \
+          else                                                                                     \
+            oo[j] = (v > m || v != v) ? v : m;                                                     \
+        }                                                                                          \
+      }                                                                                            \
+      if (op != DLRT_LOGSUMEXP)                                                                    \
+        continue;                                                                                  \
+      for (int64_t j = 0; j < inner; ++j) {                                                        \
+        oo[j] = isfinite(oo[j]) ? oo[j] : (T)0;                                                    \
+        sums[j] = 0;                                                                               \
+      }                                                                                            \
       for (int64_t i = 0; i < n; ++i) {                                                            \
         fillBlock(w, (o * n + i) * inner, inner, (char *)row);                                     \
         for (int64_t j = 0; j < inner; ++j)                                                        \
-          oo[j] += row[j];                                                                         \
+          sums[j] += exp##S(row[j] - oo[j]);                                                       \
       }                                                                                            \
+      for (int64_t j = 0; j < inner; ++j)                                                          \
+        oo[j] = (T)((double)oo[j] + log(sums[j]));                                                 \
     }                                                                                              \
     if (op == DLRT_MEAN)                                                                           \
       for (int64_t i = 0; i < outer * inner; ++i)                                                  \
         out[i] /= (T)n;                                                                            \
   }
 
-FUSED_SUM_AXIS(fusedSumAxisF32, float, fusedSumF32)
-FUSED_SUM_AXIS(fusedSumAxisF64, double, fusedSumF64)
+FUSED_AXIS(fusedAxisF32, float, f, fusedRunF32)
+FUSED_AXIS(fusedAxisF64, double, , fusedRunF64)
 
 DlTensor *dlrt_t_fused_reduce_axis(const DlFusedKernel *k, DlTensor *const *inputs, int32_t op,
                                    int64_t axis, bool keepDims, const char *loc) {
   DlTensor like;
-  bool direct = (op == DLRT_SUM || op == DLRT_MEAN) && resultLike(k, inputs, &like) &&
-                like.count > 0;
+  bool direct = fusedOp(op) && resultLike(k, inputs, &like) && like.count > 0;
   /* The axis is checked on the result's rank, as dlrt_t_reduce would. */
   int32_t ax = direct ? dlrtAxis(axis, like.rank, loc) : 0;
   if (!direct) {
@@ -369,17 +478,19 @@ DlTensor *dlrt_t_fused_reduce_axis(const DlFusedKernel *k, DlTensor *const *inpu
   }
   DlTensor *r = dlrtTensorNew(k->kind, rank, shape);
   void *row = inner > 1 ? malloc((size_t)(inner * dlrtKindSize(k->kind))) : NULL;
-  if (inner > 1 && !row)
+  double *sums = inner > 1 && op == DLRT_LOGSUMEXP ? malloc((size_t)inner * sizeof *sums) : NULL;
+  if (inner > 1 && (!row || (op == DLRT_LOGSUMEXP && !sums)))
     dlrt_fail("<runtime>", "out of memory");
   Inputs in;
   void *inlineAt[kInlineInputs];
   SumWalk w;
   startWalk(&w, &in, inlineAt, k, inputs, &like, loc);
   if (k->kind == DLRT_F32)
-    fusedSumAxisF32(&w, op, r->data, outer, n, inner, row);
+    fusedAxisF32(&w, op, r->data, outer, n, inner, row, sums);
   else
-    fusedSumAxisF64(&w, op, r->data, outer, n, inner, row);
+    fusedAxisF64(&w, op, r->data, outer, n, inner, row, sums);
   finishWalk(&w, &in, inlineAt);
   free(row);
+  free(sums);
   return r;
 }
