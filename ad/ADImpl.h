@@ -37,13 +37,14 @@ bool tensorZeroAlmostEverywhere(const Instr &in);
 bool tensorControlOperand(const Instr &in, size_t i);
 /// The operation as the user wrote it, for reports.
 const char *tensorOpSpelling(const Instr &in);
-/// The rule written in DL (stdlib/derivatives.dl) for `in`, whose first
-/// operand has type `first`, or an invalid id when the compiler's own rule
+/// The rule written in DL (stdlib/derivatives.dl) for `in`, whose operand i
+/// has type operandType(i), or an invalid id when the compiler's own rule
 /// below applies (Note [Derivative rules in DL] in sema/DerivativeRules.cpp).
-FuncId tensorRuleFor(const ir::Module &m, const Instr &in, const Type *first, bool vjp);
+FuncId tensorRuleFor(const ir::Module &m, const Instr &in,
+                     const std::function<const Type *(size_t)> &operandType, bool vjp);
 /// The primal operands (indices) and whether the result the adjoint rule reads.
-void tensorAdjointNeeds(const ir::Module &m, const Type *first, const Instr &in,
-                        std::vector<size_t> &operands, bool &result);
+void tensorAdjointNeeds(const ir::Module &m, const std::function<const Type *(size_t)> &operandType,
+                        const Instr &in, std::vector<size_t> &operands, bool &result);
 /// Forward mode: the tangent of `in`'s result `r`. A(i): primal operand,
 /// T(i): its tangent (zero when inactive), on(i): whether it is active.
 ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(size_t)> &A,

@@ -185,8 +185,8 @@ void ReverseEmitter::plan() {
       case Op::Tensor: {
         std::vector<size_t> ops;
         bool result = false;
-        tensorAdjointNeeds(d.module, in.operands.empty() ? nullptr : src.typeOf(o[0]), in, ops,
-                           result);
+        tensorAdjointNeeds(
+            d.module, [&](size_t i) { return src.typeOf(o[i]); }, in, ops, result);
         for (size_t i : ops)
           nd(i);
         if (result)

@@ -184,15 +184,30 @@ const char *tensorOpSpelling(const Instr &in) {
   }
 }
 
-FuncId tensorRuleFor(const ir::Module &m, const Instr &in, const Type *first, bool vjp) {
-  auto *tt = first ? sema::asTensor(first) : nullptr;
-  return tt ? m.tensorRule(opOf(in), tt->element, vjp) : FuncId{};
+namespace {
+
+/// A tensor operand a DL rule takes a tangent for: Float or Double elements.
+bool differentiableTensor(const Type *t) {
+  auto *tt = sema::asTensor(t);
+  return tt && tt->element->isFloatingPoint();
 }
 
-void tensorAdjointNeeds(const ir::Module &m, const Type *first, const Instr &in,
-                        std::vector<size_t> &operands, bool &result) {
+} // namespace
+
+FuncId tensorRuleFor(const ir::Module &m, const Instr &in,
+                     const std::function<const Type *(size_t)> &operandType, bool vjp) {
+  // The element type of the first Float or Double tensor operand (`where`
+  // leads with its Tensor<Bool> condition).
+  for (size_t i = 0; i < in.operands.size(); ++i)
+    if (differentiableTensor(operandType(i)))
+      return m.tensorRule(opOf(in), sema::asTensor(operandType(i))->element, vjp);
+  return FuncId{};
+}
+
+void tensorAdjointNeeds(const ir::Module &m, const std::function<const Type *(size_t)> &operandType,
+                        const Instr &in, std::vector<size_t> &operands, bool &result) {
   result = false;
-  if (tensorRuleFor(m, in, first, true).isValid()) {
+  if (tensorRuleFor(m, in, operandType, true).isValid()) {
     // The rule takes every operand, and not the result.
     for (size_t i = 0; i < in.operands.size(); ++i)
       operands.push_back(i);
@@ -270,9 +285,6 @@ void tensorAdjointNeeds(const ir::Module &m, const Type *first, const Instr &in,
     need({0, 1});
     result = true;
     return;
-  case TensorOp::Where:
-    need({0, 1, 2});
-    return;
   case TensorOp::Convert:
     return;
   default:
@@ -285,15 +297,15 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
                       const std::function<bool(size_t)> &on, ValueId r) {
   const Type *rt = b.f.typeOf(r);
   const Type *t = sema::asTensor(rt) ? rt : (in.operands.empty() ? rt : b.typeOf(A(0)));
-  if (FuncId rule = tensorRuleFor(b.module, in, in.operands.empty() ? nullptr : b.typeOf(A(0)),
-                                  false);
-      rule.isValid()) {
-    // The @jvp takes the operands, then the tangents of the tensor ones, and
-    // returns (value, tangent); the value is the primal's, dropped.
+  auto typeOfA = [&](size_t i) { return b.typeOf(A(i)); };
+  if (FuncId rule = tensorRuleFor(b.module, in, typeOfA, false); rule.isValid()) {
+    // The @jvp takes the operands, then the tangents of the Float or Double
+    // tensor ones, and returns (value, tangent); the value is the primal's,
+    // dropped (ir/Inline.cpp merges its computation with the primal's).
     std::vector<ValueId> args, tangents;
     for (size_t i = 0; i < in.operands.size(); ++i) {
       args.push_back(A(i));
-      if (sema::asTensor(b.typeOf(args.back())))
+      if (differentiableTensor(b.typeOf(args.back())))
         tangents.push_back(on(i) ? T(i) : b.zero(b.typeOf(args.back())));
     }
     args.insert(args.end(), tangents.begin(), tangents.end());
@@ -404,12 +416,6 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
     out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Add, {x, y}), r});
     break;
   }
-  case TensorOp::Where: {
-    ValueId x = on(1) ? T(1) : b.zero(t);
-    ValueId y = on(2) ? T(2) : b.zero(t);
-    out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Where, {A(0), x, y}), r});
-    break;
-  }
   case TensorOp::MatMulNT:
   case TensorOp::MatMulTN: {
     ValueId x = on(0) ? e.op(opOf(in), {T(0), A(1)}) : b.zero(t);
@@ -430,10 +436,9 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
                    const std::function<void(size_t, ValueId)> &accum) {
   const Type *gt = b.typeOf(g);
   const Type *t = sema::asTensor(gt) ? gt : operandType(0);
-  if (FuncId rule = tensorRuleFor(b.module, in, in.operands.empty() ? nullptr : operandType(0), true);
-      rule.isValid()) {
+  if (FuncId rule = tensorRuleFor(b.module, in, operandType, true); rule.isValid()) {
     // The @vjp takes the operands, then the seed, and returns the cotangents
-    // of the tensor operands (a tuple when several).
+    // of the Float or Double tensor operands (a tuple when several).
     std::vector<ValueId> args;
     for (size_t i = 0; i < in.operands.size(); ++i)
       args.push_back(A(i));
@@ -442,7 +447,7 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
     bool several = sema::asTuple(b.typeOf(r)) != nullptr;
     size_t k = 0;
     for (size_t i = 0; i < in.operands.size(); ++i) {
-      if (!sema::asTensor(operandType(i)))
+      if (!differentiableTensor(operandType(i)))
         continue;
       if (on(i))
         accum(i, several ? b.get(r, k) : r);
@@ -511,14 +516,6 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
     if (on(1))
       accum(1, e.sumTo(e.neg(e.div(e.mul(g, R()), A(1))), A(1)));
     break;
-  case TensorOp::Where: {
-    ValueId z = b.zero(t);
-    if (on(1))
-      accum(1, e.sumTo(e.op(TensorOp::Where, {A(0), g, z}), A(1)));
-    if (on(2))
-      accum(2, e.sumTo(e.op(TensorOp::Where, {A(0), z, g}), A(2)));
-    break;
-  }
   case TensorOp::Convert:
     accum(0, b.tensor(TensorOp::Convert, operandType(0), {g}));
     break;

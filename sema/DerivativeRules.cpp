@@ -38,6 +38,7 @@ enum class Form {
   Reduce,     // (Tensor<T>) -> T
   ReduceAxis, // (Tensor<T>, axis: Int, keepDims: Bool) -> Tensor<T>
   Binary,     // (Tensor<T>, Tensor<T>) -> Tensor<T>
+  Select,     // (Tensor<Bool>, Tensor<T>, Tensor<T>) -> Tensor<T>
 };
 
 struct RuleForm {
@@ -73,6 +74,7 @@ constexpr RuleForm kForms[] = {
     {"min", Form::ReduceAxis, "min.axis"},
     {"matmul", Form::Binary, "matmul"},
     {"transpose", Form::Unary, "transpose"},
+    {"where", Form::Select, "where"},
 };
 
 } // namespace
@@ -131,6 +133,10 @@ void Sema::instantiateTensorRules() {
           break;
         case Form::Binary:
           params = {tt, tt};
+          tensors = 2;
+          break;
+        case Form::Select:
+          params = {types.tensorType(types.boolType()), tt, tt};
           tensors = 2;
           break;
         }
