@@ -621,6 +621,10 @@ struct Program {
   ASTContext context;
   std::vector<std::unique_ptr<SourceFile>> files;
   SourceFile *mainFile = nullptr;
+  /// stdlib/derivatives.dl, registered with the SourceManager but parsed by
+  /// sema only when the program needs it (Note [Derivative rules in DL]); 0
+  /// when not registered.
+  uint32_t derivativeRulesFile = 0;
 };
 
 /// Deep copies of declarations as the parser built them (no sema

@@ -83,6 +83,7 @@ public:
   /// Renders one diagnostic as text (with notes) or as one JSON line.
   std::string renderText(const Diagnostic &d) const;
   std::string renderJson(const Diagnostic &d) const;
+  const SourceManager &sourceManager() const { return sources; }
 
 private:
   friend class DiagBuilder;

@@ -91,10 +91,15 @@ public:
   }
 
   /// The derivative rules of the prelude's tensor operations
-  /// (stdlib/derivatives.dl) come with every program, first; sema keeps
-  /// their names out of the program's scope (Note [Derivative rules in DL]
-  /// in sema/DerivativeRules.cpp).
-  bool loadDerivativeRules() { return loadEmbedded(kDerivativeRulesModule, SourceLoc{}); }
+  /// (stdlib/derivatives.dl) come with every program, registered but not
+  /// parsed: sema parses them when the program differentiates tensors, and
+  /// keeps their names out of its scope (Note [Derivative rules in DL] in
+  /// sema/DerivativeRules.cpp).
+  void registerDerivativeRules() {
+    if (program.derivativeRulesFile == 0)
+      program.derivativeRulesFile =
+          sources.addBuffer(kDerivativeRulesPath, *embeddedModule(kDerivativeRulesModule));
+  }
 
 private:
   bool loadImport(const ast::ImportDecl &import, const fs::path &directory) {
@@ -149,8 +154,7 @@ private:
 bool loadProgram(SourceManager &sources, const std::string &mainPath, DiagEngine &diags,
                  ast::Program &program) {
   Loader loader(sources, diags, program);
-  if (!loader.loadDerivativeRules())
-    return false;
+  loader.registerDerivativeRules();
   size_t before = program.files.size();
   bool ok = loader.loadPath(mainPath, SourceLoc{}, DiagId::err_cannot_open_file, mainPath);
   // Once the main file could be read it is always appended, and appended last.
@@ -161,8 +165,7 @@ bool loadProgram(SourceManager &sources, const std::string &mainPath, DiagEngine
 bool loadProgramFromBuffer(SourceManager &sources, uint32_t fileId, DiagEngine &diags,
                            ast::Program &program) {
   Loader loader(sources, diags, program);
-  if (!loader.loadDerivativeRules())
-    return false;
+  loader.registerDerivativeRules();
   // Imports in a buffer resolve against its name's directory (the current one
   // for "<repl>" or "<stdin>").
   fs::path directory = fs::path(sources.name(fileId)).parent_path();
@@ -175,7 +178,8 @@ bool loadProgramFromBuffer(SourceManager &sources, uint32_t fileId, DiagEngine &
 bool loadProgramFromBuffers(SourceManager &sources, const std::vector<uint32_t> &fileIds,
                             DiagEngine &diags, ast::Program &program) {
   Loader loader(sources, diags, program);
-  bool ok = loader.loadDerivativeRules();
+  loader.registerDerivativeRules();
+  bool ok = true;
   for (uint32_t fileId : fileIds) {
     fs::path directory = fs::path(sources.name(fileId)).parent_path();
     ok = loader.loadFile(fileId, directory) && ok;

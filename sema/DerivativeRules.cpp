@@ -3,16 +3,17 @@
 //
 // Note [Derivative rules in DL]
 // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-// Every program loads stdlib/derivatives.dl (frontend/ModuleLoader.cpp). Its
-// functions are generic over the element type and carry `@vjp(of: op)` or
+// Every program registers stdlib/derivatives.dl (frontend/ModuleLoader.cpp),
+// and sema parses it once the program turns out to differentiate tensors.
+// Its functions are generic over the element type and carry `@vjp(of: op)` or
 // `@jvp(of: op)` naming a builtin. They are not in the program's scope (a
 // user's `expVJP` does not clash with them), and inside them every name
 // that is not local resolves to the builtin, never to a user's function of
 // the same name.
 //
-//  * Sema makes each rule for Float and Double once the program is known to
-//    differentiate anything (an AD operator or a `@differentiable`
-//    contract), and matches its signature against the forms of its builtin
+//  * Sema makes each rule for Float and for Double, when the program has
+//    tensors of that element type and differentiates anything (an AD
+//    operator or a `@differentiable` contract), and matches its signature against the forms of its builtin
 //    (`sum(x)`, `sum(x, axis:, keepDims:)`, …, see kForms) to learn which
 //    tensor operation (ir/TensorOps.def) it is for. A rule that matches no
 //    form is reported like a user's `@vjp` with the wrong signature.
@@ -27,6 +28,7 @@
 #include "sema/SemaImpl.h"
 
 #include "frontend/ModuleLoader.h"
+#include "frontend/Parser.h"
 
 namespace dlc::sema {
 
@@ -85,14 +87,24 @@ bool Sema::inDerivativeRules() const {
 }
 
 void Sema::instantiateTensorRules() {
-  if (!rulesFile || (!usesAD && out.contracts.empty()))
+  if (program.derivativeRulesFile == 0 || (!usesAD && out.contracts.empty()))
     return;
-  SourceFile *file = nullptr;
-  for (auto &f : program.files)
-    if (f->fileId == *rulesFile)
-      file = f.get();
-  if (!file)
+  // Only for the element types of the program's tensors: a program without
+  // Tensor<Double> needs no rule for it, one without tensors not the module.
+  std::vector<const Type *> elements;
+  for (const Type *e : {types.floatType(), types.doubleType()})
+    if (types.hasTensorType(e))
+      elements.push_back(e);
+  if (elements.empty())
     return;
+  auto owned = std::make_unique<SourceFile>();
+  SourceFile *file = owned.get();
+  file->fileId = program.derivativeRulesFile;
+  file->path = kDerivativeRulesPath;
+  if (!parseSourceFile(diags.sourceManager(), file->fileId, program.context, diags, *file))
+    return;
+  program.files.push_back(std::move(owned));
+  rulesFile = file->fileId;
   for (Decl *d : file->decls) {
     auto *g = dynCast<FuncDecl>(d);
     if (!g)
@@ -107,7 +119,7 @@ void Sema::instantiateTensorRules() {
     }
     bool isVJP = attr->name == "vjp";
     const std::string &of = attr->args[0].value;
-    for (const Type *elem : {types.floatType(), types.doubleType()}) {
+    for (const Type *elem : elements) {
       FuncDecl *inst = instantiateFunction(g, {elem}, g->nameLoc);
       if (!inst)
         continue;

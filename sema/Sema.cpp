@@ -182,10 +182,6 @@ bool Sema::checkNotRecursive(StructDecl *decl) {
 
 void Sema::collectGlobals() {
   for (auto &file : program.files) {
-    if (file->path == kDerivativeRulesPath) {
-      rulesFile = file->fileId; // not in scope (Note [Derivative rules in DL])
-      continue;
-    }
     for (Decl *d : file->decls) {
       if (auto *imp = dynCast<ImportDecl>(d)) {
         if (!imp->isPath)

@@ -122,6 +122,8 @@ public:
   const ArrayType *arrayType(const Type *element);
   const FunctionType *functionType(const std::vector<const Type *> &params, const Type *result);
   const TensorType *tensorType(const Type *element);
+  /// Whether tensorType(element) was ever made.
+  bool hasTensorType(const Type *element) const { return tensors.count(element) != 0; }
   /// Creates a new (nominal) struct type; never interned.
   StructType *createStruct(std::string name, ast::StructDecl *decl);
 
