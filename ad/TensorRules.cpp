@@ -222,7 +222,6 @@ void tensorAdjointNeeds(const ir::Module &m, const std::function<const Type *(si
   case TensorOp::Item:
   case TensorOp::Index:
   case TensorOp::Slice:
-  case TensorOp::Reshape:
   case TensorOp::ReshapeLike:
   case TensorOp::BroadcastTo:
   case TensorOp::SumTo:
@@ -240,9 +239,7 @@ void tensorAdjointNeeds(const ir::Module &m, const std::function<const Type *(si
   case TensorOp::PermuteBackward:
     need({1});
     return;
-  case TensorOp::Flatten:
   case TensorOp::Squeeze:
-  case TensorOp::Unsqueeze:
   case TensorOp::Rows:
     need({0});
     return;
@@ -325,16 +322,13 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
   case TensorOp::SliceBackward:
   case TensorOp::Permute:
   case TensorOp::PermuteBackward:
-  case TensorOp::Reshape:
   case TensorOp::ReshapeLike:
   case TensorOp::SumTo:
   case TensorOp::BroadcastTo:
   case TensorOp::ExpandAxis:
   case TensorOp::Materialize:
   case TensorOp::Convert:
-  case TensorOp::Flatten:
   case TensorOp::Squeeze:
-  case TensorOp::Unsqueeze:
   case TensorOp::Rows:
   case TensorOp::Narrow:
   case TensorOp::NarrowBackward:
@@ -550,11 +544,8 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
   case TensorOp::PermuteBackward:
     accum(0, e.op(TensorOp::Permute, {g, A(1)}));
     break;
-  case TensorOp::Reshape:
   case TensorOp::ReshapeLike:
-  case TensorOp::Flatten:
   case TensorOp::Squeeze:
-  case TensorOp::Unsqueeze:
   case TensorOp::Rows:
     accum(0, e.op(TensorOp::ReshapeLike, {g, A(0)}));
     break;

@@ -265,6 +265,8 @@ ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
       return tensorOp(TensorOp::Transpose, t, {args[0]}, loc);
     return tensorOp(TensorOp::Permute, t, {args[0], args[1]}, loc);
   case Builtin::Reshape:
+    if (c->args[1].label == "like")
+      return tensorOp(TensorOp::ReshapeLike, t, {args[0], args[1]}, loc);
     return tensorOp(TensorOp::Reshape, t, {args[0], args[1]}, loc);
   case Builtin::Where:
     return tensorOp(TensorOp::Where, t, {args[0], toTensor(args[1], t, loc), toTensor(args[2], t, loc)},

@@ -392,10 +392,16 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
     return tt ? tt : types.errorType();
   }
   case Builtin::Reshape: {
-    if (!match({{"x", false, false}, {"shape", false, false}}))
+    // reshape(x, [..]) or reshape(x, like: y): to y's shape (same count).
+    bool like = args.size() == 2 && args[1].label == "like";
+    if (like ? !match({{"x", false, false}, {"like", true, false}})
+             : !match({{"x", false, false}, {"shape", false, false}}))
       return types.errorType();
     const TensorType *tt = tensorArg(0, false);
-    expectShape(args[1].value);
+    if (like)
+      tensorArg(1, false);
+    else
+      expectShape(args[1].value);
     return tt ? tt : types.errorType();
   }
   case Builtin::Where: {

@@ -41,6 +41,8 @@ enum class Form {
   ReduceAxis, // (Tensor<T>, axis: Int, keepDims: Bool) -> Tensor<T>
   Binary,     // (Tensor<T>, Tensor<T>) -> Tensor<T>
   Select,     // (Tensor<Bool>, Tensor<T>, Tensor<T>) -> Tensor<T>
+  Shape,      // (Tensor<T>, [Int]) -> Tensor<T>
+  Axis,       // (Tensor<T>, Int) -> Tensor<T>
 };
 
 struct RuleForm {
@@ -77,6 +79,9 @@ constexpr RuleForm kForms[] = {
     {"matmul", Form::Binary, "matmul"},
     {"transpose", Form::Unary, "transpose"},
     {"where", Form::Select, "where"},
+    {"reshape", Form::Shape, "reshape"},
+    {"flatten", Form::Axis, "flatten"},
+    {"unsqueeze", Form::Axis, "unsqueeze"},
 };
 
 } // namespace
@@ -150,6 +155,12 @@ void Sema::instantiateTensorRules() {
         case Form::Select:
           params = {types.tensorType(types.boolType()), tt, tt};
           tensors = 2;
+          break;
+        case Form::Shape:
+          params = {tt, types.arrayType(types.intType())};
+          break;
+        case Form::Axis:
+          params = {tt, types.intType()};
           break;
         }
         std::vector<const Type *> tangents(tensors, tt);
