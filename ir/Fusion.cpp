@@ -248,14 +248,7 @@ void forwardAggregates(Function &f) {
       if (it != makes.end() && size_t(in.imm) < it->second->operands.size())
         replace[in.result.index] = it->second->operands[size_t(in.imm)];
     }
-  for (Block &b : f.blocks)
-    for (Instr &in : b.instrs) {
-      for (ValueId &o : in.operands)
-        o = resolve(o);
-      for (Target &t : in.targets)
-        for (ValueId &a : t.args)
-          a = resolve(a);
-    }
+  replaceUses(f, resolve);
   // Drop aggregates and reads that are no longer used (they cannot fail).
   eraseUnused(f, [](const Instr &in) {
     return in.op == Op::StructMake || in.op == Op::Tuple || in.op == Op::StructGet ||

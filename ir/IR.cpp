@@ -94,7 +94,18 @@ std::vector<unsigned> countUses(const Function &f) {
   return uses;
 }
 
-void eraseUnused(Function &f, bool (*removable)(const Instr &)) {
+void replaceUses(Function &f, const std::function<ValueId(ValueId)> &resolve) {
+  for (Block &b : f.blocks)
+    for (Instr &in : b.instrs) {
+      for (ValueId &o : in.operands)
+        o = resolve(o);
+      for (Target &t : in.targets)
+        for (ValueId &a : t.args)
+          a = resolve(a);
+    }
+}
+
+void eraseUnused(Function &f, const std::function<bool(const Instr &)> &removable) {
   for (bool changed = true; changed;) {
     changed = false;
     std::vector<unsigned> uses = countUses(f);

@@ -10,6 +10,7 @@
 #include "sema/Type.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -187,7 +188,9 @@ std::string print(const Module &module, const Function &function);
 std::vector<unsigned> countUses(const Function &f);
 /// Erases instructions whose result nobody reads and for which `removable`
 /// holds, until none is left (erasing one may leave its operands unread).
-void eraseUnused(Function &f, bool (*removable)(const Instr &));
+void eraseUnused(Function &f, const std::function<bool(const Instr &)> &removable);
+/// Replaces every operand and branch argument v of `f` by resolve(v).
+void replaceUses(Function &f, const std::function<ValueId(ValueId)> &resolve);
 
 } // namespace dlc::ir
 

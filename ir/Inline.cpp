@@ -84,8 +84,11 @@ public:
     if (!any)
       return;
     forwardTupleParts();
-    substitute();
-    eraseUnusedCopies();
+    replaceUses(f, [&](ValueId v) { return resolve(v); });
+    // What the copies compute and nobody reads.
+    eraseUnused(f, [&](const Instr &in) {
+      return copies.count(in.result.index) && in.op != Op::Call && in.op != Op::CallClosure;
+    });
   }
 
 private:
@@ -146,32 +149,6 @@ private:
         replace[in.result.index] = (*it->second)[size_t(in.imm)];
         copies.insert(in.result.index); // now unread, and removable
       }
-  }
-
-  void substitute() {
-    for (Block &b : f.blocks)
-      for (Instr &in : b.instrs) {
-        for (ValueId &o : in.operands)
-          o = resolve(o);
-        for (Target &t : in.targets)
-          for (ValueId &a : t.args)
-            a = resolve(a);
-      }
-  }
-
-  void eraseUnusedCopies() {
-    for (bool changed = true; changed;) {
-      changed = false;
-      std::vector<unsigned> uses = countUses(f);
-      for (Block &b : f.blocks) {
-        size_t before = b.instrs.size();
-        std::erase_if(b.instrs, [&](const Instr &in) {
-          return in.result.isValid() && uses[in.result.index] == 0 &&
-                 copies.count(in.result.index) && in.op != Op::Call && in.op != Op::CallClosure;
-        });
-        changed |= b.instrs.size() != before;
-      }
-    }
   }
 
   Module &module;

@@ -83,14 +83,7 @@ void simplifyBlockArgs(Function &f) {
       }
     }
   }
-  for (Block &block : f.blocks)
-    for (Instr &in : block.instrs) {
-      for (ValueId &v : in.operands)
-        v = resolve(v);
-      for (Target &t : in.targets)
-        for (ValueId &v : t.args)
-          v = resolve(v);
-    }
+  replaceUses(f, resolve);
 }
 
 } // namespace dlc::ir
