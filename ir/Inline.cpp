@@ -18,7 +18,7 @@
 //    @jvp returns beside the tangent. A `tuple.get` of a returned tuple
 //    reads the part directly, so the tuple keeps no part alive.
 //  * A copy equal to an operation already computed in the same block (the
-//    same tensor operation of the same operands) reads that one instead:
+//    same tensor operation, result type and operands) reads that one instead:
 //    forward mode's rules recompute the primal value, which the caller has.
 //    Only copies are merged, so the user's own operations stay as written.
 //  * Rules nobody calls any more are removed from the module, renumbering
@@ -76,7 +76,7 @@ public:
           continue;
         }
         if (in.op == Op::Tensor && in.result.isValid() && deterministicTensorOp(tensorOpOf(in.imm)))
-          computed.emplace(std::make_tuple(in.imm, in.operands), in.result);
+          computed.emplace(std::make_tuple(in.imm, f.typeOf(in.result), in.operands), in.result);
         out.push_back(std::move(in));
       }
       f.blocks[bi].instrs = std::move(out);
@@ -118,7 +118,7 @@ private:
         copies.insert(r.index);
         // The same tensor operation of the same operands earlier in the block.
         if (copy.op == Op::Tensor && deterministicTensorOp(tensorOpOf(copy.imm))) {
-          auto key = std::make_tuple(copy.imm, copy.operands);
+          auto key = std::make_tuple(copy.imm, info.type, copy.operands);
           auto [it, fresh] = computed.emplace(key, r);
           if (!fresh) {
             map[body.instrs[k].result.index] = it->second;
@@ -155,9 +155,9 @@ private:
   Function &f;
   std::map<uint32_t, ValueId> replace; // call results -> what the inlined body returned
   std::set<uint32_t> copies;           // values the inlined bodies define
-  // Tensor operations of the current function by (op, operands); a copy
-  // equal to one reads it instead.
-  std::map<std::tuple<int64_t, std::vector<ValueId>>, ValueId> computed;
+  // Tensor operations of the current block by (op, result type, operands);
+  // a copy equal to one reads it instead (`convert` differs by its type).
+  std::map<std::tuple<int64_t, const Type *, std::vector<ValueId>>, ValueId> computed;
 };
 
 /// Removes the rules no call or closure names any more, renumbering the

@@ -3,8 +3,6 @@
 // body (CheckStmt.cpp / CheckExpr.cpp / CheckCall.cpp).
 #include "sema/SemaImpl.h"
 
-#include "frontend/ModuleLoader.h"
-
 #include <algorithm>
 #include <functional>
 #include <set>
