@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Run the generated gradient-check programs and compare their derivatives.
 
-    run.py --dlc build/dlc [--count 300] [--seed 1] [-j J] [--keep DIR] [--no-ad] [--stats]
+    run.py --dlc build/dlc [--count 300] [--tensor-count 0] [--seed 1] [-j J] [--keep DIR]
+           [--no-ad] [--stats]
 
-Generates --count programs with gen.py (program i gets seed SEED * 100000 + i),
+Generates --count programs with gen.py (program i gets seed SEED * 100000 + i)
+and --tensor-count programs of tensor code with gen_tensor.py (seeds after
+those; one parameter per element of the [3, 4] input),
 runs `dlc run` on each in parallel and checks what they print (see gen.py for
 the output protocol):
 
@@ -34,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen  # noqa: E402
+import gen_tensor  # noqa: E402
 
 AD_REL, AD_ABS = 1e-9, 1e-9        # two exact methods must agree this closely
 FD_REL, FD_ABS = 1e-5, 1e-6        # derivative vs finite difference
@@ -167,6 +171,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Gradient-check suite for dlc (see README.md).")
     ap.add_argument("--dlc", required=True, help="path to the dlc binary")
     ap.add_argument("--count", type=int, default=300, help="number of programs (default 300)")
+    ap.add_argument("--tensor-count", type=int, default=0,
+                    help="number of tensor programs (gen_tensor.py; default 0)")
     ap.add_argument("--seed", type=int, default=1, help="run seed (default 1)")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                     help="programs run in parallel (default: all cores)")
@@ -201,6 +207,13 @@ def main(argv=None):
         with open(path, "w") as fh:
             fh.write(src)
         paths.append(path)
+    if ad:
+        for i in range(args.count, args.count + args.tensor_count):
+            ps = gen.program_seed(args.seed, i)
+            path = os.path.join(outdir, "gt_%d.dl" % ps)
+            with open(path, "w") as fh:
+                fh.write(gen_tensor.generate(ps))
+            paths.append(path)
     if args.stats:
         print(gen.format_stats(per_stats, total_stats))
 
