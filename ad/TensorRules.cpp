@@ -306,7 +306,13 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
         tangents.push_back(on(i) ? T(i) : b.zero(b.typeOf(args.back())));
     }
     args.insert(args.end(), tangents.begin(), tangents.end());
-    return b.get(b.call(rule, std::move(args)), 1);
+    // The call (and so its inlined body, ir/Inline.cpp) has the operation's
+    // location, for any runtime error in it.
+    SourceLoc saved = b.loc;
+    b.loc = in.loc;
+    ValueId t = b.get(b.call(rule, std::move(args)), 1);
+    b.loc = saved;
+    return t;
   }
   Emit e{b, t};
   SourceLoc saved = b.loc;
@@ -437,7 +443,10 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
     for (size_t i = 0; i < in.operands.size(); ++i)
       args.push_back(A(i));
     args.push_back(g);
+    SourceLoc saved = b.loc; // the operation's location, as in tensorTangent
+    b.loc = in.loc;
     ValueId r = b.call(rule, std::move(args));
+    b.loc = saved;
     bool several = sema::asTuple(b.typeOf(r)) != nullptr;
     size_t k = 0;
     for (size_t i = 0; i < in.operands.size(); ++i) {
