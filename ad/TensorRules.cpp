@@ -1,6 +1,11 @@
 // Derivatives of the tensor operations (ir/TensorOps.def): which ones carry
 // derivatives, their tangent rules (forward mode) and adjoint rules (reverse
-// mode), and what each adjoint rule reads of the primal computation.
+// mode), and what each adjoint rule reads of the primal computation. Where
+// stdlib/derivatives.dl has a rule for the operation (the math builtins,
+// reductions, matmul, ...; Note [Derivative rules in DL] in
+// sema/DerivativeRules.cpp), tensorTangent and tensorAdjoint call it; the
+// rules below are the operations DL cannot name or express (operators,
+// indexing, scatters, convolution, pooling and AD's own adjoint operations).
 //
 // Note [Broadcast adjoints]
 // A binary operation broadcasts its operands to the result's shape, so the
