@@ -1,11 +1,11 @@
 // Derivatives of the tensor operations (ir/TensorOps.def): which ones carry
 // derivatives, their tangent rules (forward mode) and adjoint rules (reverse
 // mode), and what each adjoint rule reads of the primal computation. Where
-// stdlib/derivatives.dl has a rule for the operation (the math builtins,
-// reductions, matmul, ...; Note [Derivative rules in DL] in
+// stdlib/derivatives.dl has a rule for the operation (arithmetic, the math
+// builtins, reductions, matmul, ...; Note [Derivative rules in DL] in
 // sema/DerivativeRules.cpp), tensorTangent and tensorAdjoint call it; the
-// rules below are the operations DL cannot name or express (operators,
-// indexing, scatters, convolution, pooling and AD's own adjoint operations).
+// rules below are the operations DL cannot express (indexing, scatters,
+// convolution, pooling and AD's own adjoint operations).
 //
 // Note [Broadcast adjoints]
 // A binary operation broadcasts its operands to the result's shape, so the
@@ -34,14 +34,6 @@ struct Emit {
 
   ValueId op(TensorOp o, std::vector<ValueId> xs, const Type *ty = nullptr) {
     return b.tensor(o, ty ? ty : t, std::move(xs));
-  }
-  ValueId mul(ValueId x, ValueId y) { return op(TensorOp::Mul, {x, y}); }
-  ValueId div(ValueId x, ValueId y) { return op(TensorOp::Div, {x, y}); }
-  ValueId sub(ValueId x, ValueId y) { return op(TensorOp::Sub, {x, y}); }
-  ValueId neg(ValueId x) { return op(TensorOp::Neg, {x}); }
-  ValueId scalar(double v) {
-    const Type *e = sema::asTensor(t)->element;
-    return op(TensorOp::Scalar, {b.constFloat(e, v)});
   }
   ValueId sumTo(ValueId g, ValueId like) { return op(TensorOp::SumTo, {g, like}); }
 };
@@ -210,8 +202,7 @@ FuncId tensorRuleFor(const ir::Module &m, const Instr &in,
 }
 
 void tensorAdjointNeeds(const ir::Module &m, const std::function<const Type *(size_t)> &operandType,
-                        const Instr &in, std::vector<size_t> &operands, bool &result) {
-  result = false;
+                        const Instr &in, std::vector<size_t> &operands) {
   if (tensorRuleFor(m, in, operandType, true).isValid()) {
     // The rule takes every operand, and not the result.
     for (size_t i = 0; i < in.operands.size(); ++i)
@@ -274,18 +265,9 @@ void tensorAdjointNeeds(const ir::Module &m, const std::function<const Type *(si
   case TensorOp::ExpandAxis:
     need({0, 2});
     return;
-  case TensorOp::Add:
-  case TensorOp::Sub:
-    need({0, 1});
-    return;
-  case TensorOp::Mul:
   case TensorOp::MatMulNT:
   case TensorOp::MatMulTN:
     need({0, 1});
-    return;
-  case TensorOp::Div:
-    need({0, 1});
-    result = true;
     return;
   case TensorOp::Convert:
     return;
@@ -398,29 +380,6 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
     out = e.op(TensorOp::Concat, parts);
     break;
   }
-  case TensorOp::Neg:
-    out = e.neg(T0());
-    break;
-  case TensorOp::Add:
-  case TensorOp::Sub: {
-    ValueId x = on(0) ? T(0) : b.zero(t);
-    ValueId y = on(1) ? T(1) : b.zero(t);
-    ValueId s = e.op(opOf(in), {x, y});
-    out = e.op(TensorOp::BroadcastTo, {s, r}); // Note [Broadcast adjoints]
-    break;
-  }
-  case TensorOp::Mul: {
-    ValueId x = on(0) ? e.mul(T(0), A(1)) : b.zero(t);
-    ValueId y = on(1) ? e.mul(A(0), T(1)) : b.zero(t);
-    out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Add, {x, y}), r});
-    break;
-  }
-  case TensorOp::Div: {
-    ValueId x = on(0) ? e.div(T(0), A(1)) : b.zero(t);
-    ValueId y = on(1) ? e.neg(e.div(e.mul(r, T(1)), A(1))) : b.zero(t);
-    out = e.op(TensorOp::BroadcastTo, {e.op(TensorOp::Add, {x, y}), r});
-    break;
-  }
   case TensorOp::MatMulNT:
   case TensorOp::MatMulTN: {
     ValueId x = on(0) ? e.op(opOf(in), {T(0), A(1)}) : b.zero(t);
@@ -436,7 +395,7 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
 }
 
 void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size_t)> &A,
-                   const std::function<ValueId()> &R, const std::function<bool(size_t)> &on,
+                   const std::function<bool(size_t)> &on,
                    const std::function<const Type *(size_t)> &operandType, ValueId g,
                    const std::function<void(size_t, ValueId)> &accum) {
   const Type *gt = b.typeOf(g);
@@ -497,33 +456,6 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
     accum(0, e.op(opOf(in) == TensorOp::IndexBackward ? TensorOp::Index : TensorOp::Slice, ops));
     break;
   }
-  case TensorOp::Neg:
-    accum(0, e.neg(g));
-    break;
-  case TensorOp::Add:
-    if (on(0))
-      accum(0, e.sumTo(g, A(0)));
-    if (on(1))
-      accum(1, e.sumTo(g, A(1)));
-    break;
-  case TensorOp::Sub:
-    if (on(0))
-      accum(0, e.sumTo(g, A(0)));
-    if (on(1))
-      accum(1, e.sumTo(e.neg(g), A(1)));
-    break;
-  case TensorOp::Mul:
-    if (on(0))
-      accum(0, e.sumTo(e.mul(g, A(1)), A(0)));
-    if (on(1))
-      accum(1, e.sumTo(e.mul(g, A(0)), A(1)));
-    break;
-  case TensorOp::Div:
-    if (on(0))
-      accum(0, e.sumTo(e.div(g, A(1)), A(0)));
-    if (on(1))
-      accum(1, e.sumTo(e.neg(e.div(e.mul(g, R()), A(1))), A(1)));
-    break;
   case TensorOp::Convert:
     accum(0, b.tensor(TensorOp::Convert, operandType(0), {g}));
     break;

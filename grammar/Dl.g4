@@ -38,7 +38,9 @@ importDecl : IMPORT (IDENT | STRING) ;
 
 attribute : (AT | ATTR_AT) IDENT (LPAREN (attrArg (COMMA attrArg)* COMMA?)? RPAREN)? ;
 attrArg   : (anyName COLON)? attrValue ;
-attrValue : anyName (DOT anyName)* | INT | FLOAT | STRING ;
+// An operator names the operator's derivative rule: `@vjp(of: *)`, as in
+// Swift's `@derivative(of: +)`.
+attrValue : anyName (DOT anyName)* | INT | FLOAT | STRING | PLUS | MINUS | STAR | SLASH ;
 
 // The body is required here and optional only in traits: a body-less `fn f()`
 // followed by a top-level `{ ... }` block statement would be ambiguous.

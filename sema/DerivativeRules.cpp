@@ -52,6 +52,11 @@ struct RuleForm {
 };
 
 constexpr RuleForm kForms[] = {
+    {"+", Form::Binary, "add"},
+    {"-", Form::Binary, "sub"},
+    {"-", Form::Unary, "neg"},
+    {"*", Form::Binary, "mul"},
+    {"/", Form::Binary, "div"},
     {"exp", Form::Unary, "exp"},
     {"log", Form::Unary, "log"},
     {"log1p", Form::Unary, "log1p"},

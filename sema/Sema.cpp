@@ -659,6 +659,13 @@ void Sema::checkDerivativeAttributes() {
         diags.report(DiagId::err_custom_derivative_of, a.loc, {a.name});
         continue;
       }
+      const std::string &of = a.args[0].value;
+      if (of == "+" || of == "-" || of == "*" || of == "/") {
+        // Only stdlib/derivatives.dl names operators (for tensors).
+        diags.report(DiagId::err_not_supported, a.args[0].loc,
+                     {"a '@" + a.name + "' of the operator '" + of + "'"});
+        continue;
+      }
       std::vector<FuncDecl *> targets;
       for (Decl *d : lookupGlobal(a.args[0].value))
         if (auto *g = dynCast<FuncDecl>(d); g && g->type && !g->parent)
