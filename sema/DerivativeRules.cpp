@@ -6,17 +6,18 @@
 // Every program registers stdlib/derivatives.dl (frontend/ModuleLoader.cpp),
 // and sema parses it once the program turns out to differentiate tensors.
 // Its functions are generic over the element type and carry `@vjp(of: op)` or
-// `@jvp(of: op)` naming a builtin. They are not in the program's scope (a
+// `@jvp(of: op)` naming a builtin or an operator. They are not in the program's scope (a
 // user's `expVJP` does not clash with them), and inside them every name
 // that is not local resolves to the builtin, never to a user's function of
 // the same name.
 //
 //  * Sema makes each rule for Float and for Double, when the program has
 //    tensors of that element type and differentiates anything (an AD
-//    operator or a `@differentiable` contract), and matches its signature against the forms of its builtin
-//    (`sum(x)`, `sum(x, axis:, keepDims:)`, …, see kForms) to learn which
-//    tensor operation (ir/TensorOps.def) it is for. A rule that matches no
-//    form is reported like a user's `@vjp` with the wrong signature.
+//    operator or a `@differentiable` contract), and matches its signature
+//    against the forms of its builtin or operator (`sum(x)`, `sum(x, axis:,
+//    keepDims:)`, `a * b`, …, see kForms) to learn which tensor operation
+//    (ir/TensorOps.def) it is for. A rule that matches no form is reported
+//    like a user's `@vjp` with the wrong signature.
 //  * The instances are ordinary functions from then on; lowering records
 //    them in ir::Module::tensorRules and marks them Function::isRule.
 //  * AD calls the rule where it differentiates the operation
