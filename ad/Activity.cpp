@@ -127,13 +127,15 @@ const char *cmpSpelling(Op op) {
 }
 
 /// Marks, to a fixed point, the values the result depends on: the returned
-/// value, the operands (not control operands) of instructions that `flows`
-/// accepts and whose result is marked, and the branch arguments of marked
-/// block arguments. Only values `markable` accepts are marked.
+/// value, the operands (not control operands, nor those `steers` names) of
+/// instructions that `flows` accepts and whose result is marked, and the
+/// branch arguments of marked block arguments. Only values `markable`
+/// accepts are marked.
 void backwardClosure(const Function &f, const std::vector<bool> &reachable,
                      std::vector<bool> &marked,
                      const std::function<bool(const Instr &)> &flows,
-                     const std::function<bool(ValueId)> &markable) {
+                     const std::function<bool(ValueId)> &markable,
+                     const std::function<bool(const Instr &, size_t)> &steers = nullptr) {
   for (bool changed = true; changed;) {
     changed = false;
     auto mark = [&](ValueId v) {
@@ -156,7 +158,7 @@ void backwardClosure(const Function &f, const std::vector<bool> &reachable,
               mark(t.args[a]);
         if (in.result.isValid() && marked[in.result.index] && flows(in))
           for (size_t o = 0; o < in.operands.size(); ++o)
-            if (!isControlOperand(in, o))
+            if (!isControlOperand(in, o) && !(steers && steers(in, o)))
               mark(in.operands[o]);
       }
     }
@@ -259,9 +261,18 @@ std::vector<bool> Differentiator::dataNeeded(const Function &f, const Activity &
   // Values the result depends on through any data (not conditions, indices
   // or stopGradient): an active value must not flow into them through an
   // operation without a derivative.
+  //
+  // A value without a tangent that a tape records (`stack.push`) only steers
+  // the pullback: the condition of a `where`, an index. A higher-order
+  // derivative differentiates the augmented primal that pushes it, and the
+  // comparison making it must not count as data there.
   std::vector<bool> needed(f.values.size(), false);
-  backwardClosure(f, act.reachable, needed, [](const Instr &in) { return in.op != Op::StopGradient; },
-                  [](ValueId) { return true; });
+  backwardClosure(
+      f, act.reachable, needed, [](const Instr &in) { return in.op != Op::StopGradient; },
+      [](ValueId) { return true; },
+      [&](const Instr &in, size_t o) {
+        return in.op == Op::StackPush && o > 0 && !types().tangentType(f.typeOf(in.operands[o]));
+      });
   return needed;
 }
 

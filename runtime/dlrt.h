@@ -107,7 +107,13 @@ void dlrt_array_free(DlArray *a);
  *
  * Zero tangents: generated derivative code represents "zero, of whatever
  * shape" by NULL. Functions marked [zero-ok] accept NULL where it is noted;
- * every other function requires a real tensor.
+ * every other function requires a real tensor. The adjoint operations that
+ * take a `like` operand only for its shape (sum_to, broadcast_to,
+ * expand_axis, reshape_like and the index, slice, narrow and gather
+ * backwards) give NULL for a NULL `like` too: a higher-order derivative
+ * reads a zero tangent as a primal value, and what is shaped like it is the
+ * cotangent or tangent of a value that is zero by construction (it depends
+ * on nothing), which is never read and is zero.
  *
  * Errors: functions taking `loc` ("file:line:col") fail through dlrt_fail
  * with messages that name the operation and the shapes, e.g.

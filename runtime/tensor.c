@@ -434,8 +434,8 @@ DlTensor *dlrt_t_index(const DlTensor *t, int64_t n, const int64_t *idx, const c
 
 DlTensor *dlrt_t_index_backward(const DlTensor *g, const DlTensor *like, int64_t n,
                                 const int64_t *idx, const char *loc) {
-  if (!g)
-    return NULL;
+  if (!g || !like)
+    return NULL; /* a NULL like: see dlrt.h, "Zero tangents" */
   dlrtRequire(like, loc, "index_backward");
   int64_t offset = indexOffset(like, n, idx, loc);
   int32_t rank = like->rank - (int32_t)n;
@@ -483,8 +483,8 @@ DlTensor *dlrt_t_slice(const DlTensor *t, int64_t lo, int64_t hi, const char *lo
 
 DlTensor *dlrt_t_slice_backward(const DlTensor *g, const DlTensor *like, int64_t lo, int64_t hi,
                                 const char *loc) {
-  if (!g)
-    return NULL;
+  if (!g || !like)
+    return NULL; /* a NULL like: see dlrt.h, "Zero tangents" */
   dlrtRequire(like, loc, "slice_backward");
   checkSlice(like, lo, hi, loc);
   int64_t shape[DLRT_MAX_RANK];
@@ -666,8 +666,8 @@ DlTensor *dlrt_t_reshape_owned(DlTensor *a, const DlArray *shape, const char *lo
 }
 
 DlTensor *dlrt_t_reshape_like(const DlTensor *a, const DlTensor *like, const char *loc) {
-  if (!a)
-    return NULL;
+  if (!a || !like)
+    return NULL; /* a NULL like: see dlrt.h, "Zero tangents" */
   dlrtRequire(like, loc, "reshape_like");
   if (like->count != a->count)
     failReshape(a, like->rank, like->shape, loc);

@@ -486,8 +486,8 @@ static void sumToI64(DlrtWalk *w, const int64_t *g, int64_t *r) {
 }
 
 DlTensor *dlrt_t_sum_to(const DlTensor *g, const DlTensor *like, const char *loc) {
-  if (!g)
-    return NULL;
+  if (!g || !like)
+    return NULL; /* a NULL like: see dlrt.h, "Zero tangents" */
   dlrtRequire(like, loc, "sum_to");
   if (!broadcastsTo(like, g))
     dlrtFailShapes(loc, "sum_to", g->rank, g->shape, like->rank, like->shape);
@@ -550,8 +550,8 @@ static DlTensor *broadcastView(const DlTensor *a, int32_t rank, const int64_t *s
 }
 
 DlTensor *dlrt_t_broadcast_to(const DlTensor *a, const DlTensor *like, const char *loc) {
-  if (!a)
-    return NULL; /* a zero tangent broadcasts to a zero tangent */
+  if (!a || !like)
+    return NULL; /* a zero tangent broadcasts to a zero tangent; a NULL like: see dlrt.h */
   dlrtRequire(like, loc, "broadcast_to");
   if (!broadcastsTo(a, like))
     dlrtFailShapes(loc, "broadcast_to", a->rank, a->shape, like->rank, like->shape);
@@ -562,8 +562,8 @@ DlTensor *dlrt_t_broadcast_to(const DlTensor *a, const DlTensor *like, const cha
 
 DlTensor *dlrt_t_expand_axis(const DlTensor *g, const DlTensor *like, int64_t axis,
                              const char *loc) {
-  if (!g)
-    return NULL;
+  if (!g || !like)
+    return NULL; /* a NULL like: see dlrt.h, "Zero tangents" */
   dlrtRequire(like, loc, "expand_axis");
   int32_t ax = dlrtAxis(axis, like->rank, loc);
   /* g's shape must be like's with the axis of size 1 (kept) or left out. */

@@ -146,8 +146,8 @@ DlTensor *dlrt_t_narrow(const DlTensor *a, int64_t axis, int64_t lo, int64_t hi,
 
 DlTensor *dlrt_t_narrow_backward(const DlTensor *g, const DlTensor *like, int64_t axis, int64_t lo,
                                  int64_t hi, const char *loc) {
-  if (!g)
-    return NULL;
+  if (!g || !like)
+    return NULL; /* a NULL like: see dlrt.h, "Zero tangents" */
   dlrtRequire(like, loc, "slice_backward");
   int32_t ax = checkNarrow(like, axis, lo, hi, loc);
   int64_t shape[DLRT_MAX_RANK];
@@ -290,8 +290,8 @@ DlTensor *dlrt_t_gather(const DlTensor *a, const DlTensor *indices, int64_t axis
 
 DlTensor *dlrt_t_gather_backward(const DlTensor *g, const DlTensor *like, const DlTensor *indices,
                                  int64_t axis, const char *loc) {
-  if (!g)
-    return NULL;
+  if (!g || !like)
+    return NULL; /* a NULL like: see dlrt.h, "Zero tangents" */
   dlrtRequire(like, loc, "gather_backward");
   checkIndices(indices, loc);
   int32_t ax = dlrtAxis(axis, like->rank, loc);

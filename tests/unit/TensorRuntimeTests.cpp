@@ -610,6 +610,14 @@ TEST_CASE("zero tangents (NULL) follow the header's rules") {
   int64_t zeroIndex = 0;
   CHECK(dlrt_t_index_backward(nullptr, a, 1, &zeroIndex, L) == nullptr);
   CHECK(dlrt_t_slice_backward(nullptr, a, 0, 1, L) == nullptr);
+  // A NULL `like` (a zero tangent read as a primal value by a higher-order
+  // derivative) gives NULL: what is shaped like it is never read.
+  CHECK(dlrt_t_sum_to(a, nullptr, L) == nullptr);
+  CHECK(dlrt_t_broadcast_to(a, nullptr, L) == nullptr);
+  CHECK(dlrt_t_expand_axis(a, nullptr, 0, L) == nullptr);
+  CHECK(dlrt_t_reshape_like(a, nullptr, L) == nullptr);
+  CHECK(dlrt_t_index_backward(a, nullptr, 1, &zeroIndex, L) == nullptr);
+  CHECK(dlrt_t_slice_backward(a, nullptr, 0, 1, L) == nullptr);
   DlTensor *m = s(dlrt_t_materialize(nullptr, a));
   CHECK(m != a);
   CHECK(valuesOf<float>(m) == std::vector<float>{0, 0});
