@@ -289,7 +289,12 @@ bool Differentiator::checkDifferentiable(const Function &f, const Activity &act)
       if (!variedOperand || !in.result.isValid())
         continue;
       if (zeroAlmostEverywhere(in)) {
-        if (act.useful[in.result.index] && warnedZero.insert({in.loc.file, in.loc.line, in.loc.col}).second)
+        // Never for standard-library code: relu's and abs's derivative rules
+        // use step and sign, whose derivative a second order takes.
+        bool stdlib = in.loc.isValid() &&
+                      diags.sourceManager().name(in.loc.file).rfind("<stdlib>/", 0) == 0;
+        if (!stdlib && act.useful[in.result.index] &&
+            warnedZero.insert({in.loc.file, in.loc.line, in.loc.col}).second)
           diags.report(DiagId::warn_zero_derivative, in.loc,
                        {in.op == Op::Tensor ? tensorOpSpelling(in) : ir::mnemonic(in.op)});
         continue;
