@@ -326,4 +326,133 @@ ValueId ReverseEmitter::emitRemat(Builder &b, ValueId v) {
   return r;
 }
 
+// Note [Trip counts without the tape]
+// A counted loop pushes its count on each edge that leaves it (Note [Counted
+// loops]). When the count follows from values the pullback recomputes
+// anyway, the tape needs none: the loop leaves only from its header, whose
+// test is `i < bound` or `i <= bound` on an induction variable i of step 1
+// (a `for` over a range), the block it leaves to heads no loop (so every
+// loop around it is in the same iteration as when the header tested), and
+// the pullback can recompute the induction's start and the bound there
+// (Note [Rematerialization]). The count is then max(0, bound - start), plus
+// one for a closed range. So `for c in 0..<r` inside `for r in 0..<d` costs
+// the tape nothing, where it pushed one Int per r.
+void ReverseEmitter::findTripCounts() {
+  tripCounts.assign(loops.size(), TripCount{});
+  for (size_t l = 0; l < loops.size(); ++l) {
+    const Loop &loop = loops[l];
+    bool otherExit = false;
+    for (size_t bi = 0; bi < src.blocks.size() && !otherExit; ++bi) {
+      if (!loop.body[bi] || bi == loop.header || !act.reachable[bi])
+        continue;
+      const Instr &term = src.blocks[bi].instrs.back();
+      if (term.op == Op::Ret)
+        otherExit = true;
+      for (const ir::Target &t : term.targets)
+        otherExit |= !loop.body[t.block.index];
+    }
+    const Instr &term = src.blocks[loop.header].instrs.back();
+    if (otherExit || term.op != Op::CondBr || term.targets.size() != 2 ||
+        !loop.body[term.targets[0].block.index] || loop.body[term.targets[1].block.index])
+      continue;
+    size_t exitTo = term.targets[1].block.index;
+    const Instr *test = defOf[term.operands[0].index];
+    if (loopOf[exitTo] >= 0 || !test || defBlock[term.operands[0].index] != loop.header ||
+        (test->op != Op::CmpLt && test->op != Op::CmpLe))
+      continue;
+    auto ind = inductions.find(test->operands[0].index);
+    if (ind == inductions.end() || ind->second.loop != l || ind->second.step != 1)
+      continue;
+    ValueId start = ind->second.start, bound = test->operands[1];
+    if (!remat(start, exitTo) || !remat(bound, exitTo))
+      continue;
+    tripCounts[l] = TripCount{true, start, bound, test->op == Op::CmpLe};
+  }
+}
+
+std::vector<size_t> ReverseEmitter::taped(const std::vector<size_t> &left) const {
+  std::vector<size_t> out;
+  for (size_t l : left)
+    if (!tripCounts[l].computed)
+      out.push_back(l);
+  return out;
+}
+
+ValueId ReverseEmitter::emitTripCount(Builder &b, size_t l) {
+  const TripCount &tc = tripCounts[l];
+  const Type *intTy = types().intType();
+  ValueId start = emitRemat(b, tc.start), bound = emitRemat(b, tc.bound);
+  // When the body ran, bound - start (+ 1) is the number of times it ran, so
+  // it cannot overflow (imm 1: unchecked); otherwise the select drops it.
+  ValueId ran = b.emit(tc.inclusive ? Op::CmpLe : Op::CmpLt, types().boolType(), {start, bound});
+  ValueId n = b.emit(Op::Sub, intTy, {bound, start}, 1);
+  if (tc.inclusive)
+    n = b.emit(Op::Add, intTy, {n, b.constInt(1)}, 1);
+  return b.emit(Op::Select, intTy, {ran, n, b.constInt(0)});
+}
+
+// Note [Array counts without the tape]
+// The adjoint of `a[i]` accumulates into a's adjoint, which it sizes by a's
+// count when it is still empty (Note [Zero tangent arrays]), so the tape
+// saved a's count at every read of a non-parameter array. An array's count
+// often follows from where it was made: `Array(repeating:count: n)` has n
+// elements, `a[i] = x` keeps a's count, a parameter's count is at hand, and a
+// block argument has the count all its incoming values agree on (a loop that
+// only sets elements keeps the count it started with). When that count is
+// an Int the pullback can recompute at the read (Note [Rematerialization]),
+// or a parameter's count, nothing is saved.
+ReverseEmitter::CountSource ReverseEmitter::countSource(ValueId v, std::set<uint32_t> &visiting,
+                                                        int &budget) {
+  if (isParam(v))
+    return CountSource{v, true};
+  if (--budget < 0)
+    return CountSource{};
+  if (const Instr *def = defOf[v.index]) {
+    if (def->op == Op::ArrayRepeat)
+      return CountSource{def->operands[1]};
+    if (def->op == Op::ArraySet)
+      return countSource(def->operands[0], visiting, budget);
+    return CountSource{};
+  }
+  size_t bi = defBlock[v.index];
+  if (bi == SIZE_MAX || bi == 0)
+    return CountSource{};
+  if (!visiting.insert(v.index).second)
+    return CountSource{ValueId(), false, true};
+  const auto &args = src.blocks[bi].args;
+  size_t a = 0;
+  while (a < args.size() && args[a] != v)
+    ++a;
+  CountSource agreed{ValueId(), false, true};
+  bool ok = a < args.size();
+  for (size_t p : predsOf[bi]) {
+    for (const ir::Target &t : src.blocks[p].instrs.back().targets) {
+      if (!ok)
+        break;
+      if (t.block.index != bi)
+        continue;
+      CountSource c = countSource(t.args[a], visiting, budget);
+      if (c.pending)
+        continue;
+      if (!c.known())
+        ok = false;
+      else if (agreed.pending)
+        agreed = c;
+      else if (agreed.value != c.value || agreed.ofParam != c.ofParam)
+        ok = false;
+    }
+  }
+  visiting.erase(v.index);
+  return ok ? agreed : CountSource{};
+}
+
+ReverseEmitter::CountSource ReverseEmitter::untapedCount(ValueId v, size_t block) {
+  std::set<uint32_t> visiting;
+  int budget = 64;
+  CountSource c = countSource(v, visiting, budget);
+  if (!c.known() || (!c.ofParam && !remat(c.value, block)))
+    return CountSource{};
+  return c;
+}
+
 } // namespace dlc::ad

@@ -56,6 +56,14 @@ void ReverseEmitter::need(size_t block, size_t instr, std::set<Save> &seen, Valu
       return;
     }
   }
+  if (count) {
+    // Known from where the array was made (Note [Array counts without the tape]).
+    if (CountSource c = untapedCount(v, block); c.known()) {
+      if (!c.ofParam)
+        need(block, instr, seen, c.value);
+      return;
+    }
+  }
   Save s{v, count};
   if (seen.insert(s).second) {
     saves[block].push_back({s, stackFor(typeOfSave(s))});
@@ -101,6 +109,7 @@ void ReverseEmitter::plan() {
       }
   }
   findInductions();
+  findTripCounts();
   // Slots: active block arguments, and active values used outside their block.
   slotOf.assign(src.values.size(), -1);
   auto addSlot = [&](ValueId v) {
@@ -338,7 +347,7 @@ Function ReverseEmitter::emitForward(const std::string &name, const sema::Functi
                                                            : b.constInt(0));
           else if (multiPred[to])
             nt.args.push_back(b.constInt(int64_t(bi)));
-          std::vector<size_t> left = loopsLeft(bi, to);
+          std::vector<size_t> left = taped(loopsLeft(bi, to));
           if (!left.empty()) {
             BlockId edge = b.block("loop.exit");
             std::vector<ValueId> counts{st[0]};
@@ -426,9 +435,12 @@ ValueId ReverseEmitter::count(Builder &b, ValueId v) {
   for (size_t i = 0; i < ps.size(); ++i)
     if (ps[i] == v)
       return b.emit(Op::ArrayCount, types().intType(), {params[i]});
-  auto it = loaded.find(Save{v, true});
-  DLC_ASSERT(it != loaded.end(), "an array count the pullback needs was not saved");
-  return it->second;
+  if (auto it = loaded.find(Save{v, true}); it != loaded.end())
+    return it->second;
+  CountSource c = untapedCount(v, revBlock);
+  DLC_ASSERT(c.known(), "an array count the pullback needs was neither saved nor known");
+  return c.ofParam ? b.emit(Op::ArrayCount, types().intType(), {P(b, c.value)})
+                   : emitRemat(b, c.value);
 }
 
 void ReverseEmitter::accum(Builder &b, ValueId v, ValueId g) {
@@ -846,6 +858,7 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
   for (size_t bi : order) {
     const ir::Block &blk = src.blocks[bi];
     b.at(revOf[bi]);
+    revBlock = bi;
     cursors = revCursors[bi];
     slots = revSlots[bi];
     local.clear();
@@ -902,10 +915,17 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
         return {revOf[x], withState(cs, slots)};
       BlockId enter = b.block("loop.enter"), here = b.cur;
       b.at(enter);
+      // What this block recomputes stays here: `here` has other successors.
+      std::map<Save, ValueId> loadedHere = loaded;
       for (size_t j = left.size(); j-- > 0;) {
+        if (tripCounts[left[j]].computed) {
+          cs[firstCount + left[j]] = emitTripCount(b, left[j]);
+          continue;
+        }
         cs[0] = b.emit(Op::Sub, intTy, {cs[0], b.constInt(1)});
         cs[firstCount + left[j]] = b.emit(Op::ArrayGet, intTy, {stacks[0], cs[0]}, 1);
       }
+      loaded = std::move(loadedHere);
       b.br(revOf[x], withState(cs, slots));
       b.at(here);
       return {enter, {}};

@@ -103,6 +103,28 @@ private:
   /// The loops that edge from -> to leaves, innermost first.
   std::vector<size_t> loopsLeft(size_t from, size_t to) const;
   std::vector<bool> isConst; // per value: defined by a constant
+  // Note [Trip counts without the tape]
+  struct TripCount {
+    bool computed = false; // the pullback computes the count; the tape has none
+    ValueId start, bound;  // the induction's start and the header's bound
+    bool inclusive = false; // `i <= bound` (a closed range) rather than `i < bound`
+  };
+  std::vector<TripCount> tripCounts; // per loop
+  void findTripCounts();
+  /// The loops of `left` whose counts the tape holds.
+  std::vector<size_t> taped(const std::vector<size_t> &left) const;
+  ValueId emitTripCount(Builder &b, size_t loop);
+  // Note [Array counts without the tape]
+  struct CountSource {
+    ValueId value;        // an Int equal to the count, or the parameter array counted
+    bool ofParam = false; // `value` is a parameter array
+    bool pending = false; // a block argument still being looked at (agrees with anything)
+    bool known() const { return value.isValid() && !pending; }
+  };
+  CountSource countSource(ValueId array, std::set<uint32_t> &visiting, int &budget);
+  /// How the pullback gets the count of array `v` at `block` without the
+  /// tape, when it can (Note [Array counts without the tape]).
+  CountSource untapedCount(ValueId v, size_t block);
 
   bool isActive(ValueId v) const { return act.active(v); }
   const Type *tanType(ValueId v) { return types().tangentType(src.typeOf(v)); }
@@ -130,6 +152,7 @@ private:
   std::vector<ValueId> slots;        // current slot values
   std::map<uint32_t, ValueId> local; // current local adjoints
   std::map<Save, ValueId> loaded;    // saved values popped in this block
+  size_t revBlock = 0;               // the source block whose adjoint is being emitted
   ValueId P(Builder &b, ValueId v);  // a primal value in the pullback
   /// The count of array v when its instruction ran.
   ValueId count(Builder &b, ValueId v);

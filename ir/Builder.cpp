@@ -18,6 +18,16 @@
 // rules never need a shape to make a zero. Tangents handed to the user (the
 // results of grad, valueAndGrad, a pullback and jvp) are materialized against
 // their primal (`tensor.materialize`), so user code never sees a null tensor.
+//
+// Note [Folding gets of built aggregates]
+// Reverse mode accumulates a struct's adjoint one field at a time: the
+// adjoint of `m.w1` is `struct.set(zero, w1, g)`, summed into m's adjoint by
+// add, which sums field by field. A get of a struct or tuple this builder made
+// folds to the part it was made from, so those sums see the zeros zero() made
+// and drop them; without the fold every field of a model's gradient was a
+// copy summed from zero tensors (one more pass over every parameter per
+// step). The fold is sound anywhere: an aggregate dominates its use, and its
+// parts dominate it.
 #include "ir/Builder.h"
 
 namespace dlc::ir {

@@ -7,6 +7,7 @@
 #include "ir/IR.h"
 
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ public:
   BlockId cur;
   SourceLoc loc;                 // given to instructions that can trap
   std::set<uint32_t> knownZeros; // values zero() made (see add)
+  /// The tuples and structs this builder made (Tuple, TupleSet, StructMake,
+  /// StructSet), by result: a get of one folds to the part it was made from
+  /// (Note [Folding gets of built aggregates]).
+  std::unordered_map<uint32_t, Instr> aggregates;
 
   sema::TypeContext &types() { return *module.types; }
   BlockId block(std::string name) { return f.addBlock(std::move(name)); }
@@ -44,6 +49,9 @@ public:
   const Type *typeOf(ValueId v) const { return f.typeOf(v); }
 
   ValueId emit(Op op, const Type *type, std::vector<ValueId> operands, int64_t imm = 0) {
+    if ((op == Op::StructGet || op == Op::TupleGet) && operands.size() == 1)
+      if (ValueId part = builtPart(operands[0], imm); part.isValid())
+        return part;
     Instr in;
     in.op = op;
     if (!ir::hasNoResult(op))
@@ -51,8 +59,25 @@ public:
     in.operands = std::move(operands);
     in.imm = imm;
     in.loc = loc;
+    if (op == Op::StructMake || op == Op::StructSet || op == Op::Tuple || op == Op::TupleSet)
+      aggregates[in.result.index] = in;
     f.block(cur).instrs.push_back(std::move(in));
     return f.block(cur).instrs.back().result;
+  }
+  /// Part `k` of tuple or struct `agg` when this builder made `agg` (through
+  /// sets down to a make); invalid otherwise.
+  ValueId builtPart(ValueId agg, int64_t k) const {
+    for (;;) {
+      auto it = aggregates.find(agg.index);
+      if (it == aggregates.end())
+        return ValueId();
+      const Instr &in = it->second;
+      if (in.op == Op::StructMake || in.op == Op::Tuple)
+        return size_t(k) < in.operands.size() ? in.operands[size_t(k)] : ValueId();
+      if (in.imm == k)
+        return in.operands[1];
+      agg = in.operands[0];
+    }
   }
   ValueId constInt(int64_t v) { return emit(Op::ConstInt, types().intType(), {}, v); }
   ValueId constBool(bool v) { return emit(Op::ConstBool, types().boolType(), {}, v ? 1 : 0); }
