@@ -61,17 +61,24 @@ void Differentiator::freeTape(Builder &b, ValueId tape) {
       continue;
     ValueId stack = b.get(tape, k);
     if (k < layout->second.size() && layout->second[k]) {
-      // A stack of callee tapes: release each, then the stack.
-      forEachElement(b, stack, "free", [&](ValueId callee) { freeTape(b, callee); });
-    }
-    if (ir::containsTensor(at->element)) {
-      // Saved tensors: the tape holds a reference to each (Note [Tensor ownership]).
+      // A stack of callee tapes: free each (its refcounted stacks go with
+      // their references below), then the stack.
+      forEachElement(b, stack, "free", [&](ValueId callee) {
+        freeTape(b, callee);
+        if (ir::isRefcounted(b.typeOf(callee)))
+          b.emit(Op::Release, nullptr, {callee});
+      });
+    } else if (ir::isRefcounted(at->element)) {
+      // Saved tensors and arrays: the tape holds a reference to each
+      // (Notes [Tensor ownership] and [Array ownership]).
       forEachElement(b, stack, "release",
                      [&](ValueId saved) { b.emit(Op::Release, nullptr, {saved}); });
     }
-    // The stack itself is ours; saved values on it (arrays the primal
-    // computed) may be shared with the caller's and are left alone.
-    b.emit(Op::ArrayFree, nullptr, {stack});
+    // A stack of plain values is itself refcounted and goes when the tape's
+    // last reference does; other stacks are freed here (saved values that
+    // own memory but are not refcounted, such as strings, are left alone).
+    if (!ir::isRefcounted(at))
+      b.emit(Op::ArrayFree, nullptr, {stack});
   }
 }
 

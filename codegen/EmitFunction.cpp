@@ -743,6 +743,8 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     b.CreateCondBr(b.CreateICmpSLT(oldCount, n), pad, cont, md.createUnlikelyBranchWeights());
     b.SetInsertPoint(pad);
     llvm::Value *padded = b.CreateCall(l.runtime(RtFn::ArrayMaterialize), {old, n});
+    // The accumulation consumed `old`'s reference (Note [Array ownership]).
+    b.CreateCall(l.runtime(RtFn::ArrayRelease), {old});
     b.CreateBr(cont);
     b.SetInsertPoint(cont);
     llvm::PHINode *array = b.CreatePHI(old->getType(), 2);

@@ -79,10 +79,14 @@ RtSignature signatureOf(RtFn fn, llvm::LLVMContext &ctx) {
   case RtFn::ArrayGrow1: // may return its argument: not noalias
     return {"dlrt_array_grow1", fnTy(ptr, {ptr}), Effects::Any};
   case RtFn::ArrayMaterialize:
-    // Reads its operand; returns it, or a new padded copy.
-    return {"dlrt_array_materialize", fnTy(ptr, {ptr, i64}), Effects::ReadArgs};
+    // Returns its operand (retained) or a new padded copy.
+    return {"dlrt_array_materialize", fnTy(ptr, {ptr, i64}), Effects::Any};
   case RtFn::ArrayFree:
     return {"dlrt_array_free", fnTy(voidTy, {ptr}), Effects::Any};
+  case RtFn::ArrayRetain:
+    return {"dlrt_array_retain", fnTy(voidTy, {ptr}), Effects::Any};
+  case RtFn::ArrayRelease:
+    return {"dlrt_array_release", fnTy(voidTy, {ptr}), Effects::Any};
   case RtFn::Alloc:
     return {"dlrt_alloc", fnTy(ptr, {i64}), Effects::Allocates};
   case RtFn::Args: // may return the same array each time: not noalias

@@ -131,17 +131,22 @@ void Lowering::emitRefcount(Builder &b, llvm::Value *v, const sema::Type *t, boo
                                {ptrType()}),
                  {v});
     return;
+  case TypeKind::Array:
+    // Arrays whose elements own no memory (Note [Array ownership]).
+    if (ir::isRefcounted(t))
+      b.CreateCall(runtime(retain ? RtFn::ArrayRetain : RtFn::ArrayRelease), {v});
+    return;
   case TypeKind::Tuple: {
     auto *tt = sema::asTuple(t);
     for (unsigned i = 0; i < tt->elements.size(); ++i)
-      if (ir::containsTensor(tt->elements[i]))
+      if (ir::isRefcounted(tt->elements[i]))
         emitRefcount(b, b.CreateExtractValue(v, {i}), tt->elements[i], retain);
     return;
   }
   case TypeKind::Struct: {
     auto *st = sema::asStruct(t);
     for (unsigned i = 0; i < st->fields.size(); ++i)
-      if (ir::containsTensor(st->fields[i].type))
+      if (ir::isRefcounted(st->fields[i].type))
         emitRefcount(b, b.CreateExtractValue(v, {i}), st->fields[i].type, retain);
     return;
   }

@@ -48,6 +48,8 @@ enum class RtFn {
   ArrayGrow1,
   ArrayMaterialize,
   ArrayFree,
+  ArrayRetain,
+  ArrayRelease,
   Alloc,
   Args,
   Environment,

@@ -3,6 +3,8 @@
 // per-module optimization pipeline (-O0 .. -O3).
 #include "codegen/Target.h"
 
+#include <cstdlib>
+
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/IR/Module.h>
@@ -51,12 +53,20 @@ std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(int optLevel, DiagE
     return nullptr;
   }
   llvm::SubtargetFeatures features;
-  for (const auto &feature : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(feature.getKey(), feature.getValue());
+  std::string cpu = llvm::sys::getHostCPUName().str();
+  // DLC_TARGET_CPU=x86-64-v2 (or any CPU LLVM knows) compiles for that CPU
+  // instead of this machine's: for running generated code under valgrind,
+  // which does not emulate AVX-512 (docs/ADDING_A_FEATURE.md).
+  if (const char *forced = getenv("DLC_TARGET_CPU"); forced && *forced) {
+    cpu = forced;
+  } else {
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(feature.getKey(), feature.getValue());
+  }
   llvm::TargetOptions options;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features.getString(), options, llvm::Reloc::PIC_,
-      std::nullopt, codeGenOptLevel(optLevel)));
+      triple, cpu, features.getString(), options, llvm::Reloc::PIC_, std::nullopt,
+      codeGenOptLevel(optLevel)));
   if (!tm)
     diags.report(DiagId::err_codegen, {}, {"cannot create a target machine for '" + triple + "'"});
   return tm;

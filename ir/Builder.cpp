@@ -169,6 +169,27 @@ bool containsTensor(const Type *t) {
   }
 }
 
+bool isRefcounted(const Type *t) {
+  switch (t->kind) {
+  case TypeKind::Tensor:
+    return true;
+  case TypeKind::Array:
+    return !sema::asArray(t)->element->isManaged();
+  case TypeKind::Tuple:
+    for (const Type *e : sema::asTuple(t)->elements)
+      if (isRefcounted(e))
+        return true;
+    return false;
+  case TypeKind::Struct:
+    for (const auto &f : sema::asStruct(t)->fields)
+      if (isRefcounted(f.type))
+        return true;
+    return false;
+  default:
+    return false;
+  }
+}
+
 ValueId Builder::materializeLike(ValueId tangent, ValueId primal) {
   const Type *t = typeOf(tangent);
   if (!containsTensor(t))

@@ -1,4 +1,5 @@
-// Reference counting of tensors (Note [Tensor ownership]).
+// Reference counting of tensors and arrays (Notes [Tensor ownership] and
+// [Array ownership]).
 //
 // Note [Tensor ownership]
 // Tensors are refcounted buffers (runtime/dlrt.h). After differentiation,
@@ -25,6 +26,25 @@
 // `tuple.set` / `struct.set` take their operand's references, so they
 // release the element they replace. Tapes hold one reference per saved
 // tensor; grad and valueAndGrad release them when they free the tape.
+//
+// Note [Array ownership]
+// Arrays whose elements own no memory ([Double], [Int], [(Float, Bool)], ...)
+// are counted the same way: ir::isRefcounted says which values this pass
+// tracks, and a release at zero frees the array (dlrt_array_release). Whether
+// a write may go into its operand's buffer is still decided statically
+// (ir/InPlace.cpp, Note [In-place array writes]); the counts only say when
+// to free. So the in-place forms (array.set and array.append marked in place,
+// array.accum, array.truncate, stack.push) take their array operand's
+// reference and their result is owned, and a runtime write that grows an
+// array somebody else still holds copies it instead of reallocating it
+// (runtime/array.c). array.materialize returns a new reference either way.
+// Tapes are values like any other: a stack of plain values goes with the
+// tape's last reference, saved arrays are released with the tape's other
+// saved references, and only containers that are not counted (stacks of
+// callee tapes, of strings, of arrays of arrays) are freed outright
+// (ad/Differentiate.cpp, freeTape). Arrays whose elements own memory
+// ([[Double]], [Tensor], [String]) are not counted yet: like closures, they
+// keep what they hold alive, and a counted array read out of one is retained.
 #include "ir/Ownership.h"
 
 #include "ir/Builder.h"
@@ -38,6 +58,15 @@ namespace {
 
 bool consumes(const Instr &in, size_t operand) {
   switch (in.op) {
+  // In-place array writes take their array operand's reference
+  // (Note [Array ownership]).
+  case Op::ArraySet:
+    return operand == 2 || (operand == 0 && in.imm == 1);
+  case Op::ArrayAppend:
+    return operand == 1 || (operand == 0 && in.imm == 1);
+  case Op::ArrayAccum:
+  case Op::ArrayTruncate:
+    return operand == 0;
   case Op::Ret:
   case Op::Tuple:
   case Op::StructMake:
@@ -50,10 +79,6 @@ bool consumes(const Instr &in, size_t operand) {
     return operand <= 1;
   case Op::ArrayRepeat:
     return operand == 0;
-  case Op::ArraySet:
-    return operand == 2;
-  case Op::ArrayAppend:
-    return operand == 1;
   default:
     return false;
   }
@@ -129,7 +154,7 @@ private:
   std::vector<std::vector<bool>> liveIn, liveOut;
 
   void track(ValueId v) {
-    if (containsTensor(f.typeOf(v)) && !ids.count(v.index)) {
+    if (isRefcounted(f.typeOf(v)) && !ids.count(v.index)) {
       ids[v.index] = int(values.size());
       values.push_back(v);
       borrowed.push_back(false);
@@ -274,16 +299,20 @@ private:
         else
           out.push_back(make(Op::Retain, in.operands[o]));
       }
-      for (const Target &t : in.targets)
-        for (ValueId a : t.args) {
-          int i = id(a);
-          if (i < 0)
-            continue;
-          if (canMove(i))
-            moved[size_t(i)] = true;
-          else
-            out.push_back(make(Op::Retain, a));
-        }
+      if (in.op == Op::CondBr) {
+        conditionalBranch(in, bi, dies, last, moved, out);
+      } else {
+        for (const Target &t : in.targets)
+          for (ValueId a : t.args) {
+            int i = id(a);
+            if (i < 0)
+              continue;
+            if (canMove(i))
+              moved[size_t(i)] = true;
+            else
+              out.push_back(make(Op::Retain, a));
+          }
+      }
       // Releases of values whose last use is this terminator go before it.
       auto releaseDead = [&]() {
         for (auto [i, count] : occurrences)
@@ -302,7 +331,7 @@ private:
         const Type *old = copy.op == Op::TupleSet
                               ? sema::asTuple(f.typeOf(copy.operands[0]))->elements[size_t(copy.imm)]
                               : sema::asStruct(f.typeOf(copy.operands[0]))->fields[size_t(copy.imm)].type;
-        if (containsTensor(old))
+        if (isRefcounted(old))
           out.push_back(make(Op::Release, element(out, copy.operands[0], size_t(copy.imm))));
       }
       if (copy.result.isValid() && id(copy.result) >= 0) {
@@ -318,9 +347,70 @@ private:
     splitDeadEdges(bi);
   }
 
+  /// Note [Counting across a conditional branch]: on each edge of a
+  /// `cond_br` an owned value needs one reference per occurrence among that
+  /// target's arguments, plus one if the target reads it itself (it is live
+  /// into it), and the block has the one reference it owns to give: so it
+  /// moves into every edge that needs one, is retained for each further need,
+  /// and is released on an edge that needs none. A borrowed value is retained
+  /// once per argument occurrence. Retains every edge needs alike happen
+  /// before the branch; the rest, and the releases, go into blocks on the
+  /// edges (splitDeadEdges). AD's pullbacks pass every adjoint through every
+  /// branch of their dispatch: counting per occurrence and releasing on dead
+  /// edges separately cost two runtime calls per adjoint array per branch.
+  template <typename Dies>
+  void conditionalBranch(const Instr &in, size_t bi, Dies, const std::vector<long> &,
+                         std::vector<bool> &moved, std::vector<Instr> &out) {
+    size_t nt = in.targets.size(), nv = values.size();
+    pendingEdges.assign(nt, {});
+    std::vector<std::vector<int>> counts(nv); // value id -> occurrences per target
+    for (size_t t = 0; t < nt; ++t)
+      for (ValueId a : in.targets[t].args)
+        if (int i = id(a); i >= 0) {
+          counts[size_t(i)].resize(nt, 0);
+          ++counts[size_t(i)][t];
+        }
+    for (size_t i = 0; i < nv; ++i) {
+      bool passed = !counts[i].empty();
+      if (!passed && !liveOut[bi][i])
+        continue;
+      counts[i].resize(nt, 0);
+      std::vector<int> retains(nt, 0);
+      std::vector<bool> release(nt, false);
+      for (size_t t = 0; t < nt; ++t) {
+        int c = counts[i][t];
+        if (borrowed[i]) {
+          retains[t] = c;
+          continue;
+        }
+        int need = c + (liveIn[in.targets[t].block.index][i] ? 1 : 0);
+        retains[t] = std::max(need - 1, 0);
+        release[t] = need == 0;
+      }
+      int common = *std::min_element(retains.begin(), retains.end());
+      for (int r = 0; r < common; ++r)
+        out.push_back(make(Op::Retain, values[i]));
+      for (size_t t = 0; t < nt; ++t) {
+        for (int r = common; r < retains[t]; ++r)
+          pendingEdges[t].push_back(make(Op::Retain, values[i]));
+        if (release[t])
+          pendingEdges[t].push_back(make(Op::Release, values[i]));
+      }
+      moved[i] = true; // accounted for here, not by releaseDead
+    }
+    conditional = true;
+  }
+  bool conditional = false; // the block ends in a cond_br that conditionalBranch counted
+  std::vector<std::vector<Instr>> pendingEdges; // per target of the block's cond_br
+
   /// Values live out of block bi but not into one of its successors die on
-  /// that edge: release them in a block placed on it.
+  /// that edge: release them in a block placed on it, after what
+  /// conditionalBranch left for that edge.
   void splitDeadEdges(size_t bi) {
+    std::vector<std::vector<Instr>> extra = std::move(pendingEdges);
+    pendingEdges.clear();
+    bool counted = conditional;
+    conditional = false;
     if (f.blocks[bi].instrs.empty())
       return;
     size_t nv = values.size();
@@ -328,10 +418,11 @@ private:
     for (size_t ti = 0; ti < targets; ++ti) {
       BlockId succ = f.blocks[bi].instrs.back().targets[ti].block;
       std::vector<ValueId> dead;
-      for (size_t k = 0; k < nv; ++k)
+      for (size_t k = 0; k < nv && !counted; ++k)
         if (liveOut[bi][k] && !borrowed[k] && !liveIn[succ.index][k])
           dead.push_back(values[k]);
-      if (dead.empty())
+      std::vector<Instr> before = ti < extra.size() ? std::move(extra[ti]) : std::vector<Instr>{};
+      if (dead.empty() && before.empty())
         continue;
       BlockId edge = f.addBlock(f.blocks[succ.index].name + ".release");
       std::vector<ValueId> args;
@@ -339,6 +430,7 @@ private:
         args.push_back(f.addValue(f.typeOf(a)));
       Block &eb = f.block(edge);
       eb.args = args;
+      eb.instrs = std::move(before);
       for (ValueId v : dead)
         eb.instrs.push_back(make(Op::Release, v));
       Instr br;

@@ -682,6 +682,9 @@ private:
     case Op::ArrayFree:
       if (arity(1) && !sema::asArray(operandType(0)))
         fail("operand 0 has type " + operandType(0)->str() + ", expected an array");
+      else if (arity(1) && isRefcounted(operandType(0)))
+        fail("operand 0 has type " + operandType(0)->str() +
+             ", which is refcounted: released, never freed (Note [Array ownership])");
       return;
     case Op::ArrayCopy:
       if (arity(1) && !sema::asArray(operandType(0)))
@@ -917,8 +920,8 @@ private:
       return;
     case Op::Retain:
     case Op::Release:
-      if (arity(1) && !containsTensor(operandType(0)))
-        fail("operand has type " + operandType(0)->str() + ", which holds no tensor");
+      if (arity(1) && !isRefcounted(operandType(0)))
+        fail("operand has type " + operandType(0)->str() + ", which holds nothing refcounted");
       return;
     case Op::Seed:
       if (arity(1))

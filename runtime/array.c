@@ -139,6 +139,30 @@ void dlrt_array_free(DlArray *a) {
   free(a);
 }
 
+/* NULL is an `undef` the compiler never reads (a field an initializer has
+ * not set yet), replaced and so released. */
+void dlrt_array_retain(DlArray *a) {
+  if (a && a->refcount > 0)
+    ++a->refcount;
+}
+
+void dlrt_array_release(DlArray *a) {
+  if (a && a->refcount > 0 && --a->refcount == 0)
+    dlrt_array_free(a);
+}
+
+/* Gives up the reference to `a` that a growing write consumed, after its
+ * elements were copied elsewhere: frees it unless somebody else holds it
+ * too (Note [Array ownership] in ir/Ownership.cpp). */
+static void dropGrown(DlArray *a) {
+  if (isShared(a))
+    return;
+  if (a->refcount > 1)
+    --a->refcount;
+  else
+    dlrt_array_free(a);
+}
+
 static DlArray *growFull(DlArray *a, int64_t initial);
 
 /* One growth step of a tape stack that is full. */
@@ -162,7 +186,7 @@ static DlArray *growTape(DlArray *a) {
       reused->capacity = bytes / a->elemSize;
       reused->count = a->count;
       memcpy(elements(reused), constElements(a), (size_t)(a->count * a->elemSize));
-      dlrt_array_free(a);
+      dropGrown(a);
       return reused;
     }
   }
@@ -175,8 +199,7 @@ static DlArray *growTape(DlArray *a) {
     --smallTapeCount[size];
     reused->refcount = 1;
     reused->count = 0;
-    if (!isShared(a))
-      free(a);
+    dropGrown(a);
     return reused;
   }
   return growFull(a, kInitialTapeCapacity);
@@ -205,9 +228,13 @@ static DlArray *growFull(DlArray *a, int64_t initial) {
   int64_t capacity = a->capacity < initial / 2 ? initial : 2 * a->capacity;
   if (a->capacity == 0) { /* possibly a shared empty array: never resized */
     DlArray *fresh = allocRaw(a->elemSize, 0, capacity);
-    if (!isShared(a))
-      free(a);
+    dropGrown(a);
     return fresh;
+  }
+  if (a->refcount > 1) { /* somebody else holds it too: copy, never realloc */
+    DlArray *copy = dlrt_array_clone(a, capacity - a->count);
+    dropGrown(a);
+    return copy;
   }
   int64_t limit = (INT64_MAX - DLRT_ARRAY_HEADER_SIZE - 16) / (a->elemSize > 0 ? a->elemSize : 1);
   if (capacity > limit)
@@ -221,8 +248,10 @@ static DlArray *growFull(DlArray *a, int64_t initial) {
 }
 
 DlArray *dlrt_array_materialize(DlArray *a, int64_t count) {
-  if (a->count >= count)
+  if (a->count >= count) {
+    dlrt_array_retain(a); /* a new reference, like the padded copy */
     return a;
+  }
   DlArray *padded = dlrt_array_new(a->elemSize, count); /* zero-filled */
   if (a->count > 0 && a->elemSize > 0)
     memcpy(elements(padded), constElements(a), (size_t)(a->count * a->elemSize));

@@ -92,12 +92,21 @@ DlArray *dlrt_array_reserve(DlArray *a, int64_t n);
 DlArray *dlrt_array_grow1(DlArray *a);
 /* `a` when it has at least `count` elements, else a copy padded with zero
  * bytes to `count` elements (a tangent array shorter than its primal stands
- * for one padded with zeros). */
+ * for one padded with zeros). Either way a new reference: `a` is retained
+ * when it is returned. */
 DlArray *dlrt_array_materialize(DlArray *a, int64_t count);
 
-/* Releases an array nobody will read again (a tape after its pullback ran).
- * Elements that own memory are not released. */
+/* Frees an array whatever its refcount (a container of tapes after its
+ * pullback ran; dlrt_array_release at the last reference). Elements that own
+ * memory are not released. */
 void dlrt_array_free(DlArray *a);
+/* Reference counting of arrays whose elements own no memory (Note [Array
+ * ownership] in ir/Ownership.cpp): immortal arrays (refcount < 0, the shared
+ * empty ones) are never changed; release frees at zero. The in-place forms
+ * above consume their operand's reference: when somebody else holds the
+ * array too, growing copies it instead of reallocating. */
+void dlrt_array_retain(DlArray *a);
+void dlrt_array_release(DlArray *a);
 
 /* --- Tensors (LANGUAGE.md §6) ------------------------------------------------
  * A tensor is a refcounted header pointing at a 64-byte aligned buffer of

@@ -2,10 +2,12 @@
 """Runs tests/memory/training_loop.dl (10,000 hand-written training steps),
 tests/memory/stdlib_loop.dl (10,000 steps of nn layers, Adam and shuffled
 minibatches captured by a lambda) and tests/memory/array_param_loop.dl
-(20,000,000 element writes to a copy of an array parameter) with `dlc run`
+(20,000,000 element writes to a copy of an array parameter) and
+tests/memory/array_grad_loop.dl (10,000 gradient steps on [Double]
+parameters through a loss that builds arrays) with `dlc run`
 and checks that each prints what it should and that its peak resident memory
 stays under a bound: every step's tensors must be freed, and array writes
-must not copy the array each time.
+must not copy the array each time, and arrays of plain values must be freed.
 Leaking one step's tensors would need gigabytes; the compiler and runtime
 themselves take about 80 MB."""
 import argparse
@@ -40,6 +42,7 @@ def main():
     ok = run(args.dlc, "training_loop.dl")
     ok = run(args.dlc, "stdlib_loop.dl") and ok
     ok = run(args.dlc, "array_param_loop.dl", "converged: true", "20,000,000 array writes") and ok
+    ok = run(args.dlc, "array_grad_loop.dl", what="10,000 gradient steps on arrays") and ok
     return 0 if ok else 1
 
 
