@@ -124,11 +124,6 @@ public:
   /// Values the result depends on through data of any type (not through
   /// branch conditions, indices or stopGradient).
   std::vector<bool> dataNeeded(const Function &f, const Activity &act);
-  /// Releases a tape after its pullback ran (grad, valueAndGrad): its
-  /// stacks, and the tapes of callees kept on them (never saved user arrays).
-  void freeTape(Builder &b, ValueId tape);
-  /// Per tape type: which of its stacks hold callee tapes.
-  std::map<const Type *, std::vector<bool>> calleeTapeStacks;
   /// Warns for each masked parameter the result cannot depend on (§5.5).
   void warnZeroGradients(const Function &f, const Mask &mask, SourceLoc loc);
   void reportNotDifferentiable(SourceLoc loc, const std::string &what);

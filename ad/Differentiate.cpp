@@ -29,59 +29,6 @@ bool Differentiator::run() {
   return !failed;
 }
 
-namespace {
-/// Emits a loop running `body` on each element of tape stack `stack` (read
-/// without bounds checks); leaves `b` after the loop.
-void forEachElement(Builder &b, ValueId stack, const std::string &name,
-                    const std::function<void(ValueId)> &body) {
-  const Type *intTy = b.types().intType();
-  const Type *elem = sema::asArray(b.typeOf(stack))->element;
-  BlockId head = b.block(name + ".loop"), bodyBlock = b.block(name + ".body"),
-          done = b.block(name + ".done");
-  ValueId n = b.emit(Op::ArrayCount, intTy, {stack});
-  b.br(head, {b.constInt(0)});
-  b.at(head);
-  ValueId i = b.arg(head, intTy);
-  b.condBr(b.emit(Op::CmpLt, b.types().boolType(), {i, n}), bodyBlock, {}, done, {});
-  b.at(bodyBlock);
-  body(b.emit(Op::ArrayGet, elem, {stack, i}, 1));
-  b.br(head, {b.emit(Op::Add, intTy, {i, b.constInt(1)})});
-  b.at(done);
-}
-} // namespace
-
-void Differentiator::freeTape(Builder &b, ValueId tape) {
-  auto *tt = sema::asTuple(b.typeOf(tape));
-  auto layout = calleeTapeStacks.find(tt);
-  if (layout == calleeTapeStacks.end())
-    return; // not a tape this run made (a unit tape of a custom derivative)
-  for (size_t k = 0; k < tt->elements.size(); ++k) {
-    auto *at = sema::asArray(tt->elements[k]);
-    if (!at)
-      continue;
-    ValueId stack = b.get(tape, k);
-    if (k < layout->second.size() && layout->second[k]) {
-      // A stack of callee tapes: free each (its refcounted stacks go with
-      // their references below), then the stack.
-      forEachElement(b, stack, "free", [&](ValueId callee) {
-        freeTape(b, callee);
-        if (ir::isRefcounted(b.typeOf(callee)))
-          b.emit(Op::Release, nullptr, {callee});
-      });
-    } else if (ir::isRefcounted(at->element)) {
-      // Saved tensors and arrays: the tape holds a reference to each
-      // (Notes [Tensor ownership] and [Array ownership]).
-      forEachElement(b, stack, "release",
-                     [&](ValueId saved) { b.emit(Op::Release, nullptr, {saved}); });
-    }
-    // A stack of plain values is itself refcounted and goes when the tape's
-    // last reference does; other stacks are freed here (saved values that
-    // own memory but are not refcounted, such as strings, are left alone).
-    if (!ir::isRefcounted(at))
-      b.emit(Op::ArrayFree, nullptr, {stack});
-  }
-}
-
 void Differentiator::warnZeroGradients(const Function &f, const Mask &mask, SourceLoc loc) {
   if (f.isExtern || f.blocks.empty())
     return;
@@ -328,8 +275,9 @@ FuncId Differentiator::userDerivative(FuncId fnId, DerivKind kind, unsigned cons
       std::vector<ValueId> bargs = args;
       bargs.push_back(tape);
       bargs.push_back(b.constFloat(resultTy, 1.0));
+      // The tape goes with its last reference, right after the pullback
+      // (Note [Array ownership]).
       ValueId grads = selectGrads(b, b.call(fns.bwd, bargs), args);
-      freeTape(b, tape);
       if (kind == DerivKind::Grad) {
         w.type = types().functionType(fnType->params, gradsTy);
         b.ret(grads);

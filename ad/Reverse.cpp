@@ -252,12 +252,6 @@ void ReverseEmitter::plan() {
   for (const Type *t : stackTypes)
     parts.push_back(types().arrayType(t));
   tapeType = types().tupleType(parts);
-  // Two functions may have tapes of one type with different layouts: then
-  // only stacks that hold callee tapes in both count (the others leak).
-  auto [entry, fresh] = d.calleeTapeStacks.emplace(tapeType, calleeTapeStack);
-  if (!fresh)
-    for (size_t k = 0; k < entry->second.size(); ++k)
-      entry->second[k] = entry->second[k] && calleeTapeStack[k];
 }
 
 Function ReverseEmitter::emitForward(const std::string &name, const sema::FunctionType *type) {
@@ -1133,7 +1127,6 @@ void Differentiator::emitPendingVjpFull() {
     args.push_back(tape);
     args.push_back(seed);
     ValueId grads = b.call(fns.bwd, args);
-    freeTape(b, tape);
     b.ret(grads);
     install(id, std::move(out));
   }

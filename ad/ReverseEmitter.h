@@ -129,8 +129,8 @@ private:
   bool isActive(ValueId v) const { return act.active(v); }
   const Type *tanType(ValueId v) { return types().tangentType(src.typeOf(v)); }
   void need(size_t block, size_t instr, std::set<Save> &seen, ValueId v, bool count = false);
-  /// The stack for values of type t; callee tapes get stacks of their own,
-  /// so that freeTape can tell them from saved values of the same type.
+  /// The stack for values of type t; callee tapes get stacks of their own
+  /// (the order of pops does not depend on it; --emit ir reads better).
   size_t stackFor(const Type *t, bool calleeTapes = false) {
     auto it = stackOf.find({t, calleeTapes});
     if (it != stackOf.end())

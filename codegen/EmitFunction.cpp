@@ -4,6 +4,7 @@
 // switch in FunctionEmitter::emit, with runtime checks branching to cold
 // failure blocks.
 #include "codegen/Lowering.h"
+#include "ir/Builder.h"
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Intrinsics.h>
@@ -649,9 +650,11 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     llvm::Value *v = operand(0);
     llvm::Value *tmp = entryAlloca(v->getType());
     b.CreateStore(v, tmp);
-    return define(
+    llvm::Value *array =
         b.CreateCall(l.runtime(RtFn::ArrayRepeat), {tmp, b.getInt64(l.allocSize(v->getType())),
-                                                    operand(1), l.locString(in.loc)}));
+                                                    operand(1), l.locString(in.loc)});
+    l.retainElements(b, array, resultType()); // the operand is borrowed (Note [Array ownership])
+    return define(array);
   }
   case Op::ArrayCount:
     return define(l.arrayHeaderAccess(
@@ -667,11 +670,23 @@ void FunctionEmitter::emit(const ir::Instr &in) {
   case Op::ArraySet: {
     llvm::Value *array = operand(0), *index = operand(1), *v = operand(2);
     boundsChecked(array, index);
+    const sema::Type *elem = sema::asArray(operandType(0))->element;
+    // The array's reference to the element it replaces goes (Note [Array ownership]).
+    auto releaseOld = [&](llvm::Value *into) {
+      if (ir::isRefcounted(elem))
+        l.emitRefcount(b,
+                       l.arrayElementAccess(b.CreateLoad(
+                           v->getType(), l.arrayElementPtr(b, into, index, v->getType()))),
+                       elem, /*retain=*/false);
+    };
     if (in.imm == 1) { // no other live value sees the buffer (ir/InPlace.cpp)
+      releaseOld(array);
       l.arrayElementAccess(b.CreateStore(v, l.arrayElementPtr(b, array, index, v->getType())));
       return define(array);
     }
     llvm::Value *copy = b.CreateCall(l.runtime(RtFn::ArrayClone), {array, b.getInt64(0)});
+    l.retainElements(b, copy, operandType(0));
+    releaseOld(copy);
     l.arrayElementAccess(b.CreateStore(v, l.arrayElementPtr(b, copy, index, v->getType())));
     return define(copy);
   }
@@ -679,6 +694,7 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     if (in.imm != 1) {
       llvm::Value *v = operand(1);
       llvm::Value *copy = b.CreateCall(l.runtime(RtFn::ArrayClone), {operand(0), b.getInt64(1)});
+      l.retainElements(b, copy, operandType(0));
       llvm::Value *countPtr = l.bytePtr(b, copy, kArrayCountOffset);
       llvm::Value *count = l.arrayHeaderAccess(b.CreateLoad(l.i64(), countPtr, "count"));
       l.arrayElementAccess(b.CreateStore(v, l.arrayElementPtr(b, copy, count, v->getType())));
@@ -760,8 +776,11 @@ void FunctionEmitter::emit(const ir::Instr &in) {
   case Op::ArrayFree:
     b.CreateCall(l.runtime(RtFn::ArrayFree), {operand(0)});
     return;
-  case Op::ArrayCopy:
-    return define(b.CreateCall(l.runtime(RtFn::ArrayClone), {operand(0), b.getInt64(0)}));
+  case Op::ArrayCopy: {
+    llvm::Value *copy = b.CreateCall(l.runtime(RtFn::ArrayClone), {operand(0), b.getInt64(0)});
+    l.retainElements(b, copy, operandType(0));
+    return define(copy);
+  }
   case Op::ArrayMaterialize:
     return define(b.CreateCall(l.runtime(RtFn::ArrayMaterialize), {operand(0), operand(1)}));
   case Op::ArrayTruncate: {

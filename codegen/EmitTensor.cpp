@@ -132,8 +132,11 @@ void Lowering::emitRefcount(Builder &b, llvm::Value *v, const sema::Type *t, boo
                  {v});
     return;
   case TypeKind::Array:
-    // Arrays whose elements own no memory (Note [Array ownership]).
-    if (ir::isRefcounted(t))
+    // Note [Array ownership]: an array whose elements hold counted references
+    // releases them when it goes, in a helper made per element type.
+    if (!retain && ir::isRefcounted(sema::asArray(t)->element))
+      b.CreateCall(arrayReleaseHelper(t), {v});
+    else
       b.CreateCall(runtime(retain ? RtFn::ArrayRetain : RtFn::ArrayRelease), {v});
     return;
   case TypeKind::Tuple: {
@@ -153,6 +156,78 @@ void Lowering::emitRefcount(Builder &b, llvm::Value *v, const sema::Type *t, boo
   default:
     return;
   }
+}
+
+void Lowering::retainElements(Builder &b, llvm::Value *array, const sema::Type *t) {
+  const sema::Type *elem = sema::asArray(t)->element;
+  if (!ir::isRefcounted(elem))
+    return;
+  llvm::Type *elemTy = lower(elem);
+  llvm::Function *fn = b.GetInsertBlock()->getParent();
+  llvm::BasicBlock *from = b.GetInsertBlock();
+  auto *loop = llvm::BasicBlock::Create(ctx, "retain.loop", fn);
+  auto *body = llvm::BasicBlock::Create(ctx, "retain.body", fn);
+  auto *done = llvm::BasicBlock::Create(ctx, "retain.done", fn);
+  llvm::Value *n = arrayHeaderAccess(b.CreateLoad(i64(), bytePtr(b, array, kArrayCountOffset)));
+  b.CreateBr(loop);
+  b.SetInsertPoint(loop);
+  llvm::PHINode *i = b.CreatePHI(i64(), 2, "i");
+  i->addIncoming(b.getInt64(0), from);
+  b.CreateCondBr(b.CreateICmpSLT(i, n), body, done);
+  b.SetInsertPoint(body);
+  llvm::Value *e = arrayElementAccess(b.CreateLoad(elemTy, arrayElementPtr(b, array, i, elemTy)));
+  emitRefcount(b, e, elem, /*retain=*/true);
+  i->addIncoming(b.CreateAdd(i, b.getInt64(1)), b.GetInsertBlock());
+  b.CreateBr(loop);
+  b.SetInsertPoint(done);
+}
+
+llvm::Function *Lowering::arrayReleaseHelper(const sema::Type *t) {
+  if (auto it = releaseHelpers.find(t); it != releaseHelpers.end())
+    return it->second;
+  auto *fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrType()}, false);
+  auto *fn = llvm::Function::Create(fnTy, llvm::GlobalValue::InternalLinkage,
+                                    "dl.release." + std::to_string(releaseHelpers.size()), mod);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  releaseHelpers[t] = fn; // before the body: an array of arrays of this type recurses
+  const sema::Type *elem = sema::asArray(t)->element;
+  llvm::Type *elemTy = lower(elem);
+  auto block = [&](const char *name) { return llvm::BasicBlock::Create(ctx, name, fn); };
+  llvm::BasicBlock *entry = block("entry"), *counted = block("counted"), *shared = block("shared"),
+                   *last = block("last"), *loop = block("loop"), *body = block("body"),
+                   *done = block("done"), *out = block("out");
+  Builder b(entry);
+  llvm::Value *a = fn->getArg(0);
+  // NULL: an `undef` never read; refcount < 0: immortal.
+  b.CreateCondBr(b.CreateIsNull(a), out, counted);
+  b.SetInsertPoint(counted);
+  llvm::Value *rc = b.CreateLoad(i64(), a, "rc");
+  llvm::Value *one = b.getInt64(1);
+  b.CreateCondBr(b.CreateICmpSLE(rc, b.getInt64(0)), out, shared);
+  b.SetInsertPoint(shared);
+  llvm::BasicBlock *decrement = block("decrement");
+  b.CreateCondBr(b.CreateICmpEQ(rc, one), last, decrement);
+  b.SetInsertPoint(decrement);
+  b.CreateStore(b.CreateSub(rc, one), a);
+  b.CreateBr(out);
+  b.SetInsertPoint(last);
+  llvm::Value *n = arrayHeaderAccess(b.CreateLoad(i64(), bytePtr(b, a, kArrayCountOffset), "n"));
+  b.CreateBr(loop);
+  b.SetInsertPoint(loop);
+  llvm::PHINode *i = b.CreatePHI(i64(), 2, "i");
+  i->addIncoming(b.getInt64(0), last);
+  b.CreateCondBr(b.CreateICmpSLT(i, n), body, done);
+  b.SetInsertPoint(body);
+  llvm::Value *e = arrayElementAccess(b.CreateLoad(elemTy, arrayElementPtr(b, a, i, elemTy)));
+  emitRefcount(b, e, elem, /*retain=*/false);
+  i->addIncoming(b.CreateAdd(i, one), b.GetInsertBlock());
+  b.CreateBr(loop);
+  b.SetInsertPoint(done);
+  b.CreateCall(runtime(RtFn::ArrayFree), {a});
+  b.CreateBr(out);
+  b.SetInsertPoint(out);
+  b.CreateRetVoid();
+  return fn;
 }
 
 llvm::Value *Lowering::emitTensor(Builder &b, const ir::Instr &in,

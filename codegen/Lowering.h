@@ -146,6 +146,12 @@ public:
   /// dlrt_t_retain / dlrt_t_release on every tensor in `v` (of DIR type t,
   /// through tuples and structs).
   void emitRefcount(Builder &b, llvm::Value *v, const sema::Type *t, bool retain);
+  /// `dl.release.N(array)`: releases an array of DIR type `t` whose elements
+  /// hold counted references, and at its last reference theirs.
+  llvm::Function *arrayReleaseHelper(const sema::Type *t);
+  /// Retains every element of `array` (DIR type `t`) when its elements hold
+  /// counted references: a copy or a repeat holds one more of each.
+  void retainElements(Builder &b, llvm::Value *array, const sema::Type *t);
 
   // --- EmitFused.cpp -----------------------------------------------------------
   /// `tensor.fused` of function `f`: a call of dlrt_t_fused with the kernel's
@@ -186,6 +192,7 @@ private:
   std::vector<std::string> reported;
   std::map<const sema::Type *, llvm::Type *> typeCache;
   std::map<const sema::Type *, llvm::Function *> printHelpers;
+  std::map<const sema::Type *, llvm::Function *> releaseHelpers; // arrayReleaseHelper
   std::map<std::string, llvm::Constant *, std::less<>> cStrings;
   std::map<std::string, llvm::Constant *, std::less<>> stringLiterals;
   std::map<uint32_t, llvm::Function *> functions;

@@ -173,8 +173,8 @@ bool isRefcounted(const Type *t) {
   switch (t->kind) {
   case TypeKind::Tensor:
     return true;
-  case TypeKind::Array:
-    return !sema::asArray(t)->element->isManaged();
+  case TypeKind::Array: // whatever its elements (Note [Array ownership])
+    return true;
   case TypeKind::Tuple:
     for (const Type *e : sema::asTuple(t)->elements)
       if (isRefcounted(e))

@@ -156,8 +156,8 @@ public:
 /// Whether values of type t hold tensors directly or in tuples and structs.
 bool containsTensor(const Type *t);
 /// Whether values of type `t` hold references the compiler counts: tensors,
-/// arrays whose elements own no memory, and tuples and structs holding
-/// either (Notes [Tensor ownership] and [Array ownership], ir/Ownership.cpp).
+/// arrays, and tuples and structs holding either (Notes [Tensor ownership]
+/// and [Array ownership], ir/Ownership.cpp).
 bool isRefcounted(const Type *t);
 
 } // namespace dlc::ir

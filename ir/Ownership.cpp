@@ -28,23 +28,29 @@
 // tensor; grad and valueAndGrad release them when they free the tape.
 //
 // Note [Array ownership]
-// Arrays whose elements own no memory ([Double], [Int], [(Float, Bool)], ...)
-// are counted the same way: ir::isRefcounted says which values this pass
-// tracks, and a release at zero frees the array (dlrt_array_release). Whether
-// a write may go into its operand's buffer is still decided statically
-// (ir/InPlace.cpp, Note [In-place array writes]); the counts only say when
-// to free. So the in-place forms (array.set and array.append marked in place,
-// array.accum, array.truncate, stack.push) take their array operand's
-// reference and their result is owned, and a runtime write that grows an
-// array somebody else still holds copies it instead of reallocating it
-// (runtime/array.c). array.materialize returns a new reference either way.
-// Tapes are values like any other: a stack of plain values goes with the
-// tape's last reference, saved arrays are released with the tape's other
-// saved references, and only containers that are not counted (stacks of
-// callee tapes, of strings, of arrays of arrays) are freed outright
-// (ad/Differentiate.cpp, freeTape). Arrays whose elements own memory
-// ([[Double]], [Tensor], [String]) are not counted yet: like closures, they
-// keep what they hold alive, and a counted array read out of one is retained.
+// Arrays are counted the same way, whatever their elements: ir::isRefcounted
+// says which values this pass tracks. Whether a write may go into its
+// operand's buffer is still decided statically (ir/InPlace.cpp, Note
+// [In-place array writes]); the counts say when to free. So:
+//   - The in-place forms (array.set and array.append marked in place,
+//     array.accum, array.truncate, stack.push) take their array operand's
+//     reference and their result is owned; a runtime write that grows an
+//     array somebody else still holds copies it instead of reallocating it
+//     (runtime/array.c). array.materialize returns a new reference either way.
+//   - An array holds one reference to each counted value in it (tensors,
+//     arrays, tuples and structs of them): `array` and `array.append` take
+//     their element operands' references, `array.set` takes its value's and
+//     releases the element it replaces, `array.repeat` borrows its element and
+//     retains each copy, and a copy (a copying write, `array.copy`) retains
+//     every element (codegen/EmitFunction.cpp). An element read out is
+//     retained. At its last reference an array releases its elements
+//     (codegen's dl.release.N helpers) and is freed.
+//   - Tapes are values like any other: when grad's or valueAndGrad's tape
+//     dies after the pullback, its stacks go, and with them the saved tensors
+//     and arrays and the callee tapes on them.
+// Strings and closure contexts are not counted yet: they are never freed, so
+// an array of them frees only its own buffer, and what a closure captures
+// stays alive.
 #include "ir/Ownership.h"
 
 #include "ir/Builder.h"
@@ -77,8 +83,6 @@ bool consumes(const Instr &in, size_t operand) {
   case Op::TupleSet:
   case Op::StructSet:
     return operand <= 1;
-  case Op::ArrayRepeat:
-    return operand == 0;
   default:
     return false;
   }
