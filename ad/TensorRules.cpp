@@ -99,6 +99,9 @@ bool tensorPropagates(const Instr &in) {
   case TensorOp::Narrow:
   case TensorOp::NarrowBackward:
   case TensorOp::Concat:
+  case TensorOp::Join:
+  case TensorOp::JoinTangent:
+  case TensorOp::JoinBackward:
   case TensorOp::Gather:
   case TensorOp::GatherBackward:
   case TensorOp::Conv2d:
@@ -138,7 +141,9 @@ bool tensorControlOperand(const Instr &in, size_t i) {
   case TensorOp::IndexBackward:
   case TensorOp::SliceBackward:
   case TensorOp::NarrowBackward:
-    return i == 1; // `like`: only its shape is read
+  case TensorOp::JoinTangent:
+  case TensorOp::JoinBackward:
+    return i == 1; // `like` (the parts): only shapes are read
   case TensorOp::GatherBackward:
     return i == 1 || i == 2;
   case TensorOp::Conv2dBackwardInput:
@@ -241,6 +246,9 @@ void tensorAdjointNeeds(const ir::Module &m, const std::function<const Type *(si
     return;
   case TensorOp::Narrow:
   case TensorOp::Concat:
+  case TensorOp::Join:
+  case TensorOp::JoinTangent:
+  case TensorOp::JoinBackward:
   case TensorOp::Gather:
     for (size_t i = 0; i < in.operands.size(); ++i)
       operands.push_back(i);
@@ -380,6 +388,16 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
     out = e.op(TensorOp::Concat, parts);
     break;
   }
+  case TensorOp::Join:
+    // The tangents joined; a zero or missing one takes its part's shape.
+    out = e.op(TensorOp::JoinTangent, {T(0), A(0), A(1), A(2)});
+    break;
+  case TensorOp::JoinTangent:
+    out = e.op(TensorOp::JoinTangent, {T(0), A(1), A(2), A(3)});
+    break;
+  case TensorOp::JoinBackward:
+    out = e.op(TensorOp::JoinBackward, {T(0), A(1), A(2), A(3)}, b.typeOf(A(1)));
+    break;
   case TensorOp::MatMulNT:
   case TensorOp::MatMulTN: {
     ValueId x = on(0) ? e.op(opOf(in), {T(0), A(1)}) : b.zero(t);
@@ -515,6 +533,17 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
     }
     break;
   }
+  case TensorOp::Join:
+    // Each part's adjoint is its stretch of g (an array of them).
+    accum(0, e.op(TensorOp::JoinBackward, {g, A(0), A(1), A(2)}, b.typeOf(A(0))));
+    break;
+  case TensorOp::JoinTangent:
+    accum(0, e.op(TensorOp::JoinBackward, {g, A(1), A(2), A(3)}, b.typeOf(A(1))));
+    break;
+  case TensorOp::JoinBackward:
+    // g is an array of the parts' adjoints: joined, a missing one as zeros.
+    accum(0, e.op(TensorOp::JoinTangent, {g, A(1), A(2), A(3)}, b.typeOf(A(0))));
+    break;
   case TensorOp::Gather:
     accum(0, e.op(TensorOp::GatherBackward, {g, A(0), A(1), A(2)}));
     break;

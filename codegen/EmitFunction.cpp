@@ -785,6 +785,8 @@ void FunctionEmitter::emit(const ir::Instr &in) {
     return define(b.CreateCall(l.runtime(RtFn::ArrayMaterialize), {operand(0), operand(1)}));
   case Op::ArrayTruncate: {
     llvm::Value *array = operand(0), *n = operand(1);
+    // The elements cut off go with the array's references to them.
+    l.elementRefcounts(b, array, operandType(0), n, /*retain=*/false);
     llvm::Value *countPtr = l.bytePtr(b, array, kArrayCountOffset);
     llvm::Value *count = l.arrayHeaderAccess(b.CreateLoad(l.i64(), countPtr, "count"));
     llvm::Value *shorter = b.CreateICmpSLT(n, count);

@@ -158,25 +158,26 @@ void Lowering::emitRefcount(Builder &b, llvm::Value *v, const sema::Type *t, boo
   }
 }
 
-void Lowering::retainElements(Builder &b, llvm::Value *array, const sema::Type *t) {
+void Lowering::elementRefcounts(Builder &b, llvm::Value *array, const sema::Type *t,
+                                llvm::Value *first, bool retain) {
   const sema::Type *elem = sema::asArray(t)->element;
   if (!ir::isRefcounted(elem))
     return;
   llvm::Type *elemTy = lower(elem);
   llvm::Function *fn = b.GetInsertBlock()->getParent();
   llvm::BasicBlock *from = b.GetInsertBlock();
-  auto *loop = llvm::BasicBlock::Create(ctx, "retain.loop", fn);
-  auto *body = llvm::BasicBlock::Create(ctx, "retain.body", fn);
-  auto *done = llvm::BasicBlock::Create(ctx, "retain.done", fn);
+  auto *loop = llvm::BasicBlock::Create(ctx, "elements.loop", fn);
+  auto *body = llvm::BasicBlock::Create(ctx, "elements.body", fn);
+  auto *done = llvm::BasicBlock::Create(ctx, "elements.done", fn);
   llvm::Value *n = arrayHeaderAccess(b.CreateLoad(i64(), bytePtr(b, array, kArrayCountOffset)));
   b.CreateBr(loop);
   b.SetInsertPoint(loop);
   llvm::PHINode *i = b.CreatePHI(i64(), 2, "i");
-  i->addIncoming(b.getInt64(0), from);
+  i->addIncoming(first ? first : b.getInt64(0), from);
   b.CreateCondBr(b.CreateICmpSLT(i, n), body, done);
   b.SetInsertPoint(body);
   llvm::Value *e = arrayElementAccess(b.CreateLoad(elemTy, arrayElementPtr(b, array, i, elemTy)));
-  emitRefcount(b, e, elem, /*retain=*/true);
+  emitRefcount(b, e, elem, retain);
   i->addIncoming(b.CreateAdd(i, b.getInt64(1)), b.GetInsertBlock());
   b.CreateBr(loop);
   b.SetInsertPoint(done);
@@ -412,6 +413,14 @@ llvm::Value *Lowering::emitTensor(Builder &b, const ir::Instr &in,
     auto [n, parts] = pointerArray(ops.drop_back());
     return call("dlrt_t_concat", ptr, {i64, ptr, i64, ptr}, {n, parts, ops.back(), loc});
   }
+  case TensorOp::Join:
+    return call("dlrt_t_join", ptr, {ptr, i64, i1, ptr}, {ops[0], ops[1], ops[2], loc});
+  case TensorOp::JoinTangent:
+    return call("dlrt_t_join_tangent", ptr, {ptr, ptr, i64, i1, ptr},
+                {ops[0], ops[1], ops[2], ops[3], loc});
+  case TensorOp::JoinBackward:
+    return call("dlrt_t_join_backward", ptr, {ptr, ptr, i64, i1, ptr},
+                {ops[0], ops[1], ops[2], ops[3], loc});
   case TensorOp::Dim:
     return call("dlrt_t_dim", i64, {ptr, i64, ptr}, {ops[0], ops[1], loc});
   case TensorOp::Gather:

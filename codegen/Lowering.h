@@ -149,9 +149,15 @@ public:
   /// `dl.release.N(array)`: releases an array of DIR type `t` whose elements
   /// hold counted references, and at its last reference theirs.
   llvm::Function *arrayReleaseHelper(const sema::Type *t);
-  /// Retains every element of `array` (DIR type `t`) when its elements hold
-  /// counted references: a copy or a repeat holds one more of each.
-  void retainElements(Builder &b, llvm::Value *array, const sema::Type *t);
+  /// Retains (or releases) every element of `array` (DIR type `t`) from
+  /// index `first` (null: 0) to its count, when its elements hold counted
+  /// references: a copy or a repeat holds one more of each, a truncation
+  /// drops those it cuts off.
+  void elementRefcounts(Builder &b, llvm::Value *array, const sema::Type *t, llvm::Value *first,
+                        bool retain);
+  void retainElements(Builder &b, llvm::Value *array, const sema::Type *t) {
+    elementRefcounts(b, array, t, nullptr, /*retain=*/true);
+  }
 
   // --- EmitFused.cpp -----------------------------------------------------------
   /// `tensor.fused` of function `f`: a call of dlrt_t_fused with the kernel's

@@ -178,6 +178,12 @@ ValueId FunctionLowerer::lowerTensorCall(const CallExpr *c) {
     const Expr *list = c->args[0].value;
     while (auto *p = dynCast<ParenExpr>(list))
       list = p->inner;
+    if (!dynCast<ArrayLitExpr>(list)) {
+      // An array value: joined by the runtime (tensor.join).
+      ValueId array = lowerExpr(c->args[0].value);
+      ValueId axis = c->args.size() > 1 ? lowerExpr(c->args[1].value) : constInt(0);
+      return tensorOp(TensorOp::Join, t, {array, axis, constBool(b == Builtin::Stack)}, loc);
+    }
     std::vector<ValueId> parts;
     for (const Expr *e : cast<ArrayLitExpr>(list)->elements)
       parts.push_back(lowerExpr(e));

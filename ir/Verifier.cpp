@@ -551,6 +551,27 @@ private:
         fail("result has type " + resultType()->str() + ", expected the tuple of the tensors' types");
       return;
     }
+    case TensorOp::Join:
+    case TensorOp::JoinTangent:
+    case TensorOp::JoinBackward: {
+      // Join: parts, axis, stack -> T; JoinTangent: tangents, parts, axis,
+      // stack -> T; JoinBackward: g, parts, axis, stack -> [T].
+      size_t n = op == TensorOp::Join ? 3 : 4;
+      if (!arity(n))
+        return;
+      const Type *tensor = op == TensorOp::JoinBackward ? operandType(0) : resultType();
+      auto *parts = sema::asArray(operandType(n - 3));
+      if (!tensor || tensor->kind != TypeKind::Tensor || !parts || parts->element != tensor)
+        fail("expected an array of " + (tensor ? tensor->str() : std::string("a tensor type")) +
+             " for the parts");
+      if (op == TensorOp::JoinTangent && operandType(0) != operandType(1))
+        fail("the tangents have type " + operandType(0)->str() + ", expected the parts' type");
+      if (op == TensorOp::JoinBackward && resultType() && resultType() != operandType(1))
+        fail("result has type " + resultType()->str() + ", expected the parts' type");
+      expectOperandKind(n - 2, TypeKind::Int, "Int");
+      expectOperandKind(n - 1, TypeKind::Bool, "Bool");
+      return;
+    }
     default:
       if (in.operands.empty() || operandType(0)->kind != TypeKind::Tensor)
         fail("operand 0 must be a tensor");

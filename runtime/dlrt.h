@@ -289,6 +289,18 @@ DlTensor *dlrt_t_narrow_backward(const DlTensor *g, const DlTensor *like, int64_
  * kind and equal shapes except along axis (its adjoint narrows g back into
  * parts). dim: the size of `axis`. */
 DlTensor *dlrt_t_concat(int64_t n, DlTensor *const *parts, int64_t axis, const char *loc);
+/* join: concat (stack false) or stack (stack true: each part gets a new axis
+ * of size 1 at `axis`, and all must have one shape) of the tensors of array
+ * `parts` ([Tensor]). join_tangent: join of the tangents, where a NULL
+ * tangent or one past the array's end stands for zeros shaped like its
+ * primal part. join_backward: the parts' adjoints, an array ([Tensor], new
+ * references) of g's stretch for each part; an empty array for a NULL g.
+ * [zero-ok] */
+DlTensor *dlrt_t_join(const DlArray *parts, int64_t axis, bool stack, const char *loc);
+DlTensor *dlrt_t_join_tangent(const DlArray *tangents, const DlArray *primals, int64_t axis,
+                              bool stack, const char *loc);
+DlArray *dlrt_t_join_backward(const DlTensor *g, const DlArray *primals, int64_t axis, bool stack,
+                              const char *loc);
 int64_t dlrt_t_dim(const DlTensor *a, int64_t axis, const char *loc);
 /* gather: NumPy's take(a, indices, axis): result shape a.shape[..axis] +
  * indices.shape + a.shape[axis+1..]; indices are DLRT_I64 in [-size, size)

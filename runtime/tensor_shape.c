@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void splitAt(const DlTensor *t, int32_t axis, int64_t *outer, int64_t *inner) {
@@ -208,6 +209,86 @@ DlTensor *dlrt_t_concat(int64_t n, DlTensor *const *parts, int64_t axis, const c
     offset += len;
   }
   return r;
+}
+
+/* --- join: concat and stack of an array of tensors -------------------------------- */
+
+static DlTensor *const *arrayParts(const DlArray *parts) {
+  return (DlTensor *const *)((const char *)parts + DLRT_ARRAY_HEADER_SIZE);
+}
+
+/* The parts of a stack: each with a new axis of size 1 at `axis`. */
+static DlTensor **unsqueezedParts(int64_t n, DlTensor *const *parts, int64_t axis, const char *loc) {
+  if (n < 1)
+    dlrt_fail(loc, "stack needs at least one tensor");
+  DlTensor **out = dlrt_alloc(n * (int64_t)sizeof(DlTensor *));
+  for (int64_t i = 0; i < n; ++i) {
+    dlrtRequire(parts[i], loc, "stack");
+    if (parts[i]->rank != parts[0]->rank || parts[i]->kind != parts[0]->kind ||
+        memcmp(parts[i]->shape, parts[0]->shape, (size_t)parts[0]->rank * sizeof(int64_t)) != 0) {
+      for (int64_t j = 0; j < i; ++j)
+        dlrt_t_release(out[j]);
+      free(out);
+      dlrtFailShapes(loc, "stack", parts[0]->rank, parts[0]->shape, parts[i]->rank, parts[i]->shape);
+    }
+    out[i] = dlrt_t_unsqueeze(parts[i], axis, loc);
+  }
+  return out;
+}
+
+static DlTensor *joinParts(int64_t n, DlTensor *const *parts, int64_t axis, bool stack,
+                           const char *loc) {
+  if (!stack)
+    return dlrt_t_concat(n, parts, axis, loc);
+  DlTensor **expanded = unsqueezedParts(n, parts, axis, loc);
+  DlTensor *r = dlrt_t_concat(n, expanded, axis, loc);
+  for (int64_t i = 0; i < n; ++i)
+    dlrt_t_release(expanded[i]);
+  free(expanded);
+  return r;
+}
+
+DlTensor *dlrt_t_join(const DlArray *parts, int64_t axis, bool stack, const char *loc) {
+  return joinParts(parts->count, arrayParts(parts), axis, stack, loc);
+}
+
+DlTensor *dlrt_t_join_tangent(const DlArray *tangents, const DlArray *primals, int64_t axis,
+                              bool stack, const char *loc) {
+  int64_t n = primals->count;
+  DlTensor **parts = dlrt_alloc((n > 0 ? n : 1) * (int64_t)sizeof(DlTensor *));
+  for (int64_t i = 0; i < n; ++i) {
+    const DlTensor *t = i < tangents->count ? arrayParts(tangents)[i] : NULL;
+    parts[i] = dlrt_t_materialize(t, arrayParts(primals)[i]);
+  }
+  DlTensor *r = joinParts(n, parts, axis, stack, loc);
+  for (int64_t i = 0; i < n; ++i)
+    dlrt_t_release(parts[i]);
+  free(parts);
+  return r;
+}
+
+DlArray *dlrt_t_join_backward(const DlTensor *g, const DlArray *primals, int64_t axis, bool stack,
+                              const char *loc) {
+  int64_t n = primals->count;
+  if (!g)
+    return dlrt_array_new((int64_t)sizeof(DlTensor *), 0); /* the zero adjoint */
+  DlArray *out = dlrt_array_new((int64_t)sizeof(DlTensor *), n);
+  DlTensor **slots = (DlTensor **)((char *)out + DLRT_ARRAY_HEADER_SIZE);
+  int64_t lo = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const DlTensor *p = arrayParts(primals)[i];
+    dlrtRequire(p, loc, stack ? "stack" : "concat");
+    int64_t len = stack ? 1 : dlrt_t_dim(p, axis, loc);
+    DlTensor *part = dlrt_t_narrow(g, axis, lo, lo + len, loc);
+    if (stack) {
+      DlTensor *squeezed = dlrt_t_squeeze(part, axis, false, loc);
+      dlrt_t_release(part);
+      part = squeezed;
+    }
+    slots[i] = part;
+    lo += len;
+  }
+  return out;
 }
 
 int64_t dlrt_t_dim(const DlTensor *a, int64_t axis, const char *loc) {

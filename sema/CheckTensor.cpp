@@ -487,16 +487,21 @@ const Type *Sema::checkTensorCall(CallExpr *call, Builtin b, const Type *expecte
       return types.errorType();
     if (args.size() > 1)
       checkExprAs(args[1].value, intTy);
-    // The tensors are written as an array literal: each becomes an operand.
+    // An array literal's tensors each become an operand; any other array of
+    // tensors is joined as a value (tensor.join).
     Expr *list = args[0].value;
     while (auto *p = dynCast<ParenExpr>(list))
       list = p->inner;
     auto *lit = dynCast<ArrayLitExpr>(list);
     if (!lit || lit->elements.empty()) {
       const Type *t = checkExpr(args[0].value, nullptr);
-      if (!t->isError())
-        diags.report(DiagId::err_tensor_arg, args[0].value->loc,
-                     {name, "an array literal of tensors, such as [a, b]", t->str()});
+      if (t->isError())
+        return t;
+      auto *at = asArray(t);
+      if (auto *et = at ? asTensor(at->element) : nullptr; et && !(lit && lit->elements.empty()))
+        return et;
+      diags.report(DiagId::err_tensor_arg, args[0].value->loc,
+                   {name, "an array of tensors, such as [a, b]", t->str()});
       return types.errorType();
     }
     const TensorType *tt = nullptr;

@@ -5,7 +5,8 @@ Each program defines `fn f(x: Tensor<Double>) -> Double` on a [3, 4] input:
 a few `let`s of random tensor expressions (elementwise math, broadcasting
 arithmetic against constant rows, columns and scalars, pow, min/max, where,
 reductions over an axis broadcast back, softmax, matmul with and without a
-transposed operand, transpose, reshape/flatten/unsqueeze round trips), a loop
+transposed operand, transpose, reshape/flatten/unsqueeze round trips, concat
+and stack of an array value), a loop
 or a branch on an active value, and a scalar reduction as the result. So the
 derivative rules of stdlib/derivatives.dl, their inlining and fusion, and the
 compiler's own rules meet in random combinations. A third of the programs
@@ -165,7 +166,15 @@ class Gen:
                                    ba * 3 * 1.5)
             return "transpose(transpose(%s) * %s)" % (a, self.const([COLS, 1])), ba * 1.5
         # shape round trips
-        form = r.choice(["reshape", "flatten"])
+        form = r.choice(["reshape", "flatten", "concat", "stack"])
+        if form == "concat":
+            # concat of an array value (tensor.join), cut back to [3, 4]
+            # across both copies.
+            return self.squash("slice(concat(Array(repeating: %s, count: 2), axis: 1) * %s, from: 2, to: 6, axis: 1)"
+                               % (a, self.const([8])), ba * 1.5)
+        if form == "stack":
+            return self.squash("sum(stack(Array(repeating: %s, count: 2), axis: 0) * %s, axis: 0)"
+                               % (a, self.const([2, 1, 4])), ba * 3)
         if form == "reshape":
             return self.squash("reshape(reshape(%s, [2, 6]) * %s, [3, 4])" % (a, self.const([6])),
                                ba * 1.5)
