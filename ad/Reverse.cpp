@@ -824,7 +824,7 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
   b.condBr(b.emit(Op::CmpGt, types().boolType(), {dCursors[0], b.constInt(0)}), pop, {}, done,
            withState(dCursors, dSlots));
   b.at(pop);
-  ValueId traceCursor = b.emit(Op::Sub, intTy, {dCursors[0], b.constInt(1)});
+  ValueId traceCursor = b.emit(Op::Sub, intTy, {dCursors[0], b.constInt(1)}, 1);
   ValueId id = b.emit(Op::ArrayGet, intTy, {stacks[0], traceCursor}, 1);
   std::vector<ValueId> popped = dCursors;
   popped[0] = traceCursor;
@@ -861,7 +861,7 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
     for (size_t s = saves[bi].size(); s-- > 0;) {
       const SaveEntry &e = saves[bi][s];
       size_t k = e.stack;
-      cursors[k] = b.emit(Op::Sub, intTy, {cursors[k], b.constInt(1)});
+      cursors[k] = b.emit(Op::Sub, intTy, {cursors[k], b.constInt(1)}, 1);
       loaded[e.key] = b.emit(Op::ArrayGet, stackTypes[k], {stacks[k], cursors[k]}, 1);
     }
     // Then recompute what was not saved (Note [Rematerialization]).
@@ -916,7 +916,7 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
           cs[firstCount + left[j]] = emitTripCount(b, left[j]);
           continue;
         }
-        cs[0] = b.emit(Op::Sub, intTy, {cs[0], b.constInt(1)});
+        cs[0] = b.emit(Op::Sub, intTy, {cs[0], b.constInt(1)}, 1);
         cs[firstCount + left[j]] = b.emit(Op::ArrayGet, intTy, {stacks[0], cs[0]}, 1);
       }
       loaded = std::move(loadedHere);
@@ -935,7 +935,7 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
                again, {});
       b.at(again);
       std::vector<ValueId> cs = cursors;
-      cs[firstCount + size_t(l)] = b.emit(Op::Sub, intTy, {iter, b.constInt(1)});
+      cs[firstCount + size_t(l)] = b.emit(Op::Sub, intTy, {iter, b.constInt(1)}, 1);
       auto [toLatch, latchArgs] = backTo(loop.latch, cs);
       b.br(toLatch, latchArgs);
     } else if (!multiPred[bi] && singlePred[bi] != SIZE_MAX) {
@@ -943,7 +943,7 @@ Function ReverseEmitter::emitBackward(const std::string &name, const sema::Funct
       b.br(to, args);
     } else if (multiPred[bi]) {
       std::vector<ValueId> popped = cursors;
-      popped[0] = b.emit(Op::Sub, intTy, {cursors[0], b.constInt(1)});
+      popped[0] = b.emit(Op::Sub, intTy, {cursors[0], b.constInt(1)}, 1);
       ValueId from = b.emit(Op::ArrayGet, intTy, {stacks[0], popped[0]}, 1);
       const std::vector<size_t> &ps = predsOf[bi];
       for (size_t j = 0; j + 1 < ps.size(); ++j) {
