@@ -42,10 +42,10 @@ const char *tensorOpSpelling(const Instr &in);
 /// below applies (Note [Derivative rules in DL] in sema/DerivativeRules.cpp).
 FuncId tensorRuleFor(const ir::Module &m, const Instr &in,
                      const std::function<const Type *(size_t)> &operandType, bool vjp);
-/// The primal operands (indices) the adjoint rule reads (no rule reads the
-/// result: a DL @vjp cannot).
+/// The primal operands (indices) the adjoint rule reads; `result` is set
+/// when it reads the primal result too (a DL @vjp taking `result`).
 void tensorAdjointNeeds(const ir::Module &m, const std::function<const Type *(size_t)> &operandType,
-                        const Instr &in, std::vector<size_t> &operands);
+                        const Instr &in, std::vector<size_t> &operands, bool &result);
 /// Forward mode: the tangent of `in`'s result `r`. A(i): primal operand,
 /// T(i): its tangent (zero when inactive), on(i): whether it is active.
 ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(size_t)> &A,
@@ -53,8 +53,9 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
                       const std::function<bool(size_t)> &on, ValueId r);
 /// Reverse mode: accumulates into each active operand its adjoint given the
 /// result's adjoint g.
+/// R: the primal result (only called when tensorAdjointNeeds said so).
 void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size_t)> &A,
-                   const std::function<bool(size_t)> &on,
+                   const std::function<ValueId()> &R, const std::function<bool(size_t)> &on,
                    const std::function<const Type *(size_t)> &operandType, ValueId g,
                    const std::function<void(size_t, ValueId)> &accum);
 

@@ -193,9 +193,12 @@ void ReverseEmitter::plan() {
         break;
       case Op::Tensor: {
         std::vector<size_t> ops;
-        tensorAdjointNeeds(d.module, [&](size_t i) { return src.typeOf(o[i]); }, in, ops);
+        bool result = false;
+        tensorAdjointNeeds(d.module, [&](size_t i) { return src.typeOf(o[i]); }, in, ops, result);
         for (size_t i : ops)
           nd(i);
+        if (result)
+          need(bi, k, seen, in.result);
         break;
       }
       case Op::ArrayGet:
@@ -484,7 +487,7 @@ void ReverseEmitter::adjointRule(Builder &b, const Instr &in, size_t block, size
   };
   if (in.op == Op::Tensor) {
     tensorAdjoint(
-        b, in, A, on, [&](size_t i) { return src.typeOf(o[i]); }, g,
+        b, in, A, R, on, [&](size_t i) { return src.typeOf(o[i]); }, g,
         [&](size_t i, ValueId gi) { accum(b, o[i], gi); });
     return;
   }

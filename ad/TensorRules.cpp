@@ -206,12 +206,38 @@ FuncId tensorRuleFor(const ir::Module &m, const Instr &in,
   return FuncId{};
 }
 
+/// Which parameters of a rule its body reads: the tape keeps only those
+/// operands (a `@vjp` that takes the result may not read the operand).
+static std::vector<bool> paramsRead(const Function &rule) {
+  const std::vector<ValueId> &params = rule.blocks[0].args;
+  std::vector<bool> read(params.size(), false);
+  auto mark = [&](ValueId v) {
+    for (size_t i = 0; i < params.size(); ++i)
+      if (params[i] == v)
+        read[i] = true;
+  };
+  for (const ir::Block &blk : rule.blocks)
+    for (const Instr &in : blk.instrs) {
+      for (ValueId o : in.operands)
+        mark(o);
+      for (const ir::Target &t : in.targets)
+        for (ValueId a : t.args)
+          mark(a);
+    }
+  return read;
+}
+
 void tensorAdjointNeeds(const ir::Module &m, const std::function<const Type *(size_t)> &operandType,
-                        const Instr &in, std::vector<size_t> &operands) {
-  if (tensorRuleFor(m, in, operandType, true).isValid()) {
-    // The rule takes every operand, and not the result.
+                        const Instr &in, std::vector<size_t> &operands, bool &result) {
+  result = false;
+  if (FuncId rule = tensorRuleFor(m, in, operandType, true); rule.isValid()) {
+    // The operands the rule reads, and the result when it takes it.
+    const Function &fn = m.function(rule);
+    std::vector<bool> read = paramsRead(fn);
     for (size_t i = 0; i < in.operands.size(); ++i)
-      operands.push_back(i);
+      if (read[i])
+        operands.push_back(i);
+    result = fn.ruleTakesResult && read[in.operands.size()];
     return;
   }
   auto need = [&](std::initializer_list<size_t> is) {
@@ -413,7 +439,7 @@ ValueId tensorTangent(Builder &b, const Instr &in, const std::function<ValueId(s
 }
 
 void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size_t)> &A,
-                   const std::function<bool(size_t)> &on,
+                   const std::function<ValueId()> &R, const std::function<bool(size_t)> &on,
                    const std::function<const Type *(size_t)> &operandType, ValueId g,
                    const std::function<void(size_t, ValueId)> &accum) {
   const Type *gt = b.typeOf(g);
@@ -421,9 +447,16 @@ void tensorAdjoint(Builder &b, const Instr &in, const std::function<ValueId(size
   if (FuncId rule = tensorRuleFor(b.module, in, operandType, true); rule.isValid()) {
     // The @vjp takes the operands, then the seed, and returns the cotangents
     // of the Float or Double tensor operands (a tuple when several).
+    // A parameter the rule does not read gets `undef`: the tape did not keep
+    // it (tensorAdjointNeeds), and inlining drops it.
+    const Function &fn = b.module.function(rule);
+    std::vector<bool> read = paramsRead(fn);
+    auto undef = [&](size_t p) { return b.emit(Op::Undef, fn.type->params[p], {}); };
     std::vector<ValueId> args;
     for (size_t i = 0; i < in.operands.size(); ++i)
-      args.push_back(A(i));
+      args.push_back(read[i] ? A(i) : undef(i));
+    if (fn.ruleTakesResult)
+      args.push_back(read[in.operands.size()] ? R() : undef(in.operands.size()));
     args.push_back(g);
     SourceLoc saved = b.loc; // the operation's location, as in tensorTangent
     b.loc = in.loc;

@@ -144,6 +144,7 @@ struct Function {
   /// A derivative rule of stdlib/derivatives.dl: inlined where AD calls it
   /// and dropped when nothing does (ir/Inline.cpp).
   bool isRule = false;
+  bool ruleTakesResult = false; // a @vjp rule taking the operation's result before the seed
   SourceLoc loc;
 
   // Differentiation (see ad/AD.h).

@@ -71,6 +71,7 @@ void ModuleLowerer::declareAll() {
   for (const sema::CheckedProgram::TensorRule &rule : program.tensorRules) {
     FuncId id = functionIds.at(rule.fn);
     module.function(id).isRule = true;
+    module.function(id).ruleTakesResult = rule.takesResult;
     for (int64_t op = 0; op < kTensorOpCount; ++op)
       if (rule.op == tensorOpName(TensorOp(op)))
         module.tensorRules[{TensorOp(op), rule.element, rule.isVJP}] = id;

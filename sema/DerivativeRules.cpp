@@ -18,6 +18,11 @@
 //    keepDims:)`, `a * b`, …, see kForms) to learn which tensor operation
 //    (ir/TensorOps.def) it is for. A rule that matches no form is reported
 //    like a user's `@vjp` with the wrong signature.
+//  * A @vjp may take the operation's result, as a parameter labelled
+//    `result` between the operands and the seed (`fn reluVJP<T>(x:
+//    Tensor<T>, result y: Tensor<T>, seed: Tensor<T>)`): reverse mode then
+//    saves the result for it (Function::ruleTakesResult), which spares
+//    recomputing an activation and often saving its operand.
 //  * The instances are ordinary functions from then on; lowering records
 //    them in ir::Module::tensorRules and marks them Function::isRule.
 //  * AD calls the rule where it differentiates the operation
@@ -171,7 +176,16 @@ void Sema::instantiateTensorRules() {
         }
         std::vector<const Type *> tangents(tensors, tt);
         const Type *ruleType;
+        // A @vjp may take the operation's result too, as a parameter labelled
+        // `result` before the seed (`relu`'s derivative is step(y)): the tape
+        // then keeps the result instead of recomputing it, and the operand
+        // may be left out of the tape altogether.
+        size_t operands = params.size();
+        bool takesResult = isVJP && g->params.size() == operands + 2 &&
+                           g->params[operands]->label == "result";
         if (isVJP) {
+          if (takesResult)
+            params.push_back(result);
           params.push_back(result);
           ruleType = types.functionType(
               params, tensors == 1 ? static_cast<const Type *>(tt) : types.tupleType(tangents));
@@ -180,7 +194,7 @@ void Sema::instantiateTensorRules() {
           ruleType = types.functionType(params, types.tupleType({result, result}));
         }
         if (inst->type == ruleType) {
-          out.tensorRules.push_back({rf.op, elem, isVJP, inst});
+          out.tensorRules.push_back({rf.op, elem, isVJP, takesResult, inst});
           matched = true;
           break;
         }

@@ -35,6 +35,7 @@ struct CheckedProgram {
     std::string op;        // the tensor operation's name in ir/TensorOps.def
     const Type *element;   // Float or Double
     bool isVJP;            // else a JVP
+    bool takesResult;      // a @vjp with a `result` parameter before the seed
     ast::FuncDecl *fn;
   };
   std::vector<TensorRule> tensorRules;
