@@ -542,10 +542,13 @@ llvm::Value *FunctionEmitter::emitMakeClosure(const ir::Instr &in) {
   llvm::Function *code = l.trampoline(in.callee, captures);
   llvm::Value *env = llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(l.ctx));
   if (captures) {
+    // DlClosureEnv's header, then the captured values (Note [Closure ownership]).
     llvm::StructType *envTy = l.envType(in.callee, captures);
     env = b.CreateCall(l.runtime(RtFn::Alloc), {b.getInt64(l.allocSize(envTy))}, "env");
+    b.CreateStore(b.getInt64(1), b.CreateStructGEP(envTy, env, 0));
+    b.CreateStore(l.closureDrop(in.callee, captures), b.CreateStructGEP(envTy, env, 1));
     for (size_t i = 0; i < captures; ++i)
-      b.CreateStore(operand(i), b.CreateStructGEP(envTy, env, unsigned(i)));
+      b.CreateStore(operand(i), b.CreateStructGEP(envTy, env, Lowering::kEnvCapturesAt + unsigned(i)));
   }
   if (!code)
     return llvm::PoisonValue::get(l.closureType());

@@ -87,6 +87,12 @@ RtSignature signatureOf(RtFn fn, llvm::LLVMContext &ctx) {
     return {"dlrt_array_retain", fnTy(voidTy, {ptr}), Effects::Any};
   case RtFn::ArrayRelease:
     return {"dlrt_array_release", fnTy(voidTy, {ptr}), Effects::Any};
+  case RtFn::ClosureRetain:
+    return {"dlrt_closure_retain", fnTy(voidTy, {ptr}), Effects::Any};
+  case RtFn::ClosureRelease:
+    return {"dlrt_closure_release", fnTy(voidTy, {ptr}), Effects::Any};
+  case RtFn::Free:
+    return {"dlrt_free", fnTy(voidTy, {ptr}), Effects::Any};
   case RtFn::Alloc:
     return {"dlrt_alloc", fnTy(ptr, {i64}), Effects::Allocates};
   case RtFn::Args: // may return the same array each time: not noalias

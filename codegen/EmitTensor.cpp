@@ -139,6 +139,11 @@ void Lowering::emitRefcount(Builder &b, llvm::Value *v, const sema::Type *t, boo
     else
       b.CreateCall(runtime(retain ? RtFn::ArrayRetain : RtFn::ArrayRelease), {v});
     return;
+  case TypeKind::Function:
+    // The environment's count (Note [Closure ownership]); NULL without captures.
+    b.CreateCall(runtime(retain ? RtFn::ClosureRetain : RtFn::ClosureRelease),
+                 {b.CreateExtractValue(v, {1u})});
+    return;
   case TypeKind::Tuple: {
     auto *tt = sema::asTuple(t);
     for (unsigned i = 0; i < tt->elements.size(); ++i)

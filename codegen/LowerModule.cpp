@@ -3,6 +3,7 @@
 // emit the bodies, and wrap the entry function in C's `int main(argc, argv)`.
 // Calls (direct, through externs' C ABI) and closure trampolines live here too.
 #include "codegen/Lowering.h"
+#include "ir/Builder.h"
 
 #include <llvm/IR/Constants.h>
 
@@ -133,10 +134,36 @@ llvm::Value *Lowering::emitCall(Builder &b, ir::FuncId id, llvm::ArrayRef<llvm::
 
 llvm::StructType *Lowering::envType(ir::FuncId id, size_t captures) {
   const ir::Function &f = dir.function(id);
-  std::vector<llvm::Type *> fields;
+  std::vector<llvm::Type *> fields{i64(), ptrType()}; // DlClosureEnv: refcount, drop
   for (size_t i = 0; i < captures && f.type && i < f.type->params.size(); ++i)
     fields.push_back(lower(f.type->params[i]));
   return llvm::StructType::get(ctx, fields);
+}
+
+llvm::Function *Lowering::closureDrop(ir::FuncId id, size_t captures) {
+  auto key = std::make_pair(id.index, captures);
+  if (auto it = closureDrops.find(key); it != closureDrops.end())
+    return it->second;
+  const ir::Function &f = dir.function(id);
+  auto *fnTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrType()}, false);
+  auto *drop = llvm::Function::Create(fnTy, llvm::GlobalValue::InternalLinkage,
+                                      "dl." + f.name + ".drop", mod);
+  drop->addFnAttr(llvm::Attribute::NoUnwind);
+  closureDrops[key] = drop;
+  Builder b(llvm::BasicBlock::Create(ctx, "entry", drop));
+  llvm::StructType *envTy = envType(id, captures);
+  llvm::Value *env = drop->getArg(0);
+  for (size_t i = 0; i < captures && f.type && i < f.type->params.size(); ++i) {
+    const sema::Type *t = f.type->params[i];
+    if (!ir::isRefcounted(t))
+      continue;
+    unsigned field = kEnvCapturesAt + unsigned(i);
+    emitRefcount(b, b.CreateLoad(envTy->getElementType(field), b.CreateStructGEP(envTy, env, field)),
+                 t, /*retain=*/false);
+  }
+  b.CreateCall(runtime(RtFn::Free), {env});
+  b.CreateRetVoid();
+  return drop;
 }
 
 llvm::Function *Lowering::trampoline(ir::FuncId id, size_t captures) {
@@ -163,9 +190,11 @@ llvm::Function *Lowering::trampoline(ir::FuncId id, size_t captures) {
   if (captures) {
     llvm::StructType *envTy = envType(id, captures);
     llvm::Value *env = tramp->getArg(0);
-    for (size_t i = 0; i < captures; ++i)
-      args.push_back(b.CreateLoad(envTy->getElementType(unsigned(i)),
-                                  b.CreateStructGEP(envTy, env, unsigned(i))));
+    for (size_t i = 0; i < captures; ++i) {
+      unsigned field = kEnvCapturesAt + unsigned(i);
+      args.push_back(
+          b.CreateLoad(envTy->getElementType(field), b.CreateStructGEP(envTy, env, field)));
+    }
   }
   for (unsigned i = 1; i < tramp->arg_size(); ++i)
     args.push_back(tramp->getArg(i));

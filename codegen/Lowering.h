@@ -50,6 +50,9 @@ enum class RtFn {
   ArrayFree,
   ArrayRetain,
   ArrayRelease,
+  ClosureRetain,
+  ClosureRelease,
+  Free,
   Alloc,
   Args,
   Environment,
@@ -178,8 +181,13 @@ public:
   /// `dl.<name>.tramp(env, rest...)`, which unpacks `captures` values from env
   /// and calls `f`.
   llvm::Function *trampoline(ir::FuncId f, size_t captures);
-  /// The literal struct of the captured values' types.
+  /// A closure environment: the DlClosureEnv header (refcount, drop), then
+  /// the captured values (field kEnvCapturesAt + i).
   llvm::StructType *envType(ir::FuncId f, size_t captures);
+  static constexpr unsigned kEnvCapturesAt = 2;
+  /// `dl.<name>.drop(env)`: releases the captured values and frees the
+  /// environment (Note [Closure ownership] in ir/Ownership.cpp).
+  llvm::Function *closureDrop(ir::FuncId f, size_t captures);
 
   // --- EmitFunction.cpp --------------------------------------------------------
   /// Emits the body of `dl.<name>` for DIR function `f`.
@@ -203,6 +211,7 @@ private:
   std::map<std::string, llvm::Constant *, std::less<>> stringLiterals;
   std::map<uint32_t, llvm::Function *> functions;
   std::map<std::pair<uint32_t, size_t>, llvm::Function *> trampolines;
+  std::map<std::pair<uint32_t, size_t>, llvm::Function *> closureDrops;
   unsigned printHelperCount = 0;
   unsigned kernelCount = 0;
   std::map<std::pair<const ir::Function *, int32_t>, llvm::Constant *> fusedKernels;

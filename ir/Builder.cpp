@@ -173,7 +173,8 @@ bool isRefcounted(const Type *t) {
   switch (t->kind) {
   case TypeKind::Tensor:
     return true;
-  case TypeKind::Array: // whatever its elements (Note [Array ownership])
+  case TypeKind::Array:    // whatever its elements (Note [Array ownership])
+  case TypeKind::Function: // closures (Note [Closure ownership])
     return true;
   case TypeKind::Tuple:
     for (const Type *e : sema::asTuple(t)->elements)

@@ -48,9 +48,18 @@
 //   - Tapes are values like any other: when grad's or valueAndGrad's tape
 //     dies after the pullback, its stacks go, and with them the saved tensors
 //     and arrays and the callee tapes on them.
-// Strings and closure contexts are not counted yet: they are never freed, so
-// an array of them frees only its own buffer, and what a closure captures
-// stays alive.
+// Strings are not counted yet: they are never freed, so an array of them
+// frees only its own buffer.
+//
+// Note [Closure ownership]
+// A closure value is a code pointer and an environment holding the captured
+// values behind a header (runtime/dlrt.h, DlClosureEnv: a refcount and the
+// closure's drop function, which codegen makes per closed-over function and
+// which releases the captures and frees the environment). Function values
+// are counted like the rest: `closure` takes its captures' references and
+// makes an owned value, a call through a closure borrows it, and a closure
+// without captures has no environment (NULL, never counted). So a pullback
+// from `vjp`, which captures its tape, frees the tape with itself.
 #include "ir/Ownership.h"
 
 #include "ir/Builder.h"
@@ -448,9 +457,7 @@ private:
 
 /// Drops closures nobody calls or passes on. `valueAndGrad(|m| loss(m, x))(model)`
 /// builds the lambda's and its derivative's closures, then calls the
-/// derivative directly; closures are not tracked (they keep what they
-/// capture alive), so each unused one would keep the captured tensors
-/// alive for good.
+/// derivative directly: making and freeing them would be wasted work.
 void removeUnusedClosures(Function &f) {
   eraseUnused(f, [](const Instr &in) { return in.op == Op::MakeClosure; });
 }

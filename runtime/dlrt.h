@@ -362,6 +362,19 @@ int64_t dlrt_t_cached_bytes(void);
 /* --- Memory ------------------------------------------------------------------- */
 /* Heap memory for closure environments (16-byte aligned; never NULL). */
 void *dlrt_alloc(int64_t size);
+/* A closure's environment starts with this header (refcount 1 when made),
+ * then the captured values; `drop` releases those and frees the
+ * environment. A closure without captures has a NULL environment. retain
+ * and release take the environment, NULL included (Note [Closure ownership]
+ * in ir/Ownership.cpp). */
+typedef struct DlClosureEnv {
+  int64_t refcount;
+  void (*drop)(struct DlClosureEnv *env);
+} DlClosureEnv;
+void dlrt_closure_retain(DlClosureEnv *env);
+void dlrt_closure_release(DlClosureEnv *env);
+/* Frees what dlrt_alloc returned (a closure's drop function calls it). */
+void dlrt_free(void *p);
 
 /* --- Services ----------------------------------------------------------------- */
 /* args(): the program's arguments as an array of DlString* elements. */

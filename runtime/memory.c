@@ -18,3 +18,15 @@ void *dlrt_alloc(int64_t size) {
   memset(p, 0, rounded);
   return p;
 }
+
+void dlrt_free(void *p) { free(p); }
+
+void dlrt_closure_retain(DlClosureEnv *env) {
+  if (env && env->refcount > 0)
+    ++env->refcount;
+}
+
+void dlrt_closure_release(DlClosureEnv *env) {
+  if (env && env->refcount > 0 && --env->refcount == 0)
+    env->drop(env);
+}

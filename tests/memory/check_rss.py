@@ -4,10 +4,12 @@ tests/memory/stdlib_loop.dl (10,000 steps of nn layers, Adam and shuffled
 minibatches captured by a lambda) and tests/memory/array_param_loop.dl
 (20,000,000 element writes to a copy of an array parameter) and
 tests/memory/array_grad_loop.dl (10,000 gradient steps on [Double]
-parameters through a loss that builds arrays) with `dlc run`
+parameters through a loss that builds arrays) and tests/memory/vjp_loop.dl
+(10,000 steps through vjp pullbacks, closures that capture their tapes)
+with `dlc run`
 and checks that each prints what it should and that its peak resident memory
 stays under a bound: every step's tensors must be freed, and array writes
-must not copy the array each time, and arrays of plain values must be freed.
+must not copy the array each time, and arrays and closures must be freed.
 Leaking one step's tensors would need gigabytes; the compiler and runtime
 themselves take about 80 MB."""
 import argparse
@@ -43,6 +45,7 @@ def main():
     ok = run(args.dlc, "stdlib_loop.dl") and ok
     ok = run(args.dlc, "array_param_loop.dl", "converged: true", "20,000,000 array writes") and ok
     ok = run(args.dlc, "array_grad_loop.dl", what="10,000 gradient steps on arrays") and ok
+    ok = run(args.dlc, "vjp_loop.dl", what="10,000 steps through vjp pullbacks") and ok
     return 0 if ok else 1
 
 
