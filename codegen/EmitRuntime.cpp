@@ -91,6 +91,10 @@ RtSignature signatureOf(RtFn fn, llvm::LLVMContext &ctx) {
     return {"dlrt_closure_retain", fnTy(voidTy, {ptr}), Effects::Any};
   case RtFn::ClosureRelease:
     return {"dlrt_closure_release", fnTy(voidTy, {ptr}), Effects::Any};
+  case RtFn::StringRetain:
+    return {"dlrt_string_retain", fnTy(voidTy, {ptr}), Effects::Any};
+  case RtFn::StringRelease:
+    return {"dlrt_string_release", fnTy(voidTy, {ptr}), Effects::Any};
   case RtFn::Free:
     return {"dlrt_free", fnTy(voidTy, {ptr}), Effects::Any};
   case RtFn::Alloc:

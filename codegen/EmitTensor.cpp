@@ -139,6 +139,9 @@ void Lowering::emitRefcount(Builder &b, llvm::Value *v, const sema::Type *t, boo
     else
       b.CreateCall(runtime(retain ? RtFn::ArrayRetain : RtFn::ArrayRelease), {v});
     return;
+  case TypeKind::String:
+    b.CreateCall(runtime(retain ? RtFn::StringRetain : RtFn::StringRelease), {v});
+    return;
   case TypeKind::Function:
     // The environment's count (Note [Closure ownership]); NULL without captures.
     b.CreateCall(runtime(retain ? RtFn::ClosureRetain : RtFn::ClosureRelease),

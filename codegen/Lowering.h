@@ -52,6 +52,8 @@ enum class RtFn {
   ArrayRelease,
   ClosureRetain,
   ClosureRelease,
+  StringRetain,
+  StringRelease,
   Free,
   Alloc,
   Args,

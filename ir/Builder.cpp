@@ -175,6 +175,7 @@ bool isRefcounted(const Type *t) {
     return true;
   case TypeKind::Array:    // whatever its elements (Note [Array ownership])
   case TypeKind::Function: // closures (Note [Closure ownership])
+  case TypeKind::String:
     return true;
   case TypeKind::Tuple:
     for (const Type *e : sema::asTuple(t)->elements)

@@ -48,8 +48,8 @@
 //   - Tapes are values like any other: when grad's or valueAndGrad's tape
 //     dies after the pullback, its stacks go, and with them the saved tensors
 //     and arrays and the callee tapes on them.
-// Strings are not counted yet: they are never freed, so an array of them
-// frees only its own buffer.
+// Strings are counted too (immutable, so nothing else changes for them;
+// literals are immortal).
 //
 // Note [Closure ownership]
 // A closure value is a code pointer and an environment holding the captured

@@ -67,6 +67,10 @@ int dlrt_format_double(double v, char *buf);
 /* --- Strings --------------------------------------------------------------- */
 DlString *dlrt_string_new(const char *data, int64_t length);
 DlString *dlrt_string_concat(const DlString *a, const DlString *b);
+/* Reference counting (ir/Ownership.cpp): literals (DLRT_IMMORTAL) never
+ * change; release frees at zero; NULL (an undef never read) is ignored. */
+void dlrt_string_retain(DlString *s);
+void dlrt_string_release(DlString *s);
 /* -1, 0 or 1 by bytewise comparison. */
 int64_t dlrt_string_compare(const DlString *a, const DlString *b);
 

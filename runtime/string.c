@@ -3,6 +3,7 @@
  * NUL; storage comes from dlrt_alloc, which traps when memory runs out. */
 #include "runtime/dlrt.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* A zeroed string of `length` bytes (the NUL is already there). */
@@ -29,6 +30,16 @@ DlString *dlrt_string_concat(const DlString *a, const DlString *b) {
   memcpy(s->data, a->data, (size_t)a->length);
   memcpy(s->data + a->length, b->data, (size_t)b->length);
   return s;
+}
+
+void dlrt_string_retain(DlString *s) {
+  if (s && s->refcount > 0)
+    ++s->refcount;
+}
+
+void dlrt_string_release(DlString *s) {
+  if (s && s->refcount > 0 && --s->refcount == 0)
+    free(s);
 }
 
 int64_t dlrt_string_compare(const DlString *a, const DlString *b) {
