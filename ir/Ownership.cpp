@@ -1,12 +1,12 @@
-// Reference counting of tensors and arrays (Notes [Tensor ownership] and
-// [Array ownership]).
+// Reference counting of tensors, arrays, strings and closures (Notes
+// [Tensor ownership], [Array ownership] and [Closure ownership]).
 //
 // Note [Tensor ownership]
 // Tensors are refcounted buffers (runtime/dlrt.h). After differentiation,
 // this pass inserts `retain` and `release` instructions for every value whose
 // type holds tensors directly or inside tuples and structs ("tracked"
-// values; arrays and closures that hold tensors are not tracked yet and keep
-// what they hold alive):
+// values; arrays, strings and closures are tracked the same way, see the
+// Notes below):
 //   - Every tracked value except a function's parameters is *owned*: it holds
 //     one reference to each of its tensors. Results of tensor operations and
 //     calls are owned as made; a value read out of an aggregate or an array,
@@ -24,8 +24,8 @@
 // operand's reference (Instr::reuse) and computes into its buffer when
 // nobody else holds it: `x = x * 0.9 + g` updates in place.
 // `tuple.set` / `struct.set` take their operand's references, so they
-// release the element they replace. Tapes hold one reference per saved
-// tensor; grad and valueAndGrad release them when they free the tape.
+// release the element they replace. A tape holds one reference per saved
+// tensor, released when the tape goes (Note [Array ownership]).
 //
 // Note [Array ownership]
 // Arrays are counted the same way, whatever their elements: ir::isRefcounted
@@ -313,7 +313,7 @@ private:
           out.push_back(make(Op::Retain, in.operands[o]));
       }
       if (in.op == Op::CondBr) {
-        conditionalBranch(in, bi, dies, last, moved, out);
+        conditionalBranch(in, bi, moved, out);
       } else {
         for (const Target &t : in.targets)
           for (ValueId a : t.args) {
@@ -371,9 +371,8 @@ private:
   /// edges (splitDeadEdges). AD's pullbacks pass every adjoint through every
   /// branch of their dispatch: counting per occurrence and releasing on dead
   /// edges separately cost two runtime calls per adjoint array per branch.
-  template <typename Dies>
-  void conditionalBranch(const Instr &in, size_t bi, Dies, const std::vector<long> &,
-                         std::vector<bool> &moved, std::vector<Instr> &out) {
+  void conditionalBranch(const Instr &in, size_t bi, std::vector<bool> &moved,
+                         std::vector<Instr> &out) {
     size_t nt = in.targets.size(), nv = values.size();
     pendingEdges.assign(nt, {});
     std::vector<std::vector<int>> counts(nv); // value id -> occurrences per target
