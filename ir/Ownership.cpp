@@ -140,12 +140,16 @@ public:
       if (id(p) >= 0)
         borrowed[size_t(id(p))] = true;
     // Parts of a borrowed aggregate are borrowed too: the parameter keeps
-    // them alive for the whole call.
+    // them alive for the whole call. So are the elements of a borrowed array,
+    // which nothing in the call writes in place (ir/InPlace.cpp copies a
+    // parameter before it writes): `b[k][j]` over a [[Double]] parameter, or
+    // a pullback's reads of its tape, count nothing.
     for (bool changed = true; changed;) {
       changed = false;
       for (const Block &b : f.blocks)
         for (const Instr &in : b.instrs)
-          if ((in.op == Op::StructGet || in.op == Op::TupleGet) && id(in.result) >= 0 &&
+          if ((in.op == Op::StructGet || in.op == Op::TupleGet || in.op == Op::ArrayGet) &&
+              id(in.result) >= 0 &&
               id(in.operands[0]) >= 0 && borrowed[size_t(id(in.operands[0]))] &&
               !borrowed[size_t(id(in.result))]) {
             borrowed[size_t(id(in.result))] = true;
@@ -153,6 +157,7 @@ public:
           }
     }
     liveness();
+    borrowLocalReads();
     size_t n = f.blocks.size(); // edge blocks are appended past n
     for (size_t bi = 0; bi < n; ++bi)
       rewrite(bi);
@@ -225,6 +230,66 @@ private:
           liveIn[bi] = std::move(in);
           changed = true;
         }
+      }
+    }
+  }
+
+  /// Whether instruction `in` takes a reference to `v` (an operand it
+  /// consumes, a branch argument, a returned value).
+  bool consumesValue(const Instr &in, ValueId v) const {
+    for (size_t o = 0; o < in.operands.size(); ++o)
+      if (in.operands[o] == v && (consumes(in, o) || in.op == Op::Ret))
+        return true;
+    for (const Target &t : in.targets)
+      for (ValueId a : t.args)
+        if (a == v)
+          return true;
+    return false;
+  }
+
+  /// Note [Borrowed element reads]: an element, field or tuple part read out
+  /// of an owned value is borrowed, not retained, when its container outlives
+  /// every use of it: the uses are all in the read's block and none takes a
+  /// reference, and the container is neither consumed (an in-place write
+  /// could replace the element) before the last of them nor dead after it.
+  /// `m[i][j]` over a local [[Double]] then counts nothing; it made two
+  /// runtime calls per read. (Parts of parameters are borrowed already.)
+  void borrowLocalReads() {
+    for (size_t bi = 0; bi < f.blocks.size(); ++bi) {
+      const auto &instrs = f.blocks[bi].instrs;
+      for (size_t k = 0; k < instrs.size(); ++k) {
+        const Instr &in = instrs[k];
+        if (in.op != Op::ArrayGet && in.op != Op::StructGet && in.op != Op::TupleGet)
+          continue;
+        int r = id(in.result), c = id(in.operands[0]);
+        if (r < 0 || c < 0 || borrowed[size_t(r)] || borrowed[size_t(c)] || liveOut[bi][size_t(r)])
+          continue;
+        ValueId rv = in.result, cv = in.operands[0];
+        long lastR = -1;
+        bool ok = true;
+        for (size_t j = k + 1; j < instrs.size() && ok; ++j) {
+          bool uses = false;
+          forEachUse(instrs[j], [&](ValueId v) { uses = uses || v == rv; });
+          if (!uses)
+            continue;
+          ok = !consumesValue(instrs[j], rv);
+          lastR = long(j);
+        }
+        if (!ok || lastR < 0)
+          continue;
+        bool alive = liveOut[bi][size_t(c)];
+        for (size_t j = k + 1; j < instrs.size() && ok; ++j) {
+          bool uses = false;
+          forEachUse(instrs[j], [&](ValueId v) { uses = uses || v == cv; });
+          if (!uses)
+            continue;
+          if (long(j) <= lastR && consumesValue(instrs[j], cv))
+            ok = false;
+          if (long(j) > lastR)
+            alive = true;
+        }
+        if (ok && alive)
+          borrowed[size_t(r)] = true;
       }
     }
   }
