@@ -12,6 +12,7 @@ packages=(
   doctest-dev
   libopenblas-dev
   dataset-fashion-mnist
+  valgrind
 )
 
 if [ "$(id -u)" -eq 0 ]; then
