@@ -34,9 +34,13 @@
 // [In-place array writes]); the counts say when to free. So:
 //   - The in-place forms (array.set and array.append marked in place,
 //     array.accum, array.truncate, stack.push) take their array operand's
-//     reference and their result is owned; a runtime write that grows an
-//     array somebody else still holds copies it instead of reallocating it
-//     (runtime/array.c). array.materialize returns a new reference either way.
+//     reference and their result is owned. An array.set or array.append
+//     marked in place whose operand this pass cannot move there (borrowed, or
+//     read again) is turned back into a copying write; a runtime write that
+//     grows an array somebody else still holds copies it instead of
+//     reallocating it (runtime/array.c; only AD's stacks and adjoints of
+//     plain numbers get there). array.materialize returns a new reference
+//     either way.
 //   - An array holds one reference to each counted value in it (tensors,
 //     arrays, tuples and structs of them): `array` and `array.append` take
 //     their element operands' references, `array.set` takes its value's and
@@ -348,6 +352,12 @@ private:
       auto canMove = [&](int i) {
         return dies(i) && last[size_t(i)] == long(k) && occurrences[i] == 1 && in.op != Op::CondBr;
       };
+      // A write marked in place whose array is not this instruction's to
+      // take (borrowed, or read again) writes a copy instead: another owner
+      // must never see the array change, or lose elements it counts.
+      if ((in.op == Op::ArraySet || in.op == Op::ArrayAppend) && in.imm == 1)
+        if (int i = id(in.operands[0]); i >= 0 && !canMove(i))
+          in.imm = 0;
       // An elementwise operation may compute into a dying operand's buffer,
       // and a reshape may take a dying operand's tensor as it is.
       bool reshape = in.op == Op::Tensor && tensorOpOf(in.imm) == TensorOp::Reshape;
