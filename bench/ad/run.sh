@@ -12,9 +12,8 @@
 #                     not equally fast (vCPU 0 measured ~1.7x slower), so the
 #                     implementations are only comparable on the same one.
 #   BENCH_MEM_MB=N    address-space limit for each dlc-built program, in MiB
-#                     (default 8192): DL arrays are not freed yet
-#                     (docs/DECISIONS.md), so a long timing loop grows, and a
-#                     limit turns a runaway into a failure instead of an OOM.
+#                     (default 8192): a limit turns a runaway (a leak, should
+#                     one come back) into a failure instead of an OOM.
 #   BENCH_TIMEOUT=S   wall-clock limit per program run (default 600).
 #   PYTHON=path       the interpreter with torch (default /usr/bin/python3).
 #
