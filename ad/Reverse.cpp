@@ -376,9 +376,6 @@ Function ReverseEmitter::emitForward(const std::string &name, const sema::Functi
         }
         continue;
       }
-      // The pullback may still read a tape this function releases.
-      if (in.op == Op::ArrayFree)
-        continue;
       auto cp = calls.find({bi, k});
       if (cp != calls.end() && !cp->second.recursive) {
         std::vector<ValueId> args;

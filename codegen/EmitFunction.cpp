@@ -776,9 +776,6 @@ void FunctionEmitter::emit(const ir::Instr &in) {
         b.CreateStore(b.CreateFAdd(l.arrayElementAccess(b.CreateLoad(v->getType(), ptr)), v), ptr));
     return define(array);
   }
-  case Op::ArrayFree:
-    b.CreateCall(l.runtime(RtFn::ArrayFree), {operand(0)});
-    return;
   case Op::ArrayCopy: {
     llvm::Value *copy = b.CreateCall(l.runtime(RtFn::ArrayClone), {operand(0), b.getInt64(0)});
     l.retainElements(b, copy, operandType(0));

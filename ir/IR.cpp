@@ -48,7 +48,7 @@ bool isTerminator(Op op) {
 
 bool hasNoResult(Op op) {
   return isTerminator(op) || op == Op::Print || op == Op::Assert || op == Op::Exit ||
-         op == Op::ArrayFree || op == Op::Seed || op == Op::Retain ||
+         op == Op::Seed || op == Op::Retain ||
          op == Op::Release;
 }
 

@@ -245,7 +245,6 @@ private:
     case Op::ArrayGet:
     case Op::ArrayCount:
     case Op::Print:
-    case Op::ArrayFree:
     case Op::ArrayCopy:
     case Op::Tensor: // the runtime reads shapes and elements; it keeps no array
       return true;

@@ -34,13 +34,12 @@
 // [In-place array writes]); the counts say when to free. So:
 //   - The in-place forms (array.set and array.append marked in place,
 //     array.accum, array.truncate, stack.push) take their array operand's
-//     reference and their result is owned. An array.set or array.append
-//     marked in place whose operand this pass cannot move there (borrowed, or
-//     read again) is turned back into a copying write; a runtime write that
-//     grows an array somebody else still holds copies it instead of
-//     reallocating it (runtime/array.c; only AD's stacks and adjoints of
-//     plain numbers get there). array.materialize returns a new reference
-//     either way.
+//     reference and their result is owned. When this pass cannot move the
+//     operand there (borrowed, or read again), an array.set or array.append
+//     marked in place becomes a copying write, and the other forms write
+//     into an `array.copy` of it, so no in-place write ever sees an array
+//     another owner holds. array.materialize returns a new reference either
+//     way.
 //   - An array holds one reference to each counted value in it (tensors,
 //     arrays, tuples and structs of them): `array` and `array.append` take
 //     their element operands' references, `array.set` takes its value's and
@@ -242,7 +241,7 @@ private:
   /// consumes, a branch argument, a returned value).
   bool consumesValue(const Instr &in, ValueId v) const {
     for (size_t o = 0; o < in.operands.size(); ++o)
-      if (in.operands[o] == v && (consumes(in, o) || in.op == Op::Ret))
+      if (in.operands[o] == v && consumes(in, o))
         return true;
     for (const Target &t : in.targets)
       for (ValueId a : t.args)
@@ -358,6 +357,17 @@ private:
       if ((in.op == Op::ArraySet || in.op == Op::ArrayAppend) && in.imm == 1)
         if (int i = id(in.operands[0]); i >= 0 && !canMove(i))
           in.imm = 0;
+      // AD's in-place forms have no copying form: they write into a copy
+      // (which retains the elements) made here, and the original is left to
+      // its other owners. So no growth at run time ever sees a shared array.
+      if (in.op == Op::StackPush || in.op == Op::ArrayAccum || in.op == Op::ArrayTruncate)
+        if (int i = id(in.operands[0]); i >= 0 && !canMove(i)) {
+          Instr copy = make(Op::ArrayCopy, in.operands[0]);
+          copy.result = f.addValue(f.typeOf(in.operands[0])); // owned, untracked: moves here
+          in.operands[0] = copy.result;
+          out.push_back(copy);
+          --occurrences[i];
+        }
       // An elementwise operation may compute into a dying operand's buffer,
       // and a reshape may take a dying operand's tensor as it is.
       bool reshape = in.op == Op::Tensor && tensorOpOf(in.imm) == TensorOp::Reshape;

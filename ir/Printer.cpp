@@ -311,7 +311,6 @@ private:
     case Op::StackPush:
     case Op::ArrayMaterialize:
     case Op::ArrayTruncate:
-    case Op::ArrayFree:
     case Op::ArrayCopy:
     case Op::Tuple:
     case Op::StructMake:

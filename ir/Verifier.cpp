@@ -700,13 +700,6 @@ private:
       if (resultType() && !sema::asFunction(resultType()))
         fail("result has type " + resultType()->str() + ", expected a function type");
       return;
-    case Op::ArrayFree:
-      if (arity(1) && !sema::asArray(operandType(0)))
-        fail("operand 0 has type " + operandType(0)->str() + ", expected an array");
-      else if (arity(1) && isRefcounted(operandType(0)))
-        fail("operand 0 has type " + operandType(0)->str() +
-             ", which is refcounted: released, never freed (Note [Array ownership])");
-      return;
     case Op::ArrayCopy:
       if (arity(1) && !sema::asArray(operandType(0)))
         fail("operand 0 has type " + operandType(0)->str() + ", expected an array");
