@@ -78,7 +78,9 @@ llvm::Value *elementOp(Builder &b, llvm::Module &mod, TensorOp op, llvm::Value *
   }
 }
 
-/// void loop(i64 r0, i64 r1, i64 cols, ptr out, ptr inputs, ptr rowStride, ptr colStride)
+/// void loop(i64 r0, i64 r1, i64 cols, ptr out, ptr inputs, ptr rowStride, ptr colStride);
+/// with several outputs (Note [Fused outputs]) `out` is an array of their
+/// data pointers.
 llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::string &name) {
   llvm::LLVMContext &ctx = l.ctx;
   llvm::Type *i64 = l.i64(), *ptr = l.ptrType();
@@ -94,10 +96,14 @@ llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::strin
   // element, which each iteration reads before it writes (an input whose
   // buffer holds the result is one of the result's shape): the same
   // assumption as the runtime's restrict-qualified loops.
+  // Each output has a scope of its own: they are distinct buffers.
   llvm::MDBuilder md(ctx);
   llvm::MDNode *domain = md.createAnonymousAliasScopeDomain("dl.fused");
-  llvm::MDNode *outScope = md.createAnonymousAliasScope(domain, "result");
-  llvm::MDNode *scopes = llvm::MDNode::get(ctx, {outScope});
+  unsigned outputs = k.outputs();
+  std::vector<llvm::Metadata *> outScopes;
+  for (unsigned j = 0; j < outputs; ++j)
+    outScopes.push_back(md.createAnonymousAliasScope(domain, "result" + std::to_string(j)));
+  llvm::MDNode *scopes = llvm::MDNode::get(ctx, outScopes);
 
   auto *entry = llvm::BasicBlock::Create(ctx, "entry", fn);
   auto *rowHead = llvm::BasicBlock::Create(ctx, "row", fn);
@@ -111,12 +117,20 @@ llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::strin
     rs.push_back(b.CreateLoad(i64, b.CreateConstGEP1_64(i64, fn->getArg(5), i)));
     cs.push_back(b.CreateLoad(i64, b.CreateConstGEP1_64(i64, fn->getArg(6), i)));
   }
+  std::vector<llvm::Value *> outBase = {out};
+  if (outputs > 1) {
+    outBase.clear();
+    for (unsigned j = 0; j < outputs; ++j)
+      outBase.push_back(b.CreateLoad(ptr, b.CreateConstGEP1_64(ptr, out, j)));
+  }
   b.CreateCondBr(b.CreateICmpSLT(r0, r1), rowHead, exit);
 
   b.SetInsertPoint(rowHead);
   llvm::PHINode *r = b.CreatePHI(i64, 2, "r");
   r->addIncoming(r0, entry);
-  llvm::Value *outRow = b.CreateGEP(t, out, b.CreateMul(r, cols));
+  std::vector<llvm::Value *> outRow;
+  for (llvm::Value *o : outBase)
+    outRow.push_back(b.CreateGEP(t, o, b.CreateMul(r, cols)));
   std::vector<llvm::Value *> inRow;
   for (unsigned i = 0; i < k.inputs; ++i)
     inRow.push_back(b.CreateGEP(t, base[i], b.CreateMul(r, rs[i])));
@@ -141,8 +155,18 @@ llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::strin
     }
     node.push_back(v);
   }
-  llvm::StoreInst *store = b.CreateStore(node.back(), b.CreateGEP(t, outRow, c));
-  store->setMetadata(llvm::LLVMContext::MD_alias_scope, scopes);
+  for (unsigned j = 0; j < outputs; ++j) {
+    llvm::Value *v = j == 0 ? node.back() : node[size_t(k.extraOutputs[j - 1])];
+    llvm::StoreInst *store = b.CreateStore(v, b.CreateGEP(t, outRow[j], c));
+    store->setMetadata(llvm::LLVMContext::MD_alias_scope, llvm::MDNode::get(ctx, {outScopes[j]}));
+    // Apart from the other outputs' stores.
+    std::vector<llvm::Metadata *> others;
+    for (unsigned o = 0; o < outputs; ++o)
+      if (o != j)
+        others.push_back(outScopes[o]);
+    if (!others.empty())
+      store->setMetadata(llvm::LLVMContext::MD_noalias, llvm::MDNode::get(ctx, others));
+  }
   llvm::Value *cn = b.CreateAdd(c, b.getInt64(1));
   c->addIncoming(cn, colBody);
   b.CreateCondBr(b.CreateICmpSLT(cn, cols), colBody, rowLatch);
@@ -187,12 +211,24 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
     auto *nodesVar = new llvm::GlobalVariable(mod, nodesTy, true, llvm::GlobalValue::PrivateLinkage,
                                               llvm::ConstantArray::get(nodesTy, nodes),
                                               "dl.kernel.nodes" + std::to_string(kernelCount));
-    auto *kernelTy = llvm::StructType::get(ctx, {i32, i32, i32, ptr, ptr});
+    // The output nodes, for dlrt_t_fused_multi: the last node first.
+    llvm::Constant *outputNodes = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
+    if (k.outputs() > 1) {
+      std::vector<llvm::Constant *> ids = {b.getInt32(uint32_t(k.nodes.size() - 1))};
+      for (int e : k.extraOutputs)
+        ids.push_back(b.getInt32(uint32_t(e)));
+      auto *idsTy = llvm::ArrayType::get(i32, ids.size());
+      outputNodes = new llvm::GlobalVariable(mod, idsTy, true, llvm::GlobalValue::PrivateLinkage,
+                                             llvm::ConstantArray::get(idsTy, ids),
+                                             "dl.kernel.outputs" + std::to_string(kernelCount));
+    }
+    auto *kernelTy = llvm::StructType::get(ctx, {i32, i32, i32, ptr, ptr, i32, ptr});
     descriptor = new llvm::GlobalVariable(
         mod, kernelTy, true, llvm::GlobalValue::PrivateLinkage,
         llvm::ConstantStruct::get(kernelTy, {b.getInt32(isFloat(k) ? DLRT_F32 : DLRT_F64),
                                              b.getInt32(k.inputs),
-                                             b.getInt32(uint32_t(k.nodes.size())), nodesVar, loop}),
+                                             b.getInt32(uint32_t(k.nodes.size())), nodesVar, loop,
+                                             b.getInt32(k.outputs()), outputNodes}),
         "dl.kernel" + std::to_string(kernelCount++));
     fusedKernels[key] = descriptor;
   }
@@ -218,6 +254,26 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
                               b.getInt32(uint32_t(reduceCode(k.reduce))),
                               locString(in.loc)});
     return isFloat(k) ? b.CreateFPTrunc(d, b.getFloatTy()) : d;
+  }
+  if (k.outputs() > 1) { // Note [Fused outputs]: the tuple of the results
+    unsigned n = k.outputs();
+    auto *reuseTy = llvm::ArrayType::get(i32, n);
+    auto *resultsTy = llvm::ArrayType::get(ptr, n);
+    llvm::Value *reuse = entry.CreateAlloca(reuseTy);
+    llvm::Value *results = entry.CreateAlloca(resultsTy);
+    for (unsigned j = 0; j < n; ++j) {
+      uint8_t r = j == 0 ? in.reuse : j - 1 < in.extraReuse.size() ? in.extraReuse[j - 1] : 0;
+      b.CreateStore(b.getInt32(uint32_t(int32_t(r) - 1)), b.CreateConstGEP2_64(reuseTy, reuse, 0, j));
+    }
+    llvm::FunctionCallee callee =
+        tensorRuntime("dlrt_t_fused_multi", b.getVoidTy(), {ptr, ptr, ptr, ptr, ptr});
+    b.CreateCall(callee, {descriptor, inputs, reuse, results, locString(in.loc)});
+    llvm::Type *tupleTy = lower(f.typeOf(in.result));
+    llvm::Value *tuple = llvm::PoisonValue::get(tupleTy);
+    for (unsigned j = 0; j < n; ++j)
+      tuple = b.CreateInsertValue(
+          tuple, b.CreateLoad(ptr, b.CreateConstGEP2_64(resultsTy, results, 0, j)), {j});
+    return tuple;
   }
   llvm::FunctionCallee callee = tensorRuntime("dlrt_t_fused", ptr, {ptr, ptr, i32, ptr});
   return b.CreateCall(callee, {descriptor, inputs, b.getInt32(uint32_t(int32_t(in.reuse) - 1)),

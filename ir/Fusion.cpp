@@ -34,8 +34,28 @@
 // shifted exponentials in the plain run's four sums). So the result is bit
 // for bit that of the separate operations, and the tensor is never written
 // to memory.
+//
+// Note [Fused outputs]
+// An elementwise group whose value is needed apart from the group that
+// uses it, such as the momentum update's `v2 = v * 0.9 + g` (kept as the
+// next velocity) feeding `p + v2 * -0.01`, would make the consumer read v2
+// back from memory: two passes where a hand-written loop makes one. So the
+// producer's group joins its consumer's kernel, which stores the producer's
+// value as a further output: the instruction's result becomes the tuple
+// (consumer, producer, ...) and `tuple.get`s give the two values their old
+// names. The merged instruction sits where the consumer was; the producer's
+// other users in between (only structs and tuples, which cannot fail) move
+// after it. A consumer may take in several producers (Adam's moments and its
+// parameter: three outputs), each as one more output. Each output may
+// compute into a dying input's buffer (Instr::extraReuse).
+// At run time (dlrt_t_fused_multi) an output whose own inputs broadcast to a
+// smaller shape than the whole kernel's (the producer was broadcast in the
+// consumer) is computed apart, node by node, at its own shape; the loop's
+// value for it goes to a scratch buffer. The consumer's output never differs:
+// it reads every input.
 #include "ir/Fusion.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -223,6 +243,233 @@ private:
   std::vector<bool> absorbed;
 };
 
+/// Note [Fused outputs]: merges producer groups into the groups that use
+/// them, in one block, after BlockFuser.
+class OutputMerger {
+public:
+  OutputMerger(Function &f, Block &block, sema::TypeContext &types, std::vector<unsigned> &uses)
+      : f(f), block(block), types(types), uses(uses) {}
+
+  void run() {
+    for (bool merged = true; merged;) {
+      merged = false;
+      index();
+      for (size_t k = block.instrs.size(); k-- > 0 && !merged;)
+        if (consumer(block.instrs[k]))
+          merged = mergeInto(k);
+    }
+  }
+
+private:
+  /// A non-reduced `tensor.fused`, or an operation a kernel can hold.
+  bool consumer(const Instr &in) const {
+    if (in.op != Op::Tensor || !in.result.isValid())
+      return false;
+    if (tensorOpOf(in.imm) == TensorOp::Fused)
+      return in.kernel >= 0 && !f.kernels[size_t(in.kernel)].reduces();
+    return candidate(f, in);
+  }
+
+  /// A group with one output (it joins another kernel whole).
+  bool producer(const Instr &in, const Type *type) const {
+    if (!consumer(in))
+      return false;
+    const Type *t = tensorOpOf(in.imm) == TensorOp::Fused ? f.kernels[size_t(in.kernel)].type
+                                                           : f.typeOf(in.result);
+    return t == type && (tensorOpOf(in.imm) != TensorOp::Fused ||
+                         f.kernels[size_t(in.kernel)].extraOutputs.empty());
+  }
+
+  /// `in`'s kernel: its own, or a one-node kernel for a plain operation.
+  FusedKernel kernelOf(const Instr &in) const {
+    if (tensorOpOf(in.imm) == TensorOp::Fused)
+      return f.kernels[size_t(in.kernel)];
+    FusedKernel k;
+    k.type = f.typeOf(in.result);
+    k.inputs = unsigned(in.operands.size());
+    k.nodes.push_back(FusedNode{tensorOpOf(in.imm), -1, in.operands.size() > 1 ? -2 : 0, in.loc});
+    return k;
+  }
+
+  /// Where each value of the block is made, and the positions reading it.
+  void index() {
+    defAt.clear();
+    readAt.clear();
+    for (size_t k = 0; k < block.instrs.size(); ++k) {
+      const Instr &in = block.instrs[k];
+      if (in.result.isValid())
+        defAt[in.result.index] = k;
+      for (ValueId o : in.operands)
+        readAt[o.index].push_back(k);
+      for (const Target &t : in.targets)
+        for (ValueId a : t.args)
+          readAt[a.index].push_back(k);
+    }
+  }
+
+  /// The positions strictly between `from` and `to` that read `v`, when
+  /// each is a struct or tuple made of it that nothing reads up to `to`
+  /// (so it may move after `to`); false otherwise.
+  bool movableReaders(ValueId v, size_t from, size_t to, std::vector<size_t> &out) const {
+    auto it = readAt.find(v.index);
+    if (it == readAt.end())
+      return true;
+    for (size_t at : it->second) {
+      if (at <= from || at >= to)
+        continue;
+      const Instr &user = block.instrs[at];
+      if (user.op != Op::StructMake && user.op != Op::Tuple)
+        return false;
+      if (auto r = readAt.find(user.result.index); r != readAt.end())
+        for (size_t read : r->second)
+          if (read <= to)
+            return false;
+      if (out.empty() || out.back() != at)
+        out.push_back(at);
+    }
+    return true;
+  }
+
+  /// Takes the first producer of the consumer at `k` that may join it;
+  /// returns whether one did.
+  bool mergeInto(size_t k) {
+    const Instr &c = block.instrs[k];
+    const Type *type = tensorOpOf(c.imm) == TensorOp::Fused ? f.kernels[size_t(c.kernel)].type
+                                                             : f.typeOf(c.result);
+    for (size_t o = 0; o < c.operands.size(); ++o) {
+      ValueId v = c.operands[o];
+      auto def = defAt.find(v.index);
+      // Read elsewhere too (else the group would have taken it in whole).
+      size_t here = size_t(std::count(c.operands.begin(), c.operands.end(), v));
+      if (def == defAt.end() || def->second >= k || uses[v.index] <= here ||
+          !producer(block.instrs[def->second], type))
+        continue;
+      std::vector<size_t> moving;
+      if (!movableReaders(v, def->second, k, moving))
+        continue;
+      merge(def->second, k, moving);
+      return true;
+    }
+    return false;
+  }
+
+  /// Joins the producer at `p` into the consumer at `k`, and moves the
+  /// instructions at `moving` after the result.
+  void merge(size_t p, size_t k, const std::vector<size_t> &moving) {
+    Instr &prodIn = block.instrs[p];
+    Instr &cons = block.instrs[k];
+    FusedKernel prod = kernelOf(prodIn), use = kernelOf(cons);
+    ValueId made = prodIn.result;
+    bool wasFused = tensorOpOf(cons.imm) == TensorOp::Fused;
+    bool wasMulti = wasFused && !use.extraOutputs.empty();
+
+    // The merged kernel: the producer's nodes, then the consumer's, which
+    // read the producer's last node where they read its value.
+    FusedKernel k2;
+    k2.type = use.type;
+    std::vector<ValueId> inputs;
+    auto inputFor = [&](ValueId v) {
+      size_t i = 0;
+      while (i < inputs.size() && inputs[i] != v)
+        ++i;
+      if (i == inputs.size())
+        inputs.push_back(v);
+      else
+        --uses[v.index]; // two reads became one
+      return -1 - int(i);
+    };
+    int shift = int(prod.nodes.size()), prodRoot = shift - 1;
+    std::vector<int> prodInput, useInput;
+    for (ValueId v : prodIn.operands)
+      prodInput.push_back(inputFor(v));
+    // Every read of the producer's value (a plain `v * v` reads it twice)
+    // becomes its last node: that value is only made after the kernel now.
+    for (size_t i = 0; i < use.inputs; ++i) {
+      bool produced = cons.operands[i] == made;
+      useInput.push_back(produced ? prodRoot : inputFor(cons.operands[i]));
+      if (produced)
+        --uses[made.index]; // the read is inside the kernel now
+    }
+    for (FusedNode n : prod.nodes) {
+      for (int *x : {&n.a, &n.b})
+        *x = *x < 0 ? prodInput[size_t(-1 - *x)] : *x;
+      k2.nodes.push_back(n);
+    }
+    for (FusedNode n : use.nodes) {
+      for (int *x : {&n.a, &n.b})
+        *x = *x >= 0 ? *x + shift : useInput[size_t(-1 - *x)];
+      k2.nodes.push_back(n);
+    }
+    for (int e : use.extraOutputs)
+      k2.extraOutputs.push_back(e + shift);
+    k2.extraOutputs.push_back(prodRoot);
+    k2.inputs = unsigned(inputs.size());
+
+    // The instruction: its result the tuple of the outputs, read back into
+    // the consumer's and the producer's values.
+    std::vector<const Type *> elements(k2.outputs(), k2.type);
+    const Type *tupleTy = types.tupleType(elements);
+    if (wasMulti)
+      f.values[cons.result.index].type = tupleTy; // its gets follow it
+    std::vector<Instr> after;
+    auto getOutput = [&](ValueId into, unsigned output) {
+      Instr get;
+      get.op = Op::TupleGet;
+      get.result = into;
+      get.imm = int64_t(output);
+      get.loc = cons.loc;
+      after.push_back(get);
+    };
+    if (!wasMulti) {
+      getOutput(cons.result, 0);
+      cons.result = f.addValue(tupleTy);
+    }
+    getOutput(made, k2.outputs() - 1);
+    for (Instr &g : after)
+      g.operands = {cons.result};
+    cons.op = Op::Tensor;
+    cons.imm = int64_t(TensorOp::Fused);
+    cons.operands = inputs;
+    cons.reuse = 0;
+    cons.extraReuse.clear();
+    if (wasFused)
+      f.kernels[size_t(cons.kernel)] = std::move(k2);
+    else {
+      cons.kernel = int32_t(f.kernels.size());
+      f.kernels.push_back(std::move(k2));
+    }
+
+    // Rebuild the block: the producer goes, the gets follow the consumer
+    // (after its earlier gets, if any), and the movers follow them.
+    size_t insertAt = k + 1;
+    if (wasMulti)
+      while (insertAt < block.instrs.size() && block.instrs[insertAt].op == Op::TupleGet &&
+             block.instrs[insertAt].operands[0] == cons.result)
+        ++insertAt;
+    std::vector<Instr> rebuilt;
+    rebuilt.reserve(block.instrs.size() + after.size());
+    for (size_t i = 0; i < block.instrs.size(); ++i) {
+      if (i == insertAt) {
+        for (Instr &g : after)
+          rebuilt.push_back(std::move(g));
+        for (size_t m : moving)
+          rebuilt.push_back(std::move(block.instrs[m]));
+      }
+      if (i == p || std::find(moving.begin(), moving.end(), i) != moving.end())
+        continue;
+      rebuilt.push_back(std::move(block.instrs[i]));
+    }
+    block.instrs = std::move(rebuilt);
+  }
+
+  Function &f;
+  Block &block;
+  sema::TypeContext &types;
+  std::vector<unsigned> &uses;
+  std::map<uint32_t, size_t> defAt;
+  std::map<uint32_t, std::vector<size_t>> readAt;
+};
+
 /// Reads of a field or element of a struct or tuple made in this function
 /// become the value it was made from, and aggregates nobody reads any more
 /// are dropped, so that `v * 0.9 + g` on a struct of tensors (each field
@@ -270,6 +517,12 @@ void fuseElementwise(Module &module) {
     std::vector<unsigned> uses = countUses(f);
     for (Block &b : f.blocks)
       BlockFuser(f, b, uses).run();
+    // DLC_NO_FUSED_OUTPUTS=1 keeps each group's one output, for benchmarks.
+    if (getenv("DLC_NO_FUSED_OUTPUTS"))
+      continue;
+    uses = countUses(f);
+    for (Block &b : f.blocks)
+      OutputMerger(f, b, *module.types, uses).run();
   }
 }
 
@@ -286,6 +539,8 @@ std::string describeKernel(const FusedKernel &kernel) {
   if (kernel.nodes.empty())
     return std::string();
   std::string body = text(int(kernel.nodes.size()) - 1);
+  for (int e : kernel.extraOutputs) // Note [Fused outputs]
+    body += " | " + text(e);
   return kernel.reduces() ? std::string(tensorOpName(kernel.reduce)) + "(" + body + ")" : body;
 }
 

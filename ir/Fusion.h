@@ -12,7 +12,8 @@ namespace dlc::ir {
 /// differentiation and before the ownership pass.
 void fuseElementwise(Module &module);
 
-/// A kernel as an expression over its inputs: `relu(add(#0, #1))`.
+/// A kernel as an expression over its inputs: `relu(add(#0, #1))`; a kernel
+/// with several outputs lists each, separated by ` | `.
 std::string describeKernel(const FusedKernel &kernel);
 
 } // namespace dlc::ir

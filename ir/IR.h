@@ -93,6 +93,10 @@ struct Instr {
   // Elementwise `tensor` ops: 1 + the operand whose buffer the result may
   // take because this is its last use (0: none); set by ir/Ownership.cpp.
   uint8_t reuse = 0;
+  /// A `tensor.fused` with several outputs (FusedKernel::extraOutputs):
+  /// element j is 1 + the operand whose buffer output j + 1 may take (0:
+  /// none); `reuse` is output 0's. Set by ir/Ownership.cpp.
+  std::vector<uint8_t> extraReuse;
   int32_t kernel = -1;         // `tensor.fused`: its index in Function::kernels
   SourceLoc loc;               // for runtime errors and debugging
 };
@@ -116,6 +120,11 @@ struct FusedKernel {
   /// The tensor is never materialized (Note [Fused reductions]). Fused: the
   /// result is the tensor itself.
   TensorOp reduce = TensorOp::Fused;
+  /// Nodes whose values are results too (Note [Fused outputs]): the
+  /// instruction's result is then the tuple (last node, extraOutputs...),
+  /// every element of `type`. Never with `reduce`.
+  std::vector<int> extraOutputs;
+  unsigned outputs() const { return 1 + unsigned(extraOutputs.size()); }
   bool reduces() const { return reduce != TensorOp::Fused; }
   bool reducesAxis() const {
     return reduce == TensorOp::SumAxis || reduce == TensorOp::MeanAxis ||

@@ -297,6 +297,53 @@ private:
     }
   }
 
+  /// A fused instruction with several outputs (Note [Fused outputs]): each
+  /// output may take the buffer of a dying input (one each) that `free`
+  /// allows. An output prefers the inputs its own nodes read (those of
+  /// `p + v2 * -0.01`, not of the v2 it reads), so the momentum update's new
+  /// parameter goes into the old parameter's buffer and the new velocity
+  /// into the old velocity's; then any other.
+  template <typename Free>
+  void chooseOutputBuffers(Instr &in, Free free, std::vector<bool> &moved) {
+    const FusedKernel &k = f.kernels[size_t(in.kernel)];
+    std::vector<int> roots = {int(k.nodes.size()) - 1};
+    roots.insert(roots.end(), k.extraOutputs.begin(), k.extraOutputs.end());
+    in.reuse = 0;
+    in.extraReuse.assign(k.extraOutputs.size(), 0);
+    for (size_t out = 0; out < roots.size(); ++out) {
+      // The inputs read by this output's nodes, not through another output.
+      std::vector<size_t> own;
+      std::vector<bool> seen(k.nodes.size());
+      std::vector<int> work = {roots[out]};
+      while (!work.empty()) {
+        int n = work.back();
+        work.pop_back();
+        const FusedNode &node = k.nodes[size_t(n)];
+        for (int x : {node.a, isTensorBinary(node.op) ? node.b : node.a}) {
+          if (x < 0)
+            own.push_back(size_t(-1 - x));
+          else if (!seen[size_t(x)] && std::find(roots.begin(), roots.end(), x) == roots.end()) {
+            seen[size_t(x)] = true;
+            work.push_back(x);
+          }
+        }
+      }
+      std::sort(own.begin(), own.end());
+      std::vector<size_t> order = own;
+      for (size_t o = 0; o < in.operands.size(); ++o)
+        if (!std::binary_search(own.begin(), own.end(), o))
+          order.push_back(o);
+      for (size_t o : order) {
+        int i = id(in.operands[o]);
+        if (i < 0 || o >= 255 || !free(i) || madeFromScalar[in.operands[o].index])
+          continue;
+        moved[size_t(i)] = true;
+        (out == 0 ? in.reuse : in.extraReuse[out - 1]) = uint8_t(o + 1);
+        break;
+      }
+    }
+  }
+
   static Instr make(Op op, ValueId v) {
     Instr in;
     in.op = op;
@@ -374,7 +421,11 @@ private:
       // A reduced kernel (Note [Fused reductions]) makes its own result.
       bool reduced = in.op == Op::Tensor && tensorOpOf(in.imm) == TensorOp::Fused &&
                      in.kernel >= 0 && f.kernels[size_t(in.kernel)].reduces();
-      if (in.op == Op::Tensor && in.result.isValid() && !reduced &&
+      bool multi = in.op == Op::Tensor && tensorOpOf(in.imm) == TensorOp::Fused &&
+                   in.kernel >= 0 && !f.kernels[size_t(in.kernel)].extraOutputs.empty();
+      if (multi)
+        chooseOutputBuffers(in, [&](int i) { return canMove(i) && !moved[size_t(i)]; }, moved);
+      else if (in.op == Op::Tensor && in.result.isValid() && !reduced &&
           (isTensorUnary(tensorOpOf(in.imm)) || isTensorBinary(tensorOpOf(in.imm)) ||
            tensorOpOf(in.imm) == TensorOp::Fused || reshape))
         for (size_t o = 0; o < (reshape ? 1 : in.operands.size()); ++o) {

@@ -329,8 +329,19 @@ private:
           size_t(in.kernel) < fn.kernels.size())
         s += " /* kernel " + std::to_string(in.kernel) + ": " +
              describeKernel(fn.kernels[size_t(in.kernel)]) + " */";
-      if (in.reuse)
-        s += " /* reuses " + value(in.operands[in.reuse - 1]) + " */";
+      if (in.extraReuse.empty()) {
+        if (in.reuse)
+          s += " /* reuses " + value(in.operands[in.reuse - 1]) + " */";
+        return s;
+      }
+      // Several outputs (Note [Fused outputs]): the buffer each may take.
+      std::string reuses;
+      for (size_t o = 0; o <= in.extraReuse.size(); ++o)
+        if (uint8_t r = o == 0 ? in.reuse : in.extraReuse[o - 1]; r && r <= in.operands.size())
+          reuses += std::string(reuses.empty() ? "" : ", ") + "output " + std::to_string(o) +
+                    " reuses " + value(in.operands[r - 1]);
+      if (!reuses.empty())
+        s += " /* " + reuses + " */";
       return s;
     }
     case Op::Seed:

@@ -493,9 +493,23 @@ private:
         if (operandType(i) != k.type)
           fail("operand " + std::to_string(i) + " of a fused operation has type " +
                operandType(i)->str() + ", expected " + k.type->str());
-      // A reduced kernel gives the element scalar (Note [Fused reductions]).
+      // A reduced kernel gives the element scalar (Note [Fused reductions]);
+      // one with several outputs, their tuple (Note [Fused outputs]).
       const Type *want = k.reduces() && !k.reducesAxis() ? sema::asTensor(k.type)->element : k.type;
-      if (k.reduces() && !k.reducesAxis() && k.reduce != TensorOp::SumAll &&
+      if (!k.extraOutputs.empty()) {
+        auto *tuple = sema::asTuple(resultType());
+        bool ok = !k.reduces() && tuple && tuple->elements.size() == k.outputs();
+        for (size_t i = 0; ok && i < tuple->elements.size(); ++i)
+          ok = tuple->elements[i] == k.type;
+        for (int e : k.extraOutputs)
+          ok = ok && e >= 0 && size_t(e) + 1 < k.nodes.size();
+        if (!ok)
+          fail("fused operation with " + std::to_string(k.outputs()) + " outputs has type " +
+               (resultType() ? resultType()->str() : std::string("none")) +
+               ", or its outputs are not nodes of its kernel");
+        if (in.extraReuse.size() > k.extraOutputs.size())
+          fail("fused operation names a buffer for more outputs than it has");
+      } else if (k.reduces() && !k.reducesAxis() && k.reduce != TensorOp::SumAll &&
           k.reduce != TensorOp::MeanAll && k.reduce != TensorOp::MaxAll &&
           k.reduce != TensorOp::MinAll && k.reduce != TensorOp::LogSumExpAll)
         fail("a fused kernel reduced by " + std::string(tensorOpName(k.reduce)));

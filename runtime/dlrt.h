@@ -415,9 +415,22 @@ typedef struct DlFusedKernel {
   int32_t count; /* nodes */
   const DlFusedNode *nodes;
   DlFusedLoop loop;
+  /* 1, or more for dlrt_t_fused_multi: the loop's `out` is then an array of
+   * `outputs` data pointers, and output j stores node outputNodes[j]. */
+  int32_t outputs;
+  const int32_t *outputNodes;
 } DlFusedKernel;
 DlTensor *dlrt_t_fused(const DlFusedKernel *kernel, DlTensor *const *inputs, int32_t reuse,
                        const char *loc);
+/* A kernel with several outputs (ir/Fusion.cpp, Note [Fused outputs]):
+ * results[j] gets node outputNodes[j]'s tensor, as the separate operations
+ * would make it. reuse[j] >= 0 hands over the caller's reference to that
+ * input (a different one for each output), whose buffer then holds output j
+ * when nothing else shares it and the shapes agree. An output whose own
+ * inputs broadcast to a smaller shape than all of them (its value was
+ * broadcast where it is read) is evaluated node by node at its shape. */
+void dlrt_t_fused_multi(const DlFusedKernel *kernel, DlTensor *const *inputs,
+                        const int32_t *reuse, DlTensor **results, const char *loc);
 /* dlrt_t_reduce_all(op, dlrt_t_fused(kernel, inputs, -1, loc), loc) for op
  * DLRT_SUM or DLRT_MEAN, bit for bit, without making the tensor: the
  * pairwise summation evaluates the kernel into a small buffer for each block

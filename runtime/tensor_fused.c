@@ -11,13 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The nodes one by one through the ordinary operations: their semantics for
- * zero tangents (NULL), their shape checks and their messages. */
-static DlTensor *interpret(const DlFusedKernel *k, DlTensor *const *inputs, int32_t reuse) {
+/* The nodes `need` marks (every node when `need` is NULL), in order, one by
+ * one through the ordinary operations: their semantics for zero tangents
+ * (NULL), their shape checks and their messages. Returns each node's tensor
+ * (NULL where not evaluated) in an array for releaseNodes. */
+static DlTensor **evaluate(const DlFusedKernel *k, DlTensor *const *inputs, const bool *need) {
   DlTensor **values = calloc((size_t)k->count, sizeof *values);
   if (!values)
     dlrt_fail("<runtime>", "out of memory");
   for (int32_t n = 0; n < k->count; ++n) {
+    if (need && !need[n])
+      continue;
     const DlFusedNode *node = &k->nodes[n];
     const DlTensor *a = node->a >= 0 ? values[node->a] : inputs[-1 - node->a];
     if (node->binary) {
@@ -27,10 +31,20 @@ static DlTensor *interpret(const DlFusedKernel *k, DlTensor *const *inputs, int3
       values[n] = dlrt_t_unary(node->op, a, node->loc);
     }
   }
-  DlTensor *result = values[k->count - 1];
-  for (int32_t n = 0; n + 1 < k->count; ++n)
+  return values;
+}
+
+static void releaseNodes(const DlFusedKernel *k, DlTensor **values) {
+  for (int32_t n = 0; n < k->count; ++n)
     dlrt_t_release(values[n]);
   free(values);
+}
+
+static DlTensor *interpret(const DlFusedKernel *k, DlTensor *const *inputs, int32_t reuse) {
+  DlTensor **values = evaluate(k, inputs, NULL);
+  DlTensor *result = values[k->count - 1];
+  values[k->count - 1] = NULL; /* the caller's */
+  releaseNodes(k, values);
   if (reuse >= 0)
     dlrt_t_release(inputs[reuse]);
   return result;
@@ -203,6 +217,153 @@ DlTensor *dlrt_t_fused(const DlFusedKernel *k, DlTensor *const *inputs, int32_t 
   if (reuse >= 0 && out != inputs[reuse])
     dlrt_t_release(inputs[reuse]);
   return out;
+}
+
+/* --- Several outputs (ir/Fusion.cpp, Note [Fused outputs]) ------------------------- */
+
+enum { kInlineOutputs = 8 };
+
+/* Marks in `need` the nodes output node `root` is computed from, and in
+ * `reads` (when not NULL) the inputs they read. */
+static void markNodes(const DlFusedKernel *k, int32_t root, bool *need, bool *reads) {
+  need[root] = true;
+  for (int32_t n = root; n >= 0; --n) {
+    if (!need[n])
+      continue;
+    const DlFusedNode *node = &k->nodes[n];
+    int32_t ops[2] = {node->a, node->binary ? node->b : node->a};
+    for (int i = 0; i < 2; ++i) {
+      if (ops[i] >= 0)
+        need[ops[i]] = true;
+      else if (reads)
+        reads[-1 - ops[i]] = true;
+    }
+  }
+}
+
+/* Every output node by node (an input is NULL, or the inputs do not
+ * broadcast: the operation that fails reports it). */
+static void interpretMulti(const DlFusedKernel *k, DlTensor *const *inputs, const int32_t *reuse,
+                           DlTensor **results) {
+  DlTensor **values = evaluate(k, inputs, NULL);
+  for (int32_t j = 0; j < k->outputs; ++j) {
+    int32_t node = k->outputNodes[j];
+    results[j] = values[node];
+    values[node] = NULL; /* the caller's */
+  }
+  releaseNodes(k, values);
+  for (int32_t j = 0; j < k->outputs; ++j)
+    if (reuse[j] >= 0)
+      dlrt_t_release(inputs[reuse[j]]);
+}
+
+void dlrt_t_fused_multi(const DlFusedKernel *k, DlTensor *const *inputs, const int32_t *reuse,
+                        DlTensor **results, const char *loc) {
+  int32_t n = k->inputs, m = k->outputs;
+  for (int32_t i = 0; i < n; ++i)
+    if (!inputs[i] || inputs[i]->kind != k->kind) {
+      interpretMulti(k, inputs, reuse, results);
+      return;
+    }
+  int32_t rank;
+  int64_t shape[DLRT_MAX_RANK];
+  if (!dlrtBroadcastShapes(n, (const DlTensor *const *)inputs, &rank, shape)) {
+    interpretMulti(k, inputs, reuse, results);
+    return;
+  }
+
+  /* Scratch: per output, whether it is computed apart; per node and input,
+   * marks. */
+  bool inlineApart[kInlineOutputs];
+  void *inlineOut[kInlineOutputs];
+  DlTensor *inlineScratch[kInlineOutputs];
+  bool inlineNeed[64];
+  DlTensor *inlineOwn[kInlineInputs];
+  size_t marks = (size_t)k->count + (size_t)n;
+  bool *apart = inlineApart, *need = marks <= 64 ? inlineNeed : malloc(marks * sizeof(bool));
+  void **outData = inlineOut;
+  DlTensor **scratch = inlineScratch;
+  if (m > kInlineOutputs) {
+    apart = malloc((size_t)m * sizeof *apart);
+    outData = malloc((size_t)m * sizeof *outData);
+    scratch = malloc((size_t)m * sizeof *scratch);
+  }
+  if (!need || !apart || !outData || !scratch)
+    dlrt_fail("<runtime>", "out of memory");
+  bool *reads = need + k->count;
+  DlTensor **ownInputs = n <= kInlineInputs ? inlineOwn : malloc((size_t)n * sizeof *ownInputs);
+  if (!ownInputs)
+    dlrt_fail("<runtime>", "out of memory");
+
+  /* An output whose own inputs broadcast to a smaller shape is computed
+   * apart, node by node, before the loop may write over any input. */
+  for (int32_t j = 0; j < m; ++j) {
+    memset(need, 0, marks * sizeof(bool));
+    markNodes(k, k->outputNodes[j], need, reads);
+    int32_t ownRank = 0, count = 0;
+    int64_t ownShape[DLRT_MAX_RANK];
+    for (int32_t i = 0; i < n; ++i)
+      if (reads[i])
+        ownInputs[count++] = inputs[i];
+    bool same = dlrtBroadcastShapes(count, (const DlTensor *const *)ownInputs, &ownRank, ownShape) &&
+                ownRank == rank && memcmp(ownShape, shape, (size_t)rank * sizeof(int64_t)) == 0;
+    apart[j] = !same;
+    results[j] = NULL;
+    scratch[j] = NULL;
+    if (apart[j]) {
+      DlTensor **values = evaluate(k, inputs, need);
+      results[j] = values[k->outputNodes[j]];
+      values[k->outputNodes[j]] = NULL;
+      releaseNodes(k, values);
+    }
+  }
+
+  /* The buffers: a dying input's, or new ones (scratch for outputs made
+   * apart, whose loop values nobody reads). */
+  for (int32_t j = 0; j < m; ++j) {
+    DlTensor *out = NULL;
+    if (!apart[j] && reuse[j] >= 0) {
+      DlTensor *r = inputs[reuse[j]];
+      if (r->refcount == 1 && r->rank == rank &&
+          memcmp(r->shape, shape, (size_t)rank * sizeof(int64_t)) == 0)
+        out = r; /* the caller's reference becomes the result's */
+    }
+    if (!out)
+      out = dlrtTensorNew(k->kind, rank, shape);
+    if (apart[j])
+      scratch[j] = out;
+    else
+      results[j] = out;
+    outData[j] = out->data;
+  }
+
+  int64_t cols = rank > 0 ? shape[rank - 1] : 1;
+  int64_t rows = 1;
+  for (int32_t d = 0; d + 1 < rank; ++d)
+    rows *= shape[d];
+  if (cols == 0)
+    rows = 0;
+  Inputs in;
+  prepareInputs(&in, k, inputs, apart[0] ? scratch[0] : results[0], cols, loc);
+  if (rows > 0) {
+    LoopArgs args = {k, cols, outData, in.data, in.strides, in.strides + n};
+    dlrtParallelFor(rows, cols * kernelCost(k), runRows, &args);
+  }
+  releaseInputs(&in);
+  for (int32_t j = 0; j < m; ++j) {
+    dlrt_t_release(scratch[j]);
+    if (reuse[j] >= 0 && (apart[j] || results[j] != inputs[reuse[j]]))
+      dlrt_t_release(inputs[reuse[j]]);
+  }
+  if (need != inlineNeed)
+    free(need);
+  if (ownInputs != inlineOwn)
+    free(ownInputs);
+  if (m > kInlineOutputs) {
+    free(apart);
+    free(outData);
+    free(scratch);
+  }
 }
 
 /* --- Fused reductions --------------------------------------------------------------- */
