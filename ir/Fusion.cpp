@@ -59,6 +59,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <set>
 
 namespace dlc::ir {
 
@@ -307,26 +308,33 @@ private:
     }
   }
 
-  /// The positions strictly between `from` and `to` that read `v`, when
-  /// each is a struct or tuple made of it that nothing reads up to `to`
-  /// (so it may move after `to`); false otherwise.
+  /// Whether the instructions strictly between `from` and `to` that read
+  /// `v` may all move after `to`: structs and tuples made or set from it,
+  /// and reads of those (they cannot fail), whose own readers up to `to` may
+  /// move too. Their positions go to `out`, in order.
   bool movableReaders(ValueId v, size_t from, size_t to, std::vector<size_t> &out) const {
-    auto it = readAt.find(v.index);
-    if (it == readAt.end())
-      return true;
-    for (size_t at : it->second) {
-      if (at <= from || at >= to)
+    std::set<size_t> moving;
+    std::vector<ValueId> work = {v};
+    while (!work.empty()) {
+      ValueId x = work.back();
+      work.pop_back();
+      auto it = readAt.find(x.index);
+      if (it == readAt.end())
         continue;
-      const Instr &user = block.instrs[at];
-      if (user.op != Op::StructMake && user.op != Op::Tuple)
-        return false;
-      if (auto r = readAt.find(user.result.index); r != readAt.end())
-        for (size_t read : r->second)
-          if (read <= to)
-            return false;
-      if (out.empty() || out.back() != at)
-        out.push_back(at);
+      for (size_t at : it->second) {
+        if (at > to || (x == v && at == to) || moving.count(at))
+          continue;
+        const Instr &user = block.instrs[at];
+        bool aggregate = user.op == Op::StructMake || user.op == Op::Tuple ||
+                         user.op == Op::StructSet || user.op == Op::TupleSet ||
+                         user.op == Op::StructGet || user.op == Op::TupleGet;
+        if (at <= from || at == to || !aggregate || !user.result.isValid())
+          return false;
+        moving.insert(at);
+        work.push_back(user.result);
+      }
     }
+    out.assign(moving.begin(), moving.end());
     return true;
   }
 
@@ -474,24 +482,50 @@ private:
 /// become the value it was made from, and aggregates nobody reads any more
 /// are dropped, so that `v * 0.9 + g` on a struct of tensors (each field
 /// multiplied, the products gathered in a struct, then each added) links the
-/// products straight to their sums.
+/// products straight to their sums. A read through `struct.set`/`tuple.set`
+/// is the value set there, or, for another field, the field of the
+/// aggregate it was set in when that one was made here or is a parameter (so
+/// an optimizer's `velocity = ...` followed by reads of `self.velocity` and
+/// `self.lr` reaches the new value's tensors and reads `lr` from `self`).
 void forwardAggregates(Function &f) {
-  std::map<uint32_t, const Instr *> makes;
+  std::map<uint32_t, const Instr *> makes, sets;
   for (const Block &b : f.blocks)
-    for (const Instr &in : b.instrs)
+    for (const Instr &in : b.instrs) {
       if ((in.op == Op::StructMake || in.op == Op::Tuple) && in.result.isValid())
         makes[in.result.index] = &in;
+      if ((in.op == Op::StructSet || in.op == Op::TupleSet) && in.result.isValid())
+        sets[in.result.index] = &in;
+    }
   std::vector<ValueId> replace(f.values.size());
   auto resolve = [&](ValueId v) {
     while (replace[v.index].isValid())
       v = replace[v.index];
     return v;
   };
-  for (const Block &b : f.blocks)
-    for (const Instr &in : b.instrs) {
+  auto isParameter = [&](ValueId v) {
+    const std::vector<ValueId> &params = f.blocks[0].args;
+    return std::find(params.begin(), params.end(), v) != params.end();
+  };
+  for (Block &b : f.blocks)
+    for (Instr &in : b.instrs) {
       if ((in.op != Op::StructGet && in.op != Op::TupleGet) || !in.result.isValid())
         continue;
-      auto it = makes.find(resolve(in.operands[0]).index);
+      // Past the sets of other fields, to the aggregate they were set in.
+      ValueId from = resolve(in.operands[0]);
+      for (auto set = sets.find(from.index); set != sets.end(); set = sets.find(from.index)) {
+        if (set->second->imm == in.imm) {
+          replace[in.result.index] = set->second->operands[1];
+          break;
+        }
+        from = resolve(set->second->operands[0]);
+      }
+      if (replace[in.result.index].isValid())
+        continue;
+      // A parameter outlives every read, so another field of it is read
+      // from it directly (an owned aggregate would have to live longer).
+      if (from != in.operands[0] && isParameter(from))
+        in.operands[0] = from;
+      auto it = makes.find(from.index);
       if (it != makes.end() && size_t(in.imm) < it->second->operands.size())
         replace[in.result.index] = it->second->operands[size_t(in.imm)];
     }
@@ -499,7 +533,7 @@ void forwardAggregates(Function &f) {
   // Drop aggregates and reads that are no longer used (they cannot fail).
   eraseUnused(f, [](const Instr &in) {
     return in.op == Op::StructMake || in.op == Op::Tuple || in.op == Op::StructGet ||
-           in.op == Op::TupleGet;
+           in.op == Op::TupleGet || in.op == Op::StructSet || in.op == Op::TupleSet;
   });
 }
 
