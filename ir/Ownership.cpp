@@ -10,7 +10,9 @@
 //   - Every tracked value except a function's parameters is *owned*: it holds
 //     one reference to each of its tensors. Results of tensor operations and
 //     calls are owned as made; a value read out of an aggregate or an array,
-//     a `select` and a `stop_gradient` are retained right after they are made.
+//     a `select` and a `stop_gradient` are retained right after they are made
+//     (but the `tuple.get`s that take apart the outputs of a fused kernel
+//     with several outputs own them outright; the tuple is never released).
 //     Parameters are *borrowed*: the caller keeps them alive for the call;
 //     so are the parts read out of them.
 //   - Consuming uses (returning a value, passing it to a block, storing it in
@@ -159,6 +161,7 @@ public:
             changed = true;
           }
     }
+    destructureOutputs();
     liveness();
     borrowLocalReads();
     size_t n = f.blocks.size(); // edge blocks are appended past n
@@ -172,6 +175,7 @@ private:
   std::map<uint32_t, int> ids; // tracked value -> dense id
   std::vector<ValueId> values;
   std::vector<bool> borrowed;
+  std::vector<bool> destructured; // by id: a tuple its tuple.gets take apart
   std::vector<std::vector<bool>> liveIn, liveOut;
 
   void track(ValueId v) {
@@ -248,6 +252,45 @@ private:
         if (a == v)
           return true;
     return false;
+  }
+
+  /// The tuple of a fused instruction with several outputs (Note [Fused
+  /// outputs]) is only ever taken apart: one `tuple.get` of each output, in
+  /// its block. The gets then take over its references (nothing is retained
+  /// for them) and the tuple itself is never released, as if borrowed.
+  void destructureOutputs() {
+    destructured.assign(values.size(), false);
+    std::map<uint32_t, std::vector<int64_t>> gets; // tuple -> the indices read
+    std::map<uint32_t, size_t> blockOf;
+    std::vector<bool> other(f.values.size());
+    for (size_t bi = 0; bi < f.blocks.size(); ++bi)
+      for (const Instr &in : f.blocks[bi].instrs) {
+        if (in.op == Op::Tensor && tensorOpOf(in.imm) == TensorOp::Fused && in.kernel >= 0 &&
+            !f.kernels[size_t(in.kernel)].extraOutputs.empty() && id(in.result) >= 0)
+          blockOf[in.result.index] = bi;
+        for (size_t o = 0; o < in.operands.size(); ++o) {
+          bool get = in.op == Op::TupleGet && o == 0 && in.result.isValid() && id(in.result) >= 0;
+          if (get && blockOf.count(in.operands[o].index) && blockOf[in.operands[o].index] == bi)
+            gets[in.operands[o].index].push_back(in.imm);
+          else
+            other[in.operands[o].index] = true;
+        }
+        for (const Target &t : in.targets)
+          for (ValueId a : t.args)
+            other[a.index] = true;
+      }
+    for (auto &[tuple, indices] : gets) {
+      std::sort(indices.begin(), indices.end());
+      size_t n = sema::asTuple(f.values[tuple].type)->elements.size();
+      bool each = indices.size() == n;
+      for (size_t i = 0; each && i < n; ++i)
+        each = indices[i] == int64_t(i);
+      if (each && !other[tuple]) {
+        int k = ids[tuple];
+        destructured[size_t(k)] = true;
+        borrowed[size_t(k)] = true;
+      }
+    }
   }
 
   /// Note [Borrowed element reads]: an element, field or tuple part read out
@@ -484,7 +527,9 @@ private:
           out.push_back(make(Op::Release, element(out, copy.operands[0], size_t(copy.imm))));
       }
       if (copy.result.isValid() && id(copy.result) >= 0) {
-        if (borrowsResult(copy.op) && !borrowed[size_t(id(copy.result))])
+        bool takenApart = copy.op == Op::TupleGet && id(copy.operands[0]) >= 0 &&
+                          destructured[size_t(id(copy.operands[0]))];
+        if (borrowsResult(copy.op) && !borrowed[size_t(id(copy.result))] && !takenApart)
           out.push_back(make(Op::Retain, copy.result));
         int r = id(copy.result);
         if (last[size_t(r)] < 0 && dies(r))
