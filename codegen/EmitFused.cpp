@@ -73,6 +73,14 @@ llvm::Value *elementOp(Builder &b, llvm::Module &mod, TensorOp op, llvm::Value *
     return b.CreateSelect(b.CreateOr(b.CreateFCmpOLT(x, y), b.CreateFCmpUNO(x, x)), x, y);
   case TensorOp::Max:
     return b.CreateSelect(b.CreateOr(b.CreateFCmpOGT(x, y), b.CreateFCmpUNO(x, x)), x, y);
+  // Comparisons give an i1, read only by `where` nodes; as C compares (a NaN
+  // is unequal to everything, itself included).
+  case TensorOp::Eq: return b.CreateFCmpOEQ(x, y);
+  case TensorOp::Ne: return b.CreateFCmpUNE(x, y);
+  case TensorOp::Lt: return b.CreateFCmpOLT(x, y);
+  case TensorOp::Le: return b.CreateFCmpOLE(x, y);
+  case TensorOp::Gt: return b.CreateFCmpOGT(x, y);
+  case TensorOp::Ge: return b.CreateFCmpOGE(x, y);
   default:
     return nullptr;
   }
@@ -148,7 +156,10 @@ llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::strin
   std::vector<llvm::Value *> node;
   auto value = [&](int o) { return o >= 0 ? node[size_t(o)] : x[size_t(-1 - o)]; };
   for (const ir::FusedNode &n : k.nodes) {
-    llvm::Value *v = elementOp(b, l.mod, n.op, value(n.a), ir::isTensorBinary(n.op) ? value(n.b) : nullptr);
+    llvm::Value *v = n.op == TensorOp::Where
+                         ? b.CreateSelect(value(n.a), value(n.b), value(n.c))
+                         : elementOp(b, l.mod, n.op, value(n.a),
+                                     ir::isTensorBinary(n.op) ? value(n.b) : nullptr);
     if (!v) {
       l.error(n.loc, std::string("internal error: no fused form of tensor.") + ir::tensorOpName(n.op));
       v = llvm::PoisonValue::get(t);
@@ -199,13 +210,17 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
   llvm::Constant *descriptor = fusedKernels[key];
   if (!descriptor) {
     llvm::Function *loop = emitLoop(*this, k, "dl." + f.name + ".kernel" + std::to_string(in.kernel));
-    auto *nodeTy = llvm::StructType::get(ctx, {i32, i32, i32, i32, ptr});
+    // runtime/dlrt.h's DlFusedNode: arity 1, 2 or 3 (where), the operation's
+    // code, the operands, the location.
+    auto *nodeTy = llvm::StructType::get(ctx, {i32, i32, i32, i32, i32, ptr});
     std::vector<llvm::Constant *> nodes;
     for (const ir::FusedNode &n : k.nodes) {
-      bool binary = ir::isTensorBinary(n.op);
+      int arity = ir::fusedArity(n.op);
+      int32_t code = arity == 3 ? 0 : arity == 2 ? binaryCode(n.op) : unaryCode(n.op);
       nodes.push_back(llvm::ConstantStruct::get(
-          nodeTy, {b.getInt32(binary), b.getInt32(uint32_t(binary ? binaryCode(n.op) : unaryCode(n.op))),
-                   b.getInt32(uint32_t(n.a)), b.getInt32(uint32_t(n.b)), locString(n.loc)}));
+          nodeTy, {b.getInt32(uint32_t(arity - 1)), b.getInt32(uint32_t(code)),
+                   b.getInt32(uint32_t(n.a)), b.getInt32(uint32_t(n.b)), b.getInt32(uint32_t(n.c)),
+                   locString(n.loc)}));
     }
     auto *nodesTy = llvm::ArrayType::get(nodeTy, nodes.size());
     auto *nodesVar = new llvm::GlobalVariable(mod, nodesTy, true, llvm::GlobalValue::PrivateLinkage,

@@ -13,7 +13,9 @@
 // runtime (dlrt_t_fused) runs it, split across threads for large tensors,
 // and falls back to the operations one by one, which keeps their exact
 // semantics and error messages, when an input is a zero tangent (NULL) or
-// broadcasts in a way the loop does not cover. The operations are pure, so
+// broadcasts in a way the loop does not cover. A `where` joins a group when its
+// condition is a comparison of the group's tensor type that nothing else
+// reads: the comparison is a node too, its Bool value never stored. The operations are pure, so
 // computing an absorbed one at the group's root instead of where it was
 // changes nothing but the memory traffic.
 //
@@ -128,7 +130,7 @@ public:
       Instr &in = block.instrs[k];
       if (!absorbed[k] && reduction(in))
         fuseReduction(k);
-      if (absorbed[k] || !candidate(f, in))
+      if (absorbed[k] || !in.result.isValid() || !groupable(k, f.typeOf(in.result)))
         continue;
       fuseAt(k);
     }
@@ -147,8 +149,42 @@ private:
     auto it = defAt.find(v.index);
     if (it == defAt.end() || it->second >= user || uses[v.index] != 1)
       return -1;
+    if (absorbed[it->second] || !groupable(it->second, type))
+      return -1;
+    return long(it->second);
+  }
+
+  /// Whether the instruction at `k` can be a node of a kernel on `type`: an
+  /// operation `candidate` allows, or a `where` whose condition is a
+  /// comparison of `type` tensors that nothing else reads (the comparison
+  /// becomes a node too; Bool tensors are never a kernel's inputs or
+  /// results).
+  bool groupable(size_t k, const Type *type) const {
+    const Instr &in = block.instrs[k];
+    if (candidate(f, in))
+      return f.typeOf(in.result) == type;
+    auto *tt = sema::asTensor(type);
+    bool where = in.op == Op::Tensor && in.result.isValid() &&
+                 tensorOpOf(in.imm) == TensorOp::Where && in.operands.size() == 3 && tt &&
+                 tt->element->isFloatingPoint() && f.typeOf(in.result) == type &&
+                 f.typeOf(in.operands[1]) == type && f.typeOf(in.operands[2]) == type;
+    return where && whereCondition(k, type) >= 0;
+  }
+
+  /// The comparison that makes the condition of the `where` at `k`, when a
+  /// kernel on `type` can compute it, or -1.
+  long whereCondition(size_t k, const Type *type) const {
+    ValueId c = block.instrs[k].operands[0];
+    auto it = defAt.find(c.index);
+    if (it == defAt.end() || it->second >= k || uses[c.index] != 1 || absorbed[it->second])
+      return -1;
     const Instr &def = block.instrs[it->second];
-    if (absorbed[it->second] || !candidate(f, def) || f.typeOf(def.result) != type)
+    if (def.op != Op::Tensor || !def.result.isValid() || def.operands.size() != 2)
+      return -1;
+    TensorOp op = tensorOpOf(def.imm);
+    bool comparison = op == TensorOp::Eq || op == TensorOp::Ne || op == TensorOp::Lt ||
+                      op == TensorOp::Le || op == TensorOp::Gt || op == TensorOp::Ge;
+    if (!comparison || f.typeOf(def.operands[0]) != type || f.typeOf(def.operands[1]) != type)
       return -1;
     return long(it->second);
   }
@@ -203,9 +239,11 @@ private:
     // Post-order: operands' nodes before their user's.
     std::function<int(size_t)> node = [&](size_t k) -> int {
       const Instr &in = block.instrs[k];
-      int ops[2] = {0, 0};
+      int ops[3] = {0, 0, 0};
+      bool where = tensorOpOf(in.imm) == TensorOp::Where;
       for (size_t o = 0; o < in.operands.size(); ++o) {
-        long def = absorbable(in.operands[o], k, kernel.type);
+        long def = where && o == 0 ? whereCondition(k, kernel.type)
+                                   : absorbable(in.operands[o], k, kernel.type);
         if (def >= 0) {
           ops[o] = node(size_t(def));
           continue;
@@ -218,7 +256,7 @@ private:
         ops[o] = -1 - int(i);
       }
       members.push_back(k);
-      kernel.nodes.push_back(FusedNode{tensorOpOf(in.imm), ops[0], ops[1], in.loc});
+      kernel.nodes.push_back(FusedNode{tensorOpOf(in.imm), ops[0], ops[1], ops[2], in.loc});
       return int(kernel.nodes.size()) - 1;
     };
     node(root);
@@ -288,7 +326,7 @@ private:
     FusedKernel k;
     k.type = f.typeOf(in.result);
     k.inputs = unsigned(in.operands.size());
-    k.nodes.push_back(FusedNode{tensorOpOf(in.imm), -1, in.operands.size() > 1 ? -2 : 0, in.loc});
+    k.nodes.push_back(FusedNode{tensorOpOf(in.imm), -1, in.operands.size() > 1 ? -2 : 0, 0, in.loc});
     return k;
   }
 
@@ -399,13 +437,15 @@ private:
         --uses[made.index]; // the read is inside the kernel now
     }
     for (FusedNode n : prod.nodes) {
-      for (int *x : {&n.a, &n.b})
-        *x = *x < 0 ? prodInput[size_t(-1 - *x)] : *x;
+      int *ops[3] = {&n.a, &n.b, &n.c};
+      for (int i = 0; i < fusedArity(n.op); ++i)
+        *ops[i] = *ops[i] < 0 ? prodInput[size_t(-1 - *ops[i])] : *ops[i];
       k2.nodes.push_back(n);
     }
     for (FusedNode n : use.nodes) {
-      for (int *x : {&n.a, &n.b})
-        *x = *x >= 0 ? *x + shift : useInput[size_t(-1 - *x)];
+      int *ops[3] = {&n.a, &n.b, &n.c};
+      for (int i = 0; i < fusedArity(n.op); ++i)
+        *ops[i] = *ops[i] >= 0 ? *ops[i] + shift : useInput[size_t(-1 - *ops[i])];
       k2.nodes.push_back(n);
     }
     for (int e : use.extraOutputs)
@@ -566,8 +606,10 @@ std::string describeKernel(const FusedKernel &kernel) {
       return "#" + std::to_string(-1 - n);
     const FusedNode &node = kernel.nodes[size_t(n)];
     std::string s = std::string(tensorOpName(node.op)) + "(" + text(node.a);
-    if (isTensorBinary(node.op))
+    if (fusedArity(node.op) > 1)
       s += ", " + text(node.b);
+    if (fusedArity(node.op) > 2)
+      s += ", " + text(node.c);
     return s + ")";
   };
   if (kernel.nodes.empty())

@@ -105,10 +105,17 @@ struct Instr {
 /// evaluation order, the last one the result. An operand >= 0 is an earlier
 /// node, < 0 the input -1 - k (operand k of the `tensor.fused` instruction).
 struct FusedNode {
-  TensorOp op;     // an elementwise unary or binary operation
-  int a = 0, b = 0; // operands (b unused for unary ones)
-  SourceLoc loc;   // of the operation it replaces, for its runtime errors
+  /// An elementwise unary or binary operation on the kernel's type; a
+  /// comparison (a Bool value, read only by a `where` node); or `where`,
+  /// whose condition `a` is a comparison node and whose values are b and c.
+  TensorOp op;
+  int a = 0, b = 0, c = 0; // operands (b unused for unary ones, c but by where)
+  SourceLoc loc;           // of the operation it replaces, for its runtime errors
 };
+/// The operands a kernel node reads: 1, 2, or 3 for `where`.
+inline int fusedArity(TensorOp op) {
+  return op == TensorOp::Where ? 3 : isTensorBinary(op) ? 2 : 1;
+}
 struct FusedKernel {
   const Type *type = nullptr; // Tensor<Float> or Tensor<Double>: inputs and result
   unsigned inputs = 0;

@@ -362,7 +362,8 @@ private:
         int n = work.back();
         work.pop_back();
         const FusedNode &node = k.nodes[size_t(n)];
-        for (int x : {node.a, isTensorBinary(node.op) ? node.b : node.a}) {
+        int ops[3] = {node.a, node.b, node.c};
+        for (int x : std::vector<int>(ops, ops + fusedArity(node.op))) {
           if (x < 0)
             own.push_back(size_t(-1 - x));
           else if (!seen[size_t(x)] && std::find(roots.begin(), roots.end(), x) == roots.end()) {

@@ -517,9 +517,22 @@ private:
         fail("fused operation has type " + resultType()->str() + ", expected " + want->str());
       for (size_t n = 0; n < k.nodes.size(); ++n) {
         const FusedNode &node = k.nodes[n];
-        for (int o : {node.a, isTensorBinary(node.op) ? node.b : node.a})
-          if (o >= int(n) || -1 - o >= int(k.inputs))
+        int ops[3] = {node.a, node.b, node.c};
+        for (int i = 0; i < fusedArity(node.op); ++i)
+          if (ops[i] >= int(n) || -1 - ops[i] >= int(k.inputs))
             fail("kernel node " + std::to_string(n) + " refers to a later node or a missing input");
+        // A comparison's Bool value is only a `where` node's condition.
+        bool comparison = node.op == TensorOp::Eq || node.op == TensorOp::Ne ||
+                          node.op == TensorOp::Lt || node.op == TensorOp::Le ||
+                          node.op == TensorOp::Gt || node.op == TensorOp::Ge;
+        if (node.op == TensorOp::Where) {
+          TensorOp c = node.a >= 0 && node.a < int(n) ? k.nodes[size_t(node.a)].op : TensorOp::Add;
+          if (c != TensorOp::Eq && c != TensorOp::Ne && c != TensorOp::Lt && c != TensorOp::Le &&
+              c != TensorOp::Gt && c != TensorOp::Ge)
+            fail("kernel node " + std::to_string(n) + ": a where whose condition is not a comparison node");
+        }
+        if (comparison && size_t(n) + 1 == k.nodes.size())
+          fail("a fused kernel whose result is a comparison");
       }
       return;
     }

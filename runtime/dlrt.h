@@ -401,9 +401,11 @@ double dlrt_clock(void);
  * hands over the caller's reference to that input, whose buffer then holds
  * the result when nothing else shares it. */
 typedef struct DlFusedNode {
-  int32_t binary; /* 0: op is a unary operation; 1: binary */
+  /* 0: op is a unary operation; 1: binary (a comparison gives a Bool
+   * tensor, read only by a where node); 2: where(a, b, c), op unused */
+  int32_t binary;
   int32_t op;
-  int32_t a, b;   /* >= 0: an earlier node; < 0: input -1 - k */
+  int32_t a, b, c; /* >= 0: an earlier node; < 0: input -1 - k */
   const char *loc;
 } DlFusedNode;
 typedef void (*DlFusedLoop)(int64_t r0, int64_t r1, int64_t cols, void *out,

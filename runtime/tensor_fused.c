@@ -24,7 +24,11 @@ static DlTensor **evaluate(const DlFusedKernel *k, DlTensor *const *inputs, cons
       continue;
     const DlFusedNode *node = &k->nodes[n];
     const DlTensor *a = node->a >= 0 ? values[node->a] : inputs[-1 - node->a];
-    if (node->binary) {
+    if (node->binary == 2) {
+      const DlTensor *b = node->b >= 0 ? values[node->b] : inputs[-1 - node->b];
+      const DlTensor *c = node->c >= 0 ? values[node->c] : inputs[-1 - node->c];
+      values[n] = dlrt_t_where(a, b, c, node->loc);
+    } else if (node->binary) {
       const DlTensor *b = node->b >= 0 ? values[node->b] : inputs[-1 - node->b];
       values[n] = dlrt_t_binary(node->op, a, b, node->loc);
     } else {
@@ -85,6 +89,8 @@ enum { kInlineInputs = 16 };
 /* Work units (tensor_internal.h, "Threads") of one element of a node, after
  * tensor_ops.c's measurements: arithmetic about 1, libm calls more. */
 static int64_t nodeCost(const DlFusedNode *node) {
+  if (node->binary == 2)
+    return 1;
   if (node->binary)
     return node->op == DLRT_POW ? 16 : 1;
   switch (node->op) {
@@ -231,8 +237,8 @@ static void markNodes(const DlFusedKernel *k, int32_t root, bool *need, bool *re
     if (!need[n])
       continue;
     const DlFusedNode *node = &k->nodes[n];
-    int32_t ops[2] = {node->a, node->binary ? node->b : node->a};
-    for (int i = 0; i < 2; ++i) {
+    int32_t ops[3] = {node->a, node->b, node->c};
+    for (int i = 0; i <= node->binary; ++i) {
       if (ops[i] >= 0)
         need[ops[i]] = true;
       else if (reads)

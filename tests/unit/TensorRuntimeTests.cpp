@@ -1458,8 +1458,8 @@ void momentumLoop(int64_t r0, int64_t r1, int64_t cols, void *out, void *const *
     }
 }
 
-const DlFusedNode kMomentumNodes[] = {{1, DLRT_MUL, -1, -2, L}, {1, DLRT_ADD, 0, -3, L},
-                                      {1, DLRT_SUB, -4, 1, L}};
+const DlFusedNode kMomentumNodes[] = {{1, DLRT_MUL, -1, -2, 0, L}, {1, DLRT_ADD, 0, -3, 0, L},
+                                      {1, DLRT_SUB, -4, 1, 0, L}};
 const int32_t kMomentumOutputs[] = {2, 1};
 const DlFusedKernel kMomentum = {DLRT_F64, 4, 3, kMomentumNodes, momentumLoop, 2, kMomentumOutputs};
 
