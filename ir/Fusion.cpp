@@ -13,11 +13,12 @@
 // runtime (dlrt_t_fused) runs it, split across threads for large tensors,
 // and falls back to the operations one by one, which keeps their exact
 // semantics and error messages, when an input is a zero tangent (NULL) or
-// broadcasts in a way the loop does not cover. A `where` joins a group when its
-// condition is a comparison of the group's tensor type that nothing else
-// reads: the comparison is a node too, its Bool value never stored. The operations are pure, so
+// broadcasts in a way the loop does not cover. The operations are pure, so
 // computing an absorbed one at the group's root instead of where it was
 // changes nothing but the memory traffic.
+// A `where` joins a group when its condition is a comparison of the group's
+// tensor type that nothing else reads: the comparison is a node too, whose
+// Bool value is never stored.
 //
 // Note [Fused reductions]
 // A `sum`, `mean`, `max`, `min` or `logSumExp` (of all elements or over one
