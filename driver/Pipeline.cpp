@@ -155,6 +155,10 @@ int runPipeline(const Options &opts) {
     ir::inlineRules(module);
     return 0;
   });
+  timer.time("inline small functions", [&] {
+    ir::inlineSmallFunctions(module);
+    return 0;
+  });
   timer.time("fusion", [&] {
     ir::fuseElementwise(module);
     return 0;

@@ -484,6 +484,7 @@ private:
       return false;
     }
     ir::inlineRules(module);
+    ir::inlineSmallFunctions(module);
     ir::fuseElementwise(module);
     ir::markInPlaceUpdates(module);
     ir::insertRetainRelease(module);

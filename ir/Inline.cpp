@@ -23,8 +23,22 @@
 //    Only copies are merged, so the user's own operations stay as written.
 //  * Rules nobody calls any more are removed from the module, renumbering
 //    the functions.
+//
+// Note [Inlining small functions]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// After the rules, a call of a function of one block ending in `ret`, of at
+// most kSmallFunction instructions, is replaced by the function's body the
+// same way, in two rounds (so a small function's small callees come along).
+// A call is a wall for fusion: a layer's `x @ w + b` returned to a caller
+// that applies relu, or its derivative's forward pass, would make a tensor
+// the caller reads once. The copies keep their own locations (a runtime
+// error names the line in the callee), equal operations are not merged,
+// and of what nobody reads only tuples, structs and reads of them are
+// dropped: an unread operation that fails still fails. Functions with
+// branches or loops (a pullback's dispatch) stay calls.
 #include "ir/Inline.h"
 
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <tuple>
@@ -58,9 +72,23 @@ bool deterministicTensorOp(TensorOp op) {
   }
 }
 
+/// Note [Inlining small functions]: a function of one block ending in `ret`,
+/// of at most this many instructions, is inlined where it is called.
+constexpr size_t kSmallFunction = 64;
+
+bool smallFunction(const Function &callee, const Function &caller) {
+  return &callee != &caller && !callee.isExtern && !callee.isEntry && !callee.isReplLine &&
+         !callee.isRule && callee.blocks.size() == 1 && !callee.blocks[0].instrs.empty() &&
+         callee.blocks[0].instrs.size() <= kSmallFunction &&
+         callee.blocks[0].instrs.back().op == Op::Ret &&
+         callee.blocks[0].instrs.back().operands.size() == 1;
+}
+
 class Inliner {
 public:
-  Inliner(Module &module, Function &f) : module(module), f(f) {}
+  /// `rules`: inline the derivative rules (Note [Inlining derivative
+  /// rules]); else the small functions (Note [Inlining small functions]).
+  Inliner(Module &module, Function &f, bool rules) : module(module), f(f), rules(rules) {}
 
   void run() {
     bool any = false;
@@ -70,12 +98,18 @@ public:
       for (Instr &in : f.blocks[bi].instrs) {
         for (ValueId &o : in.operands)
           o = resolve(o);
-        if (in.op == Op::Call && inlinable(module.function(in.callee))) {
+        for (Target &t : in.targets)
+          for (ValueId &a : t.args)
+            a = resolve(a);
+        if (in.op == Op::Call && in.result.isValid() &&
+            (rules ? inlinable(module.function(in.callee))
+                   : smallFunction(module.function(in.callee), f))) {
           inlineCall(in, out);
           any = true;
           continue;
         }
-        if (in.op == Op::Tensor && in.result.isValid() && deterministicTensorOp(tensorOpOf(in.imm)))
+        if (rules && in.op == Op::Tensor && in.result.isValid() &&
+            deterministicTensorOp(tensorOpOf(in.imm)))
           computed.emplace(std::make_tuple(in.imm, f.typeOf(in.result), in.operands), in.result);
         out.push_back(std::move(in));
       }
@@ -85,9 +119,14 @@ public:
       return;
     forwardTupleParts();
     replaceUses(f, [&](ValueId v) { return resolve(v); });
-    // What the copies compute and nobody reads.
+    // What the copies compute and nobody reads: anything of a rule's; of a
+    // function's, only the tuples, structs and reads of them, which cannot
+    // fail (an unread operation that fails must still fail).
     eraseUnused(f, [&](const Instr &in) {
-      return copies.count(in.result.index) && in.op != Op::Call && in.op != Op::CallClosure;
+      if (!copies.count(in.result.index) || in.op == Op::Call || in.op == Op::CallClosure)
+        return false;
+      return rules || in.op == Op::Tuple || in.op == Op::TupleGet || in.op == Op::StructMake ||
+             in.op == Op::StructGet;
     });
   }
 
@@ -109,7 +148,10 @@ private:
       Instr copy = body.instrs[k];
       for (ValueId &o : copy.operands)
         o = mapped(o);
-      copy.loc = call.loc.isValid() ? call.loc : copy.loc;
+      // A rule's operations are the user's operation; a function's keep
+      // their own locations.
+      if (rules)
+        copy.loc = call.loc.isValid() ? call.loc : copy.loc;
       if (copy.result.isValid()) {
         const ValueInfo &info = callee.values[copy.result.index];
         ValueId r = f.addValue(info.type, info.name);
@@ -117,7 +159,7 @@ private:
         copy.result = r;
         copies.insert(r.index);
         // The same tensor operation of the same operands earlier in the block.
-        if (copy.op == Op::Tensor && deterministicTensorOp(tensorOpOf(copy.imm))) {
+        if (rules && copy.op == Op::Tensor && deterministicTensorOp(tensorOpOf(copy.imm))) {
           auto key = std::make_tuple(copy.imm, info.type, copy.operands);
           auto [it, fresh] = computed.emplace(key, r);
           if (!fresh) {
@@ -153,6 +195,7 @@ private:
 
   Module &module;
   Function &f;
+  bool rules;
   std::map<uint32_t, ValueId> replace; // call results -> what the inlined body returned
   std::set<uint32_t> copies;           // values the inlined bodies define
   // Tensor operations of the current block by (op, result type, operands);
@@ -206,9 +249,20 @@ void inlineRules(Module &module) {
   for (size_t i = 0; i < module.functions.size(); ++i) {
     Function &f = module.functions[i];
     if (!f.isExtern && !f.isRule)
-      Inliner(module, f).run();
+      Inliner(module, f, true).run();
   }
   removeUncalledRules(module);
+}
+
+void inlineSmallFunctions(Module &module) {
+  // DLC_NO_INLINE=1 keeps every call, for comparisons and bisecting.
+  if (getenv("DLC_NO_INLINE"))
+    return;
+  // Two rounds: a function's small callees, then what they called.
+  for (int round = 0; round < 2; ++round)
+    for (Function &f : module.functions)
+      if (!f.isExtern && !f.blocks.empty())
+        Inliner(module, f, false).run();
 }
 
 } // namespace dlc::ir

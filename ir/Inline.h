@@ -11,4 +11,8 @@ namespace dlc::ir {
 /// Runs after differentiation and before fusion.
 void inlineRules(Module &module);
 
+/// Inlines calls of small one-block functions (Note [Inlining small
+/// functions] in ir/Inline.cpp). Runs after inlineRules, before fusion.
+void inlineSmallFunctions(Module &module);
+
 } // namespace dlc::ir
