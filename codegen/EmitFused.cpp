@@ -89,7 +89,8 @@ llvm::Value *elementOp(Builder &b, llvm::Module &mod, TensorOp op, llvm::Value *
 /// void loop(i64 r0, i64 r1, i64 cols, ptr out, ptr inputs, ptr rowStride, ptr colStride);
 /// with several outputs (Note [Fused outputs]) `out` is an array of their
 /// data pointers.
-llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::string &name) {
+llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::vector<bool> &boolInput,
+                         const std::string &name) {
   llvm::LLVMContext &ctx = l.ctx;
   llvm::Type *i64 = l.i64(), *ptr = l.ptrType();
   llvm::Type *t = sema::asTensor(k.type)->element->kind == sema::TypeKind::Float
@@ -141,7 +142,7 @@ llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::strin
     outRow.push_back(b.CreateGEP(t, o, b.CreateMul(r, cols)));
   std::vector<llvm::Value *> inRow;
   for (unsigned i = 0; i < k.inputs; ++i)
-    inRow.push_back(b.CreateGEP(t, base[i], b.CreateMul(r, rs[i])));
+    inRow.push_back(b.CreateGEP(boolInput[i] ? b.getInt8Ty() : t, base[i], b.CreateMul(r, rs[i])));
   b.CreateCondBr(b.CreateICmpSGT(cols, b.getInt64(0)), colBody, rowLatch);
 
   b.SetInsertPoint(colBody);
@@ -149,9 +150,11 @@ llvm::Function *emitLoop(Lowering &l, const ir::FusedKernel &k, const std::strin
   c->addIncoming(b.getInt64(0), rowHead);
   std::vector<llvm::Value *> x;
   for (unsigned i = 0; i < k.inputs; ++i) {
-    llvm::LoadInst *load = b.CreateLoad(t, b.CreateGEP(t, inRow[i], b.CreateMul(c, cs[i])));
+    // A Bool input (a `where` condition) is a byte: its value is `!= 0`.
+    llvm::Type *et = boolInput[i] ? b.getInt8Ty() : t;
+    llvm::LoadInst *load = b.CreateLoad(et, b.CreateGEP(et, inRow[i], b.CreateMul(c, cs[i])));
     load->setMetadata(llvm::LLVMContext::MD_noalias, scopes);
-    x.push_back(load);
+    x.push_back(boolInput[i] ? b.CreateICmpNE(load, b.getInt8(0)) : static_cast<llvm::Value *>(load));
   }
   std::vector<llvm::Value *> node;
   auto value = [&](int o) { return o >= 0 ? node[size_t(o)] : x[size_t(-1 - o)]; };
@@ -209,7 +212,15 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
   auto key = std::make_pair(&f, in.kernel);
   llvm::Constant *descriptor = fusedKernels[key];
   if (!descriptor) {
-    llvm::Function *loop = emitLoop(*this, k, "dl." + f.name + ".kernel" + std::to_string(in.kernel));
+    std::vector<bool> boolInput(k.inputs, false);
+    bool anyBool = false;
+    for (unsigned i = 0; i < k.inputs; ++i) {
+      auto *tt = sema::asTensor(f.typeOf(in.operands[i]));
+      boolInput[i] = tt && tt->element->kind == sema::TypeKind::Bool;
+      anyBool = anyBool || boolInput[i];
+    }
+    llvm::Function *loop =
+        emitLoop(*this, k, boolInput, "dl." + f.name + ".kernel" + std::to_string(in.kernel));
     // runtime/dlrt.h's DlFusedNode: arity 1, 2 or 3 (where), the operation's
     // code, the operands, the location.
     auto *nodeTy = llvm::StructType::get(ctx, {i32, i32, i32, i32, i32, ptr});
@@ -237,13 +248,24 @@ llvm::Value *Lowering::emitFused(Builder &b, const ir::Function &f, const ir::In
                                              llvm::ConstantArray::get(idsTy, ids),
                                              "dl.kernel.outputs" + std::to_string(kernelCount));
     }
-    auto *kernelTy = llvm::StructType::get(ctx, {i32, i32, i32, ptr, ptr, i32, ptr});
+    // Each input's kind, when some are Bool (else every one is the kernel's).
+    llvm::Constant *inputKinds = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
+    if (anyBool) {
+      std::vector<llvm::Constant *> kinds;
+      for (unsigned i = 0; i < k.inputs; ++i)
+        kinds.push_back(b.getInt32(boolInput[i] ? DLRT_BOOL : isFloat(k) ? DLRT_F32 : DLRT_F64));
+      auto *kindsTy = llvm::ArrayType::get(i32, kinds.size());
+      inputKinds = new llvm::GlobalVariable(mod, kindsTy, true, llvm::GlobalValue::PrivateLinkage,
+                                            llvm::ConstantArray::get(kindsTy, kinds),
+                                            "dl.kernel.kinds" + std::to_string(kernelCount));
+    }
+    auto *kernelTy = llvm::StructType::get(ctx, {i32, i32, i32, ptr, ptr, i32, ptr, ptr});
     descriptor = new llvm::GlobalVariable(
         mod, kernelTy, true, llvm::GlobalValue::PrivateLinkage,
         llvm::ConstantStruct::get(kernelTy, {b.getInt32(isFloat(k) ? DLRT_F32 : DLRT_F64),
                                              b.getInt32(k.inputs),
                                              b.getInt32(uint32_t(k.nodes.size())), nodesVar, loop,
-                                             b.getInt32(k.outputs()), outputNodes}),
+                                             b.getInt32(k.outputs()), outputNodes, inputKinds}),
         "dl.kernel" + std::to_string(kernelCount++));
     fusedKernels[key] = descriptor;
   }

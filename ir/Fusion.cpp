@@ -16,9 +16,10 @@
 // broadcasts in a way the loop does not cover. The operations are pure, so
 // computing an absorbed one at the group's root instead of where it was
 // changes nothing but the memory traffic.
-// A `where` joins a group when its condition is a comparison of the group's
-// tensor type that nothing else reads: the comparison is a node too, whose
-// Bool value is never stored.
+// A `where` choosing between tensors of the group's type joins it too. Its
+// condition is a node when it is a comparison of such tensors that nothing
+// else reads (the Bool value is never stored), else a Bool input of the
+// kernel, read only as a condition (DlFusedKernel::inputKinds).
 //
 // Note [Fused reductions]
 // A `sum`, `mean`, `max`, `min` or `logSumExp` (of all elements or over one
@@ -156,10 +157,10 @@ private:
   }
 
   /// Whether the instruction at `k` can be a node of a kernel on `type`: an
-  /// operation `candidate` allows, or a `where` whose condition is a
-  /// comparison of `type` tensors that nothing else reads (the comparison
-  /// becomes a node too; Bool tensors are never a kernel's inputs or
-  /// results).
+  /// operation `candidate` allows, or a `where` choosing between `type`
+  /// tensors. Its condition is a node when it is a comparison of `type`
+  /// tensors that nothing else reads, else a Bool input of the kernel (read
+  /// only as a condition; a kernel's results are never Bool).
   bool groupable(size_t k, const Type *type) const {
     const Instr &in = block.instrs[k];
     if (candidate(f, in))
@@ -169,7 +170,7 @@ private:
                  tensorOpOf(in.imm) == TensorOp::Where && in.operands.size() == 3 && tt &&
                  tt->element->isFloatingPoint() && f.typeOf(in.result) == type &&
                  f.typeOf(in.operands[1]) == type && f.typeOf(in.operands[2]) == type;
-    return where && whereCondition(k, type) >= 0;
+    return where;
   }
 
   /// The comparison that makes the condition of the `where` at `k`, when a

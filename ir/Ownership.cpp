@@ -379,7 +379,8 @@ private:
           order.push_back(o);
       for (size_t o : order) {
         int i = id(in.operands[o]);
-        if (i < 0 || o >= 255 || !free(i) || madeFromScalar[in.operands[o].index])
+        if (i < 0 || o >= 255 || !free(i) || madeFromScalar[in.operands[o].index] ||
+            f.typeOf(in.operands[o]) != k.type) // a Bool condition has no room for a result
           continue;
         moved[size_t(i)] = true;
         (out == 0 ? in.reuse : in.extraReuse[out - 1]) = uint8_t(o + 1);

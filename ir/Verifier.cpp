@@ -489,10 +489,22 @@ private:
         expectOperandKind(k.inputs, TypeKind::Int, "Int");
         expectOperandKind(k.inputs + 1, TypeKind::Bool, "Bool");
       }
-      for (size_t i = 0; i < k.inputs; ++i)
-        if (operandType(i) != k.type)
+      // Inputs are of the kernel's type, or Bool ones read only as a
+      // `where` node's condition.
+      std::vector<bool> onlyCondition(k.inputs, true);
+      for (const FusedNode &node : k.nodes) {
+        int ops[3] = {node.a, node.b, node.c};
+        for (int i = node.op == TensorOp::Where ? 1 : 0; i < fusedArity(node.op); ++i)
+          if (ops[i] < 0 && size_t(-1 - ops[i]) < k.inputs)
+            onlyCondition[size_t(-1 - ops[i])] = false;
+      }
+      for (size_t i = 0; i < k.inputs; ++i) {
+        auto *tt = sema::asTensor(operandType(i));
+        bool boolCondition = tt && tt->element->kind == TypeKind::Bool && onlyCondition[i];
+        if (operandType(i) != k.type && !boolCondition)
           fail("operand " + std::to_string(i) + " of a fused operation has type " +
                operandType(i)->str() + ", expected " + k.type->str());
+      }
       // A reduced kernel gives the element scalar (Note [Fused reductions]);
       // one with several outputs, their tuple (Note [Fused outputs]).
       const Type *want = k.reduces() && !k.reducesAxis() ? sema::asTensor(k.type)->element : k.type;
@@ -525,8 +537,8 @@ private:
         bool comparison = node.op == TensorOp::Eq || node.op == TensorOp::Ne ||
                           node.op == TensorOp::Lt || node.op == TensorOp::Le ||
                           node.op == TensorOp::Gt || node.op == TensorOp::Ge;
-        if (node.op == TensorOp::Where) {
-          TensorOp c = node.a >= 0 && node.a < int(n) ? k.nodes[size_t(node.a)].op : TensorOp::Add;
+        if (node.op == TensorOp::Where && node.a >= 0) { // else a Bool input
+          TensorOp c = node.a < int(n) ? k.nodes[size_t(node.a)].op : TensorOp::Add;
           if (c != TensorOp::Eq && c != TensorOp::Ne && c != TensorOp::Lt && c != TensorOp::Le &&
               c != TensorOp::Gt && c != TensorOp::Ge)
             fail("kernel node " + std::to_string(n) + ": a where whose condition is not a comparison node");

@@ -421,6 +421,9 @@ typedef struct DlFusedKernel {
    * `outputs` data pointers, and output j stores node outputNodes[j]. */
   int32_t outputs;
   const int32_t *outputNodes;
+  /* Each input's kind when some are DLRT_BOOL (read only as a where node's
+   * condition, a byte each); NULL when every input is of `kind`. */
+  const int32_t *inputKinds;
 } DlFusedKernel;
 DlTensor *dlrt_t_fused(const DlFusedKernel *kernel, DlTensor *const *inputs, int32_t reuse,
                        const char *loc);

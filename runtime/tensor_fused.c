@@ -54,6 +54,11 @@ static DlTensor *interpret(const DlFusedKernel *k, DlTensor *const *inputs, int3
   return result;
 }
 
+/* The kind input i of kernel k takes. */
+static int32_t inputKind(const DlFusedKernel *k, int32_t i) {
+  return k->inputKinds ? k->inputKinds[i] : k->kind;
+}
+
 /* An input's strides over the [rows, cols] view of a result of `rank` and
  * `shape`, or false when they cannot describe it. */
 static bool stridesOf(const DlTensor *t, int32_t rank, const int64_t *shape, int64_t cols,
@@ -161,8 +166,8 @@ static void prepareInputs(Inputs *in, const DlFusedKernel *k, DlTensor *const *i
       /* A single element becomes a row of copies: the loop is vectorized
        * for unit column strides only (LLVM versions it on them). */
       int64_t rowShape[1] = {cols};
-      in->temps[i] = dlrtTensorNew(k->kind, 1, rowShape);
-      size_t size = (size_t)dlrtKindSize(k->kind);
+      in->temps[i] = dlrtTensorNew(inputKind(k, i), 1, rowShape);
+      size_t size = (size_t)dlrtKindSize(inputKind(k, i));
       for (int64_t c = 0; c < cols; ++c)
         memcpy((char *)in->temps[i]->data + (size_t)c * size, t->data, size);
       t = in->temps[i];
@@ -194,7 +199,7 @@ DlTensor *dlrt_t_fused(const DlFusedKernel *k, DlTensor *const *inputs, int32_t 
                        const char *loc) {
   int32_t n = k->inputs;
   for (int32_t i = 0; i < n; ++i)
-    if (!inputs[i] || inputs[i]->kind != k->kind)
+    if (!inputs[i] || inputs[i]->kind != inputKind(k, i))
       return interpret(k, inputs, reuse);
   int32_t rank;
   int64_t shape[DLRT_MAX_RANK];
@@ -204,7 +209,7 @@ DlTensor *dlrt_t_fused(const DlFusedKernel *k, DlTensor *const *inputs, int32_t 
   DlTensor *out = NULL;
   if (reuse >= 0) {
     DlTensor *r = inputs[reuse];
-    if (r->refcount == 1 && r->rank == rank &&
+    if (r->refcount == 1 && r->kind == k->kind && r->rank == rank &&
         memcmp(r->shape, shape, (size_t)rank * sizeof(int64_t)) == 0)
       out = r; /* the caller's reference becomes the result's */
   }
@@ -267,7 +272,7 @@ void dlrt_t_fused_multi(const DlFusedKernel *k, DlTensor *const *inputs, const i
                         DlTensor **results, const char *loc) {
   int32_t n = k->inputs, m = k->outputs;
   for (int32_t i = 0; i < n; ++i)
-    if (!inputs[i] || inputs[i]->kind != k->kind) {
+    if (!inputs[i] || inputs[i]->kind != inputKind(k, i)) {
       interpretMulti(k, inputs, reuse, results);
       return;
     }
@@ -330,7 +335,7 @@ void dlrt_t_fused_multi(const DlFusedKernel *k, DlTensor *const *inputs, const i
     DlTensor *out = NULL;
     if (!apart[j] && reuse[j] >= 0) {
       DlTensor *r = inputs[reuse[j]];
-      if (r->refcount == 1 && r->rank == rank &&
+      if (r->refcount == 1 && r->kind == k->kind && r->rank == rank &&
           memcmp(r->shape, shape, (size_t)rank * sizeof(int64_t)) == 0)
         out = r; /* the caller's reference becomes the result's */
     }
@@ -392,7 +397,8 @@ static void fillBlock(const SumWalk *w, int64_t begin, int64_t count, char *buf)
     int64_t piece = w->cols - col < count ? w->cols - col : count;
     for (int32_t i = 0; i < n; ++i)
       w->at[i] = (char *)w->in->data[i] +
-                 (size_t)(row * w->in->strides[i] + col * w->in->strides[n + i]) * size;
+                 (size_t)(row * w->in->strides[i] + col * w->in->strides[n + i]) *
+                     (size_t)dlrtKindSize(inputKind(w->k, i));
     w->k->loop(0, 1, piece, buf, w->at, w->in->strides, w->in->strides + n);
     buf += (size_t)piece * size;
     begin += piece;
@@ -508,7 +514,7 @@ static bool fusedOp(int32_t op) {
  * kind the kernel does not take, or shapes that do not broadcast. */
 static bool resultLike(const DlFusedKernel *k, DlTensor *const *inputs, DlTensor *like) {
   for (int32_t i = 0; i < k->inputs; ++i)
-    if (!inputs[i] || inputs[i]->kind != k->kind)
+    if (!inputs[i] || inputs[i]->kind != inputKind(k, i))
       return false;
   int32_t rank = 0;
   int64_t shape[DLRT_MAX_RANK];
