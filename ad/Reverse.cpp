@@ -92,7 +92,6 @@ void ReverseEmitter::plan() {
   saves.assign(nb, {});
   rematIn.assign(nb, {});
   stackTypes = {types().intType()};
-  calleeTapeStack = {false};
   stackOf.clear();
   defBlock.assign(src.values.size(), SIZE_MAX);
   isConst.assign(src.values.size(), false);

@@ -63,7 +63,6 @@ private:
   std::map<std::pair<size_t, size_t>, std::vector<Save>> countsBefore; // (block, instr)
   std::vector<const Type *> stackTypes; // element type per stack; [0] is the trace (Int)
   std::map<std::pair<const Type *, bool>, size_t> stackOf; // (element type, holds callee tapes)
-  std::vector<bool> calleeTapeStack;                       // per stack
   std::map<std::pair<size_t, size_t>, CallPlan> calls;     // (block, instr) -> plan
   std::vector<int> slotOf;                                 // per value, -1 when local
   std::vector<ValueId> slotValues;                         // slot -> source value
@@ -136,7 +135,6 @@ private:
     if (it != stackOf.end())
       return it->second;
     stackTypes.push_back(t);
-    calleeTapeStack.push_back(calleeTapes);
     return stackOf[{t, calleeTapes}] = stackTypes.size() - 1;
   }
   const Type *typeOfSave(const Save &s) {

@@ -199,12 +199,9 @@ llvm::Function *Lowering::arrayReleaseHelper(const sema::Type *t) {
                                     "dl.release." + std::to_string(releaseHelpers.size()), mod);
   fn->addFnAttr(llvm::Attribute::NoUnwind);
   releaseHelpers[t] = fn; // before the body: an array of arrays of this type recurses
-  const sema::Type *elem = sema::asArray(t)->element;
-  llvm::Type *elemTy = lower(elem);
   auto block = [&](const char *name) { return llvm::BasicBlock::Create(ctx, name, fn); };
   llvm::BasicBlock *entry = block("entry"), *counted = block("counted"), *shared = block("shared"),
-                   *last = block("last"), *loop = block("loop"), *body = block("body"),
-                   *done = block("done"), *out = block("out");
+                   *last = block("last"), *out = block("out");
   Builder b(entry);
   llvm::Value *a = fn->getArg(0);
   // NULL: an `undef` never read; refcount < 0: immortal.
@@ -220,18 +217,7 @@ llvm::Function *Lowering::arrayReleaseHelper(const sema::Type *t) {
   b.CreateStore(b.CreateSub(rc, one), a);
   b.CreateBr(out);
   b.SetInsertPoint(last);
-  llvm::Value *n = arrayHeaderAccess(b.CreateLoad(i64(), bytePtr(b, a, kArrayCountOffset), "n"));
-  b.CreateBr(loop);
-  b.SetInsertPoint(loop);
-  llvm::PHINode *i = b.CreatePHI(i64(), 2, "i");
-  i->addIncoming(b.getInt64(0), last);
-  b.CreateCondBr(b.CreateICmpSLT(i, n), body, done);
-  b.SetInsertPoint(body);
-  llvm::Value *e = arrayElementAccess(b.CreateLoad(elemTy, arrayElementPtr(b, a, i, elemTy)));
-  emitRefcount(b, e, elem, /*retain=*/false);
-  i->addIncoming(b.CreateAdd(i, one), b.GetInsertBlock());
-  b.CreateBr(loop);
-  b.SetInsertPoint(done);
+  elementRefcounts(b, a, t, nullptr, /*retain=*/false);
   b.CreateCall(runtime(RtFn::ArrayFree), {a});
   b.CreateBr(out);
   b.SetInsertPoint(out);

@@ -148,8 +148,9 @@ public:
   llvm::Value *emitTensor(Builder &b, const ir::Instr &in, llvm::ArrayRef<llvm::Value *> ops,
                           llvm::ArrayRef<const sema::Type *> opTypes, const sema::Type *resultType);
   void emitSeed(Builder &b, llvm::Value *n);
-  /// dlrt_t_retain / dlrt_t_release on every tensor in `v` (of DIR type t,
-  /// through tuples and structs).
+  /// Retains or releases every counted reference in `v` (of DIR type t):
+  /// tensors, arrays (an array of counted elements through its
+  /// arrayReleaseHelper), strings and closures, through tuples and structs.
   void emitRefcount(Builder &b, llvm::Value *v, const sema::Type *t, bool retain);
   /// `dl.release.N(array)`: releases an array of DIR type `t` whose elements
   /// hold counted references, and at its last reference theirs.

@@ -150,46 +150,39 @@ ValueId Builder::add(ValueId a, ValueId b) {
   }
 }
 
-bool containsTensor(const Type *t) {
-  switch (t->kind) {
-  case TypeKind::Tensor:
+namespace {
+/// Whether `leaf` holds for t or for a part of it (through tuples and structs).
+bool anyPart(const Type *t, bool (*leaf)(const Type *)) {
+  if (leaf(t))
     return true;
+  switch (t->kind) {
   case TypeKind::Tuple:
     for (const Type *e : sema::asTuple(t)->elements)
-      if (containsTensor(e))
+      if (anyPart(e, leaf))
         return true;
     return false;
   case TypeKind::Struct:
     for (const auto &f : sema::asStruct(t)->fields)
-      if (containsTensor(f.type))
+      if (anyPart(f.type, leaf))
         return true;
     return false;
   default:
     return false;
   }
 }
+} // namespace
+
+bool containsTensor(const Type *t) {
+  return anyPart(t, [](const Type *x) { return x->kind == TypeKind::Tensor; });
+}
 
 bool isRefcounted(const Type *t) {
-  switch (t->kind) {
-  case TypeKind::Tensor:
-    return true;
-  case TypeKind::Array:    // whatever its elements (Note [Array ownership])
-  case TypeKind::Function: // closures (Note [Closure ownership])
-  case TypeKind::String:
-    return true;
-  case TypeKind::Tuple:
-    for (const Type *e : sema::asTuple(t)->elements)
-      if (isRefcounted(e))
-        return true;
-    return false;
-  case TypeKind::Struct:
-    for (const auto &f : sema::asStruct(t)->fields)
-      if (isRefcounted(f.type))
-        return true;
-    return false;
-  default:
-    return false;
-  }
+  // Arrays whatever their elements (Note [Array ownership]), closures (Note
+  // [Closure ownership]) and strings.
+  return anyPart(t, [](const Type *x) {
+    return x->kind == TypeKind::Tensor || x->kind == TypeKind::Array ||
+           x->kind == TypeKind::Function || x->kind == TypeKind::String;
+  });
 }
 
 ValueId Builder::materializeLike(ValueId tangent, ValueId primal) {

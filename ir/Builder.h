@@ -156,8 +156,9 @@ public:
 /// Whether values of type t hold tensors directly or in tuples and structs.
 bool containsTensor(const Type *t);
 /// Whether values of type `t` hold references the compiler counts: tensors,
-/// arrays, and tuples and structs holding either (Notes [Tensor ownership]
-/// and [Array ownership], ir/Ownership.cpp).
+/// arrays, strings and closures, and tuples and structs holding any (Notes
+/// [Tensor ownership], [Array ownership] and [Closure ownership],
+/// ir/Ownership.cpp).
 bool isRefcounted(const Type *t);
 
 } // namespace dlc::ir

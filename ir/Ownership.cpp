@@ -363,7 +363,8 @@ private:
         work.pop_back();
         const FusedNode &node = k.nodes[size_t(n)];
         int ops[3] = {node.a, node.b, node.c};
-        for (int x : std::vector<int>(ops, ops + fusedArity(node.op))) {
+        for (int j = 0; j < fusedArity(node.op); ++j) {
+          int x = ops[j];
           if (x < 0)
             own.push_back(size_t(-1 - x));
           else if (!seen[size_t(x)] && std::find(roots.begin(), roots.end(), x) == roots.end()) {

@@ -100,15 +100,15 @@ DlArray *dlrt_array_grow1(DlArray *a);
  * when it is returned. */
 DlArray *dlrt_array_materialize(DlArray *a, int64_t count);
 
-/* Frees an array whatever its refcount (a container of tapes after its
- * pullback ran; dlrt_array_release at the last reference). Elements that own
- * memory are not released. */
+/* Frees an array whatever its refcount, at its last reference
+ * (dlrt_array_release, and codegen's release helpers for arrays of counted
+ * elements, which release those first). Elements are not released. */
 void dlrt_array_free(DlArray *a);
-/* Reference counting of arrays whose elements own no memory (Note [Array
- * ownership] in ir/Ownership.cpp): immortal arrays (refcount < 0, the shared
- * empty ones) are never changed; release frees at zero. The in-place forms
- * above consume their operand's reference: when somebody else holds the
- * array too, growing copies it instead of reallocating. */
+/* Reference counting of arrays (Note [Array ownership] in ir/Ownership.cpp):
+ * immortal arrays (refcount < 0, the shared empty ones) are never changed;
+ * release frees at zero, so it is for arrays whose elements own no memory.
+ * The in-place forms above consume their operand's reference: when somebody
+ * else holds the array too, growing copies it instead of reallocating. */
 void dlrt_array_retain(DlArray *a);
 void dlrt_array_release(DlArray *a);
 

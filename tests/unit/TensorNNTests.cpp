@@ -10,6 +10,7 @@
 
 #include "tests/unit/ChildProcess.h"
 #include "tests/unit/TensorScope.h"
+#include "tests/unit/TensorValues.h"
 
 #include <algorithm>
 #include <cmath>
@@ -31,48 +32,19 @@ using dlc::testing::checkFailure;
 
 // --- Building and reading tensors ---------------------------------------------
 
-DlArray *ints(const std::vector<int64_t> &v) {
-  DlArray *a = dlrt_array_new(sizeof(int64_t), static_cast<int64_t>(v.size()));
-  if (!v.empty())
-    std::memcpy(reinterpret_cast<char *>(a) + DLRT_ARRAY_HEADER_SIZE, v.data(),
-                v.size() * sizeof(int64_t));
-  return a;
+DlArray *ints(const std::vector<int64_t> &v) { return dlc::testing::intArray(v); }
+
+DlTensor *make(int32_t kind, const std::vector<int64_t> &shape, const std::vector<double> &values) {
+  return dlc::testing::makeTensor(kind, shape, values);
 }
+std::vector<double> valuesOf(const DlTensor *t) { return dlc::testing::tensorValues(t); }
+std::vector<int64_t> shapeOf(const DlTensor *t) { return dlc::testing::tensorShape(t); }
 
 int64_t countOf(const std::vector<int64_t> &shape) {
   int64_t n = 1;
   for (int64_t d : shape)
     n *= d;
   return n;
-}
-
-// A Float or Double tensor holding `values` (rounded for Float).
-DlTensor *make(int32_t kind, const std::vector<int64_t> &shape, const std::vector<double> &values) {
-  DlTensor *t = dlrt_t_full(kind, ints(shape), 0, L);
-  REQUIRE(t->count == static_cast<int64_t>(values.size()));
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (kind == DLRT_F32)
-      static_cast<float *>(t->data)[i] = static_cast<float>(values[i]);
-    else
-      static_cast<double *>(t->data)[i] = values[i];
-  }
-  return t;
-}
-
-// The elements of a Float or Double tensor, as double.
-std::vector<double> valuesOf(const DlTensor *t) {
-  REQUIRE(t != nullptr);
-  REQUIRE((t->kind == DLRT_F32 || t->kind == DLRT_F64));
-  std::vector<double> v(static_cast<size_t>(t->count));
-  for (size_t i = 0; i < v.size(); ++i)
-    v[i] = t->kind == DLRT_F32 ? static_cast<const float *>(t->data)[i]
-                               : static_cast<const double *>(t->data)[i];
-  return v;
-}
-
-std::vector<int64_t> shapeOf(const DlTensor *t) {
-  REQUIRE(t != nullptr);
-  return std::vector<int64_t>(t->shape, t->shape + t->rank);
 }
 
 std::vector<double> randomValues(std::mt19937 &rng, int64_t n) {
